@@ -1,0 +1,134 @@
+/**
+ * The contract shared by the engine, the extension host and the webview: the results bundle schema
+ * (results.json) and the messages exchanged with the webview. No imports: both sides compile this file.
+ */
+
+export const RESULTS_VERSION = 1;
+
+/** How images become model input. Stored in results.json and in the workspace config file. */
+export interface PreprocessConfig {
+  /** Model input size [height, width]. */
+  size: [number, number];
+  /** Tensor layout, read from the model's input shape. */
+  layout: 'NCHW' | 'NHWC';
+  /** Channel order fed to the model. */
+  channelOrder: 'RGB' | 'BGR';
+  /** Pixel values 0..255 are mapped linearly onto [range[0], range[1]] before mean/std. */
+  range: [number, number];
+  /** Per-channel mean subtracted after scaling (in channelOrder). */
+  mean: [number, number, number];
+  /** Per-channel std divided after subtracting the mean (in channelOrder). */
+  std: [number, number, number];
+  /** Kernel used to resize whole images to `size` (antialiased when shrinking). */
+  resize: 'bilinear' | 'bicubic' | 'nearest' | 'lanczos3';
+}
+
+export type ProviderName = 'cpu' | 'cuda';
+export type ProviderRequest = 'auto' | ProviderName;
+
+/** One top crop of a concept: a patch of one image, at the grid position it was cut from. */
+export interface CropEntry {
+  /** Index into ResultsBundle.images. */
+  image: number;
+  /** Top-left corner and side of the patch, in model-input pixels. */
+  x: number;
+  y: number;
+  size: number;
+  /** The crop's NMF coefficient for this concept (U[crop, concept]). */
+  coefficient: number;
+  /** PNG file relative to the bundle folder. */
+  file: string;
+}
+
+export interface ConceptEntry {
+  /** Concept index (row of W, column of U). */
+  index: number;
+  /** Display colour, '#rrggbb'. */
+  color: string;
+  /** Global Sobol total-order importance (mean over images). */
+  importance: number;
+  /** importance / sum of importances (0 when the sum is 0). */
+  share: number;
+  /** 0 = most important. */
+  rank: number;
+  crops: CropEntry[];
+}
+
+export interface ImageEntry {
+  /** Path relative to the dataset folder (forward slashes). */
+  path: string;
+  /** Original pixel size. */
+  width: number;
+  height: number;
+  /** The image as the model saw it (resized), PNG relative to the bundle folder. */
+  thumbnail: string;
+  /** Per-image total-order importances, concept order. */
+  importances: number[];
+  /** Mean concept coefficient over the image's latent positions, concept order. */
+  presence: number[];
+  /** Concept attribution map overlays (RGBA PNG, concept colour), concept order, relative to the bundle. */
+  maps: string[];
+}
+
+export interface SkippedImage {
+  path: string;
+  reason: string;
+}
+
+export interface ResultsBundle {
+  version: typeof RESULTS_VERSION;
+  createdAt: string;
+  tool: { name: string; version: string };
+  model: {
+    /** Absolute path of the ONNX file (or of g when g and h were given separately). */
+    path: string;
+    hPath?: string;
+    inputName: string;
+    inputShape: (number | string)[];
+    outputName: string;
+  };
+  layer: {
+    name: string;
+    /** Activation shape of one item, e.g. [64, 7, 7] (NCHW) or [64]. */
+    shape: number[];
+    /** True when activations are 4-D feature maps (spatial importance and maps). */
+    spatial: boolean;
+  };
+  class: { index: number; label?: string };
+  labels?: string[];
+  /** Absolute path of the image folder. */
+  datasetRoot: string;
+  settings: {
+    concepts: number;
+    patchSize: number;
+    stride: number;
+    cropsPerImage: number;
+    batchSize: number;
+    designs: number;
+    preprocess: PreprocessConfig;
+    nmf: { tol: number; maxIter: number; alphaW: number };
+    mapPercentile: number;
+    providerRequested: ProviderRequest;
+  };
+  provider: ProviderName;
+  images: ImageEntry[];
+  skipped: SkippedImage[];
+  concepts: ConceptEntry[];
+  /** Concept bank, r × p. */
+  W: number[][];
+  /** Global importances, concept order. */
+  importances: number[];
+  /** Concept indices, most important first. */
+  ranking: number[];
+  nmf: {
+    /** ‖A − UW‖_F / ‖A‖_F on the crop activations. */
+    reconstructionError: number;
+    iterations: number;
+    converged: boolean;
+  };
+  /** max |h(g(x)) − f(x)| on the probe batch (absent when g and h were given as files). */
+  splitCheck?: { maxAbsDiff: number; images: number };
+  /** Seconds per stage, plus 'total'. */
+  timings: Record<string, number>;
+  warnings: string[];
+}
