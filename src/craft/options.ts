@@ -1,0 +1,62 @@
+import type { PreprocessConfig, ProviderRequest } from '../protocol';
+
+/** Named stages of a run, in order (progress, timings and the output channel use these names). */
+export const STAGES = ['model', 'activations', 'nmf', 'transform', 'importance', 'maps', 'write'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export interface Progress {
+  stage: Stage;
+  done: number;
+  total: number;
+  /** e.g. "images", "crops", "designs" */
+  unit: string;
+}
+
+/** Everything one explanation run needs. Paths are absolute. */
+export interface ExplainOptions {
+  /** The full classifier, or g when `hModel` is given. */
+  model: string;
+  /** h as a separate file (then `model` is g and `layer` is g's output). */
+  hModel?: string;
+  images: string;
+  classId: string | number;
+  layer?: string;
+  /** Model input size when the model's spatial dimensions are dynamic. */
+  size?: [number, number];
+  labelsFile?: string;
+  preset?: string;
+  preprocess?: Partial<PreprocessConfig>;
+  concepts: number;
+  patch: number;
+  batch: number;
+  designs: number;
+  provider: ProviderRequest;
+  /** Results root; each run gets its own folder inside. */
+  out: string;
+  tol: number;
+  maxIter: number;
+  alphaW: number;
+  /** Dataset-wide percentile under which map coefficients are dropped (torch notebook: 90). */
+  mapPercentile: number;
+  topCrops: number;
+  maxImages?: number;
+  maxPixels?: number;
+  threads?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  /** One line per event worth keeping (notices, skipped files, timings). */
+  log?: (line: string) => void;
+}
+
+export const DEFAULTS = {
+  concepts: 10,
+  patch: 64,
+  batch: 64,
+  designs: 32,
+  provider: 'auto' as ProviderRequest,
+  tol: 1e-4,
+  maxIter: 200,
+  alphaW: 0,
+  mapPercentile: 90,
+  topCrops: 10,
+};
