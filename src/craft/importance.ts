@@ -1,0 +1,50 @@
+import type { Matrix } from './matrix';
+import { jansenTotalOrder } from './sobol';
+
+/**
+ * h applied to perturbed reconstructions, evaluated in ONNX Runtime: for one image's coefficients
+ * u (h·w·r, or r for 2-D activations) and a block of masks m (b × r) it returns
+ * h((u ⊙ m_k) · W) for k < b, i.e. b rows of logits (craft_torch.py `estimate_importance`).
+ */
+export interface PerturbedLogits {
+  readonly classes: number;
+  /** Largest mask block one call accepts (a model's fixed batch size, else the run's batch size). */
+  readonly maxBlock: number;
+  run(coefficients: Float32Array, masks: Float32Array, block: number): Promise<Float32Array>;
+}
+
+/**
+ * Sobol total-order importance of each concept for one image (the "local" importance): the design's
+ * masks scale each concept's coefficient everywhere in the image (the re-parameterisation trick, §4.4),
+ * and the Jansen estimator reads the class logit.
+ */
+export async function imageImportance(
+  model: PerturbedLogits,
+  coefficients: Float32Array,
+  design: Matrix,
+  nbDesign: number,
+  classId: number,
+): Promise<Float64Array> {
+  const r = design.cols;
+  const y = new Float64Array(design.rows);
+  const masks = Float32Array.from(design.data);
+  for (let start = 0; start < design.rows; start += model.maxBlock) {
+    const block = Math.min(model.maxBlock, design.rows - start);
+    const logits = await model.run(coefficients, masks.subarray(start * r, (start + block) * r), block);
+    for (let k = 0; k < block; k++) y[start + k] = logits[k * model.classes + classId];
+  }
+  return jansenTotalOrder(y, nbDesign, r);
+}
+
+/** Global importance: the arithmetic mean of the per-image indices (reference `estimate_importance`). */
+export function meanImportance(perImage: Float64Array[], r: number): Float64Array {
+  const mean = new Float64Array(r);
+  for (const st of perImage) for (let i = 0; i < r; i++) mean[i] += st[i];
+  for (let i = 0; i < r; i++) mean[i] /= Math.max(1, perImage.length);
+  return mean;
+}
+
+/** Concept indices by decreasing importance (ties: lower index first). */
+export function rankConcepts(importances: ArrayLike<number>): number[] {
+  return Array.from(importances, (_, i) => i).sort((a, b) => importances[b] - importances[a] || a - b);
+}
