@@ -1,0 +1,352 @@
+/**
+ * Small ONNX graphs built from scratch, and compositions that put a few nodes in front of or behind an
+ * existing model (the crop resize before g, the concept reconstruction before h, the spatial mean after
+ * g). Everything goes through ModelEditor, so the wrapped model's own fields pass through unchanged.
+ */
+import { messageField, stringField, varintField, encodeMessage } from './protobuf';
+import {
+  DataType,
+  Dim,
+  ModelEditor,
+  NodeSpec,
+  OnnxModel,
+  TensorSpec,
+  ValueInfoSpec,
+} from './model';
+
+export type Layout = 'NCHW' | 'NHWC';
+
+export interface GraphSpec {
+  inputs: readonly ValueInfoSpec[];
+  outputs: readonly ValueInfoSpec[];
+  /** In topological order. */
+  nodes: readonly NodeSpec[];
+  initializers?: readonly TensorSpec[];
+  /** Default-domain opset (default 17). */
+  opset?: number;
+  /** Default 8 (the lowest IR that opset 17 allows). */
+  irVersion?: number;
+  graphName?: string;
+}
+
+/** An empty ModelProto: ir_version, producer, a named empty graph, one opset import. */
+function emptyModel(opset: number, irVersion: number, graphName: string): Uint8Array {
+  return encodeMessage([
+    varintField(1, irVersion),
+    stringField(2, 'craft'),
+    messageField(7, [stringField(2, graphName)]),
+    messageField(8, [stringField(1, ''), varintField(2, opset)]),
+  ]);
+}
+
+/** Builds a model from a full description. */
+export function buildModel(spec: GraphSpec): OnnxModel {
+  const ed = new ModelEditor(emptyModel(spec.opset ?? 17, spec.irVersion ?? 8, spec.graphName ?? 'craft'));
+  for (const t of spec.initializers ?? []) ed.addInitializer(t);
+  for (const i of spec.inputs) ed.addInput(i);
+  for (const n of spec.nodes) ed.addNode(n);
+  for (const o of spec.outputs) ed.addOutput(o);
+  return ed.toModel();
+}
+
+function floatType(dtype: 'float32' | 'float64'): number {
+  return dtype === 'float64' ? DataType.DOUBLE : DataType.FLOAT;
+}
+
+/** One operand of buildMatMulModel: a constant (initializer) when `data` is given, else a graph input. */
+export interface MatrixOperand {
+  name: string;
+  /** Row-major values (rows*cols); Float64Array only with dtype 'float64'. */
+  data?: Float32Array | Float64Array;
+  /** Numbers are required for a constant; strings declare symbolic sizes of an input. */
+  rows: number | string;
+  cols: number | string;
+}
+
+export interface MatMulOptions {
+  a: MatrixOperand;
+  b: MatrixOperand;
+  /** Use aᵀ (Gemm transA=1). */
+  transA?: boolean;
+  /** Use bᵀ (Gemm transB=1). */
+  transB?: boolean;
+  /** Output name (default 'Y'). */
+  output?: string;
+  /** Element type of operands and result (default 'float32'). */
+  dtype?: 'float32' | 'float64';
+}
+
+/**
+ * Y = op(a)·op(b) as a one-node model (MatMul, or Gemm when a transpose is asked for). Constant operands
+ * are baked in as initializers, so a session built once can multiply a fixed n×p matrix by many inputs.
+ */
+export function buildMatMulModel(opts: MatMulOptions): OnnxModel {
+  const dtype = opts.dtype ?? 'float32';
+  const elemType = floatType(dtype);
+  const inputs: ValueInfoSpec[] = [];
+  const initializers: TensorSpec[] = [];
+  for (const op of [opts.a, opts.b]) {
+    if (op.data) {
+      if (typeof op.rows !== 'number' || typeof op.cols !== 'number') throw new Error(`buildMatMulModel: constant '${op.name}' needs numeric rows and cols`);
+      if (op.data.length !== op.rows * op.cols) throw new Error(`buildMatMulModel: '${op.name}' has ${op.data.length} values for ${op.rows}x${op.cols}`);
+      if ((op.data instanceof Float64Array) !== (dtype === 'float64')) throw new Error(`buildMatMulModel: '${op.name}' data does not match dtype ${dtype}`);
+      initializers.push({ name: op.name, dataType: elemType, dims: [op.rows, op.cols], values: op.data });
+    } else {
+      inputs.push({ name: op.name, elemType, shape: [op.rows, op.cols] });
+    }
+  }
+  if (opts.a.name === opts.b.name) throw new Error('buildMatMulModel: the operands need different names');
+  const output = opts.output ?? 'Y';
+  const rows = opts.transA ? opts.a.cols : opts.a.rows;
+  const cols = opts.transB ? opts.b.rows : opts.b.cols;
+  const node: NodeSpec =
+    opts.transA || opts.transB
+      ? {
+          opType: 'Gemm',
+          inputs: [opts.a.name, opts.b.name],
+          outputs: [output],
+          attributes: [{ name: 'transA', int: opts.transA ? 1 : 0 }, { name: 'transB', int: opts.transB ? 1 : 0 }],
+        }
+      : { opType: 'MatMul', inputs: [opts.a.name, opts.b.name], outputs: [output] };
+  return buildModel({
+    inputs,
+    outputs: [{ name: output, elemType, shape: [rows, cols] }],
+    nodes: [node],
+    initializers,
+    opset: 13,
+    irVersion: 7,
+    graphName: 'craft_matmul',
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compositions.
+
+function defaultOpset(ed: ModelEditor, what: string, min: number): number {
+  const v = ed.opsetVersion('');
+  if (v === undefined || v < min) {
+    throw new Error(`${what} needs default-domain opset >= ${min}; the model has ${v ?? 'none'}. Re-export it with a newer opset.`);
+  }
+  return v;
+}
+
+/** The single feedable input of a model (or the one named). */
+function pickInput(model: OnnxModel, name: string | undefined, what: string) {
+  if (name !== undefined) {
+    const v = model.inputs.find((i) => i.name === name);
+    if (!v) throw new Error(`${what}: the model has no input '${name}'`);
+    return v;
+  }
+  if (model.inputs.length !== 1) throw new Error(`${what}: the model has ${model.inputs.length} inputs; say which one to feed`);
+  return model.inputs[0];
+}
+
+function checkFreeName(ed: ModelEditor, name: string, what: string): void {
+  if (ed.isUsed(name)) throw new Error(`${what}: the name '${name}' is already used in the model; choose another`);
+}
+
+/** Spatial axes of a rank-4 layout. */
+function spatialAxes(layout: Layout): [number, number] {
+  return layout === 'NCHW' ? [2, 3] : [1, 2];
+}
+
+export interface InputResizeOptions {
+  /** Size the model is fed, e.g. the model's input height and width. */
+  height: number;
+  width: number;
+  /** The new input (default 'crops'); must be unused in the model. */
+  inputName?: string;
+  /** The model input the resized tensor feeds (default: its only input). */
+  target?: string;
+  /** Layout of the model input (default NCHW). */
+  layout?: Layout;
+  /** Declared spatial size of the new input (e.g. the patch size); default symbolic. */
+  cropHeight?: number | string;
+  cropWidth?: number | string;
+}
+
+/**
+ * Puts a bilinear Resize in front of the model: the new input (B, C, h, w) of any h, w is resized to
+ * (B, C, height, width) with coordinate_transformation_mode half_pixel, which is torch's
+ * F.interpolate(mode='bilinear', align_corners=False, antialias=False) (craft-reference §2, §9.6), then
+ * fed to the old input, which stops being a graph input. The target size is built as
+ * concat(shape(x)[batch, channel], [height, width]), so the batch stays free.
+ */
+export function withInputResize(model: OnnxModel, opts: InputResizeOptions): OnnxModel {
+  const what = 'withInputResize';
+  const ed = new ModelEditor(model);
+  defaultOpset(ed, what, 11);
+  const target = pickInput(model, opts.target, what);
+  const layout = opts.layout ?? 'NCHW';
+  const inputName = opts.inputName ?? 'crops';
+  checkFreeName(ed, inputName, what);
+  if (target.shape && target.shape.length !== 4) throw new Error(`${what}: input '${target.name}' has rank ${target.shape.length}, expected 4`);
+
+  const p = (s: string) => ed.freshName(`craft/resize/${s}`);
+  const names = { shape: p('shape'), lead: p('lead'), tail: p('tail'), sizes: p('sizes'), hw: p('hw'), roi: p('roi'), scales: p('scales'), s0: p('starts0'), e0: p('ends0'), s1: p('starts1'), e1: p('ends1') };
+  const i64 = (name: string, values: number[]): TensorSpec => ({ name, dataType: DataType.INT64, dims: [values.length], values });
+  // Empty roi and scales: opsets 11-12 require the inputs to be present even when sizes is used.
+  ed.addInitializer({ name: names.roi, dataType: DataType.FLOAT, dims: [0], values: [] });
+  ed.addInitializer({ name: names.scales, dataType: DataType.FLOAT, dims: [0], values: [] });
+  ed.addInitializer(i64(names.hw, [opts.height, opts.width]));
+  const nodes: NodeSpec[] = [{ opType: 'Shape', inputs: [inputName], outputs: [names.shape], name: p('Shape') }];
+  let sizeParts: string[];
+  if (layout === 'NCHW') {
+    ed.addInitializer(i64(names.s0, [0]));
+    ed.addInitializer(i64(names.e0, [2]));
+    nodes.push({ opType: 'Slice', inputs: [names.shape, names.s0, names.e0], outputs: [names.lead], name: p('Slice') });
+    sizeParts = [names.lead, names.hw];
+  } else {
+    ed.addInitializer(i64(names.s0, [0]));
+    ed.addInitializer(i64(names.e0, [1]));
+    ed.addInitializer(i64(names.s1, [3]));
+    ed.addInitializer(i64(names.e1, [4]));
+    nodes.push({ opType: 'Slice', inputs: [names.shape, names.s0, names.e0], outputs: [names.lead], name: p('Slice') });
+    nodes.push({ opType: 'Slice', inputs: [names.shape, names.s1, names.e1], outputs: [names.tail], name: p('Slice') });
+    sizeParts = [names.lead, names.hw, names.tail];
+  }
+  nodes.push({ opType: 'Concat', inputs: sizeParts, outputs: [names.sizes], name: p('Concat'), attributes: [{ name: 'axis', int: 0 }] });
+  nodes.push({
+    opType: 'Resize',
+    inputs: [inputName, names.roi, names.scales, names.sizes],
+    outputs: [target.name],
+    name: p('Resize'),
+    attributes: [
+      { name: 'mode', string: 'linear' },
+      { name: 'coordinate_transformation_mode', string: 'half_pixel' },
+    ],
+  });
+  // Prepend in reverse so they end up first and in order.
+  for (const n of [...nodes].reverse()) ed.addNode(n, 'start');
+
+  const s = target.shape;
+  const ch: Dim = s ? (layout === 'NCHW' ? s[1] : s[3]) : null;
+  const batch: Dim = s ? s[0] : 'batch';
+  const h: Dim = opts.cropHeight ?? 'crop_height';
+  const w: Dim = opts.cropWidth ?? 'crop_width';
+  ed.removeInput(target.name);
+  ed.addInput({ name: inputName, elemType: target.elemType ?? DataType.FLOAT, shape: layout === 'NCHW' ? [batch, ch, h, w] : [batch, h, w, ch] }, 'start');
+  return ed.toModel();
+}
+
+export interface SpatialMeanOptions {
+  /** The rank-4 output to average (default: the model's only output). */
+  source?: string;
+  /** Name of the new output (default 'pooled'); must be unused in the model. */
+  outputName?: string;
+  /** Layout of the source (default NCHW). */
+  layout?: Layout;
+  /** Drop the source from the graph outputs (default false: both are outputs; fetch what you need). */
+  replace?: boolean;
+}
+
+/**
+ * Adds ReduceMean over the spatial axes (keepdims 0) of an output as another output: (B, C, h, w) → (B, C),
+ * the reference's `mean over dims (2,3)` of the crop activations (craft-reference §2).
+ */
+export function withSpatialMean(model: OnnxModel, opts: SpatialMeanOptions = {}): OnnxModel {
+  const what = 'withSpatialMean';
+  const ed = new ModelEditor(model);
+  const opset = defaultOpset(ed, what, 1);
+  const source = opts.source ?? (model.outputs.length === 1 ? model.outputs[0].name : undefined);
+  if (!source) throw new Error(`${what}: the model has ${model.outputs.length} outputs; say which one to average`);
+  if (!model.outputs.some((o) => o.name === source)) throw new Error(`${what}: '${source}' is not an output of the model`);
+  const outputName = opts.outputName ?? 'pooled';
+  checkFreeName(ed, outputName, what);
+  const layout = opts.layout ?? 'NCHW';
+  const axes = spatialAxes(layout);
+  const name = ed.freshName('craft/mean/ReduceMean');
+  // Opset 18 moved ReduceMean's axes from an attribute to an input.
+  if (opset >= 18) {
+    const axesName = ed.freshName('craft/mean/axes');
+    ed.addInitializer({ name: axesName, dataType: DataType.INT64, dims: [2], values: axes });
+    ed.addNode({ opType: 'ReduceMean', inputs: [source, axesName], outputs: [outputName], name, attributes: [{ name: 'keepdims', int: 0 }] });
+  } else {
+    ed.addNode({ opType: 'ReduceMean', inputs: [source], outputs: [outputName], name, attributes: [{ name: 'axes', ints: axes }, { name: 'keepdims', int: 0 }] });
+  }
+  const src = model.outputs.find((o) => o.name === source)!;
+  const s = src.shape;
+  const shape: Dim[] | undefined = s && s.length === 4 ? [s[0], layout === 'NCHW' ? s[1] : s[3]] : undefined;
+  if (opts.replace) ed.removeOutput(source);
+  ed.addOutput({ name: outputName, elemType: src.elemType ?? DataType.FLOAT, shape });
+  return ed.toModel();
+}
+
+/** A row-major float32 matrix (rows × cols). */
+export interface Float32Matrix {
+  data: Float32Array;
+  rows: number;
+  cols: number;
+}
+
+export interface ReconstructionOptions {
+  /** Concept bank W, r × p (p = channels of the model input). */
+  W: Float32Matrix;
+  /** Masks M × r baked in as an initializer; omit to make them a graph input (`masksName`). */
+  masks?: Float32Matrix;
+  /**
+   * Spatial case: coefficients (1, h, w, r) and masks (M, 1, 1, r); h, w fixed or symbolic.
+   * null: vector case, coefficients (1, r) and masks (M, r).
+   */
+  spatial: { height: number | string; width: number | string } | null;
+  /** Layout of the model input in the spatial case (default NCHW). */
+  layout?: Layout;
+  /** The model input that receives the reconstruction (default: its only input). */
+  target?: string;
+  /** Default 'coeffs'. */
+  coeffsName?: string;
+  /** Default 'masks' (used only when masks are an input). */
+  masksName?: string;
+}
+
+/**
+ * Puts CRAFT's perturbed reconstruction in front of h (craft-reference §4.2): Ap = (U ⊙ mask)·W, i.e.
+ * Mul(coeffs, masks) → MatMul(·, W) → [Transpose to (M, p, h, w) when the input is NCHW] → the old input.
+ * One run scores all M masks of one image: the output's leading dim is M.
+ */
+export function withReconstruction(model: OnnxModel, opts: ReconstructionOptions): OnnxModel {
+  const what = 'withReconstruction';
+  const ed = new ModelEditor(model);
+  defaultOpset(ed, what, 1);
+  const target = pickInput(model, opts.target, what);
+  const layout = opts.layout ?? 'NCHW';
+  const r = opts.W.rows;
+  const p = opts.W.cols;
+  if (opts.W.data.length !== r * p) throw new Error(`${what}: W has ${opts.W.data.length} values for ${r}x${p}`);
+  if (opts.masks && (opts.masks.cols !== r || opts.masks.data.length !== opts.masks.rows * r)) {
+    throw new Error(`${what}: masks must be M×${r} (got ${opts.masks.rows}x${opts.masks.cols}, ${opts.masks.data.length} values)`);
+  }
+  const expectRank = opts.spatial ? 4 : 2;
+  if (target.shape && target.shape.length !== expectRank) {
+    throw new Error(`${what}: input '${target.name}' has rank ${target.shape.length}, expected ${expectRank}`);
+  }
+  const coeffs = opts.coeffsName ?? 'coeffs';
+  checkFreeName(ed, coeffs, what);
+  const n = (s: string) => ed.freshName(`craft/recon/${s}`);
+  const wName = n('W');
+  ed.addInitializer({ name: wName, dataType: DataType.FLOAT, dims: [r, p], values: opts.W.data });
+  const M: Dim = opts.masks ? opts.masks.rows : 'masks';
+  const maskDims = opts.spatial ? [M, 1, 1, r] : [M, r];
+  let masks: string;
+  if (opts.masks) {
+    masks = n('masks');
+    ed.addInitializer({ name: masks, dataType: DataType.FLOAT, dims: maskDims as number[], values: opts.masks.data });
+  } else {
+    masks = opts.masksName ?? 'masks';
+    checkFreeName(ed, masks, what);
+    ed.addInput({ name: masks, elemType: DataType.FLOAT, shape: maskDims }, 'start');
+  }
+  const scaled = n('scaled');
+  const nodes: NodeSpec[] = [{ opType: 'Mul', inputs: [coeffs, masks], outputs: [scaled], name: n('Mul') }];
+  const needsTranspose = opts.spatial !== null && layout === 'NCHW';
+  const product = needsTranspose ? n('activations_nhwc') : target.name;
+  nodes.push({ opType: 'MatMul', inputs: [scaled, wName], outputs: [product], name: n('MatMul') });
+  if (needsTranspose) {
+    nodes.push({ opType: 'Transpose', inputs: [product], outputs: [target.name], name: n('Transpose'), attributes: [{ name: 'perm', ints: [0, 3, 1, 2] }] });
+  }
+  for (const node of [...nodes].reverse()) ed.addNode(node, 'start');
+  ed.removeInput(target.name);
+  const coeffShape: Dim[] = opts.spatial ? [1, opts.spatial.height, opts.spatial.width, r] : [1, r];
+  ed.addInput({ name: coeffs, elemType: DataType.FLOAT, shape: coeffShape }, 'start');
+  return ed.toModel();
+}
