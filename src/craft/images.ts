@@ -1,0 +1,301 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import sharp, { type Metadata } from 'sharp';
+import { CraftError } from './errors';
+import { preprocessRgb } from './preprocess';
+import { resizePixels, type ResampleKernel } from './resample';
+import type { PreprocessConfig } from '../protocol';
+
+/** File extensions read as images (lower case; matching ignores case). GIF: first frame only. */
+export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff'];
+/** Decoder formats (sharp's metadata().format) accepted, whatever the file is named. */
+const ACCEPTED_FORMATS: readonly string[] = ['png', 'jpeg', 'webp', 'gif', 'tiff'];
+/** Decompression-bomb guard: refuse images with more pixels than this unless told otherwise. */
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+/** Files bigger than this are refused before being read into memory. */
+export const DEFAULT_MAX_BYTES = 1024 * 1024 * 1024;
+
+export function isImageFile(name: string): boolean {
+  return IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
+}
+
+/** A dataset-relative path with forward slashes: the key images are sorted by and shown as. */
+export function relativeImagePath(root: string, file: string): string {
+  return path.relative(root, file).split(path.sep).join('/');
+}
+
+/**
+ * Image files under `root`, recursively, as absolute paths sorted by their relative path with
+ * forward slashes in plain UTF-16 code-unit order (the same on every OS and locale). Skips folders
+ * and files whose name starts with '.' (.git, .craft, macOS "._x.jpg" resource forks) and
+ * node_modules. Symlinks are followed; a folder reached twice (a link cycle) is read once.
+ * Sub-folders that cannot be read are reported through `onSkip` and otherwise ignored.
+ */
+export async function listImages(
+  root: string,
+  options: { onSkip?: (path: string, reason: string) => void } = {},
+): Promise<string[]> {
+  const abs = path.resolve(root);
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.stat(abs);
+  } catch {
+    throw new CraftError('input', `Image folder not found: ${abs}`, 'Choose an existing folder of images.');
+  }
+  if (!st.isDirectory()) {
+    throw new CraftError('input', `Not a folder: ${abs}`, 'Give the folder that holds the images, not a file.');
+  }
+
+  const found: { rel: string; file: string }[] = [];
+  const seen = new Set<string>();
+  const walk = async (dir: string): Promise<void> => {
+    let real: string;
+    let entries: fs.Dirent[];
+    try {
+      real = await fs.promises.realpath(dir);
+      if (seen.has(real)) return;
+      seen.add(real);
+      entries = await fs.promises.readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      options.onSkip?.(dir, `cannot read folder: ${(e as Error).message}`);
+      return;
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+      const full = path.join(dir, entry.name);
+      let isDir = entry.isDirectory();
+      let isFile = entry.isFile();
+      if (entry.isSymbolicLink()) {
+        try {
+          const target = await fs.promises.stat(full);
+          isDir = target.isDirectory();
+          isFile = target.isFile();
+        } catch {
+          options.onSkip?.(full, 'broken symbolic link');
+          continue;
+        }
+      }
+      if (isDir) await walk(full);
+      else if (isFile && isImageFile(entry.name)) found.push({ rel: relativeImagePath(abs, full), file: full });
+    }
+  };
+  await walk(abs);
+  found.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return found.map((f) => f.file);
+}
+
+export interface LoadedImage {
+  path: string;
+  /** Original size, after EXIF orientation. */
+  width: number;
+  height: number;
+  /** Model input for this image: 3·h·w floats in config.layout, h×w = config.size. */
+  tensor: Float32Array;
+  /** The resized image, h·w·3 sRGB bytes, row-major interleaved (for thumbnails and crops). */
+  rgb: Uint8Array;
+}
+
+export type LoadResult = { ok: true; image: LoadedImage } | { ok: false; path: string; reason: string };
+
+export interface LoadOptions {
+  /** Refuse images with more pixels (width·height, from the header) than this. Default 100 M. */
+  maxPixels?: number;
+  /** Refuse files larger than this many bytes. Default 1 GiB. */
+  maxBytes?: number;
+}
+
+export interface DecodedImage {
+  width: number;
+  height: number;
+  /** width·height·3 sRGB bytes, alpha composited on white, EXIF orientation applied. */
+  rgb: Uint8Array;
+}
+
+/** A failure whose message is meant for the user (the reason an image was skipped). */
+class ImageReadError extends Error {}
+
+function megapixels(n: number): string {
+  const mp = n / 1e6;
+  return `${mp >= 10 ? mp.toFixed(0) : mp.toPrecision(2)} megapixels`;
+}
+
+/** Turns a libvips/sharp message into a sentence a user can act on, keeping the decoder's words. */
+function explainDecoderError(error: unknown, maxPixels: number): string {
+  const first = String((error as Error)?.message ?? error).split('\n')[0].trim();
+  const header = /corrupt header:?/i.test(first);
+  const detail = first.replace(/^.*corrupt header:?\s*/i, '').trim();
+  const said = detail ? ` (decoder: ${detail})` : '';
+  if (/unsupported image format/i.test(first)) {
+    return 'its content is not a recognisable PNG, JPEG, WebP, GIF or TIFF image (not an image, or damaged)';
+  }
+  if (/buffer is empty|file is empty/i.test(first)) return 'the file is empty';
+  if (/pixel limit/i.test(first)) return `it is too large: more than the limit of ${megapixels(maxPixels)}`;
+  if (/premature end|truncat|unexpected end|not enough|end of (file|stream|data)|short read/i.test(detail)) {
+    return `the file is truncated${said}`;
+  }
+  if (header) return `the file's header is corrupt or incomplete${said}`;
+  if (/read error/i.test(detail)) return `the file is corrupt or truncated${said}`;
+  if (/corrupt|bogus|invalid|crc|bad |not a|error/i.test(detail)) return `the file is corrupt${said}`;
+  return `it could not be decoded${said}`;
+}
+
+function checkLimit(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+/**
+ * Decodes one file to 8-bit sRGB at its own size. Throws ImageReadError (message = reason) for
+ * anything wrong with the file; the pixel limit is checked from the header before any decoding.
+ */
+async function decode(file: string, maxPixels: number, maxBytes: number): Promise<DecodedImage> {
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.stat(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ImageReadError(code === 'ENOENT' ? 'the file does not exist' : `it cannot be read (${code ?? (e as Error).message})`);
+  }
+  if (!st.isFile()) throw new ImageReadError('it is not a file');
+  if (st.size === 0) throw new ImageReadError('the file is empty (0 bytes)');
+  if (st.size > maxBytes) {
+    throw new ImageReadError(`the file is too large (${st.size} bytes; the limit is ${maxBytes} bytes)`);
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await fs.promises.readFile(file);
+  } catch (e) {
+    throw new ImageReadError(`it cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+
+  // Header only: a 20000×20000 PNG of a few hundred bytes must be refused before libvips
+  // allocates anything for its pixels.
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (e) {
+    throw new ImageReadError(explainDecoderError(e, maxPixels));
+  }
+  if (!meta.format || !ACCEPTED_FORMATS.includes(meta.format)) {
+    throw new ImageReadError(`its format (${meta.format ?? 'unknown'}) is not supported; use PNG, JPEG, WebP, GIF or TIFF`);
+  }
+  const w = meta.width ?? 0;
+  const h = meta.pageHeight ?? meta.height ?? 0;
+  if (w < 1 || h < 1) throw new ImageReadError('its header declares no pixels');
+  if (w * h > maxPixels) {
+    throw new ImageReadError(
+      `it is too large: ${w}×${h} = ${megapixels(w * h)}, over the limit of ${megapixels(maxPixels)} (${maxPixels} pixels)`,
+    );
+  }
+
+  try {
+    // failOn 'error' refuses truncated and corrupt data but tolerates the harmless warnings many
+    // camera JPEGs carry. The pipeline order is sharp's: orient, flatten onto white (alpha-aware),
+    // convert to 8-bit sRGB, drop alpha. Measured: CMYK goes through sharp's CMYK→sRGB transform,
+    // 16-bit samples keep their top byte (v >> 8, within 1 of round(v/257)), and an embedded RGB ICC
+    // profile is not applied (values kept as stored, as PIL's convert('RGB') does).
+    const { data, info } = await sharp(bytes, {
+      limitInputPixels: maxPixels,
+      failOn: 'error',
+      pages: 1,
+      page: 0,
+      autoOrient: true,
+    })
+      .flatten({ background: { r: 255, g: 255, b: 255 } })
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || data.length !== info.width * info.height * 3) {
+      throw new ImageReadError(`the decoder returned ${info.channels} channels instead of 3`);
+    }
+    return { width: info.width, height: info.height, rgb: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+  } catch (e) {
+    if (e instanceof ImageReadError) throw e;
+    throw new ImageReadError(explainDecoderError(e, maxPixels));
+  }
+}
+
+function failure(file: string, reason: string): LoadResult {
+  return { ok: false, path: file, reason: `Cannot read image "${path.basename(file)}": ${reason}.` };
+}
+
+export type DecodeResult = { ok: true; image: DecodedImage } | { ok: false; path: string; reason: string };
+
+/**
+ * Decodes one image at its own size (8-bit sRGB, alpha on white, EXIF orientation applied).
+ * Never rejects for a bad file: returns { ok: false, reason } instead.
+ */
+export async function decodeImage(file: string, options: LoadOptions = {}): Promise<DecodeResult> {
+  const maxPixels = checkLimit('maxPixels', options.maxPixels, DEFAULT_MAX_PIXELS);
+  const maxBytes = checkLimit('maxBytes', options.maxBytes, DEFAULT_MAX_BYTES);
+  try {
+    return { ok: true, image: await decode(file, maxPixels, maxBytes) };
+  } catch (e) {
+    if (e instanceof ImageReadError) return failure(file, e.message);
+    return failure(file, `unexpected error (${(e as Error)?.message ?? String(e)})`);
+  }
+}
+
+/**
+ * Reads one image as the model will see it: decoded, resized to config.size with config.resize
+ * (Pillow-compatible, see resample.ts), then preprocessed. Never rejects for a bad file.
+ */
+export async function loadImage(file: string, config: PreprocessConfig, options: LoadOptions = {}): Promise<LoadResult> {
+  const decoded = await decodeImage(file, options);
+  if (!decoded.ok) return decoded;
+  const { width, height, rgb: full } = decoded.image;
+  const [h, w] = config.size;
+  const rgb = resizePixels(full, width, height, 3, w, h, config.resize);
+  return { ok: true, image: { path: file, width, height, rgb, tensor: preprocessRgb(rgb, config) } };
+}
+
+/**
+ * loadImage over many files, `concurrency` at a time (libvips decodes on its own threads), results
+ * in input order.
+ */
+export async function loadImages(
+  files: readonly string[],
+  config: PreprocessConfig,
+  options: LoadOptions & { concurrency?: number } = {},
+): Promise<LoadResult[]> {
+  const results: LoadResult[] = new Array(files.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < files.length) {
+      const i = next++;
+      results[i] = await loadImage(files[i], config, options);
+    }
+  };
+  const n = Math.max(1, Math.min(options.concurrency ?? 2, files.length));
+  await Promise.all(Array.from({ length: n }, worker));
+  return results;
+}
+
+/**
+ * PNG of interleaved 8-bit RGB (channels 3) or RGBA (4) pixels, optionally resized to
+ * resizeTo = [height, width] first with a Pillow-compatible kernel (default nearest, which keeps
+ * small crops crisp). Channels are filtered independently (no alpha premultiplication).
+ */
+export async function encodePng(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  channels: 3 | 4,
+  resizeTo?: [number, number],
+  kernel: ResampleKernel = 'nearest',
+): Promise<Buffer> {
+  if (pixels.length !== width * height * channels) {
+    throw new RangeError(`encodePng: ${pixels.length} bytes for ${width}×${height}×${channels}`);
+  }
+  let data = pixels;
+  let [w, h] = [width, height];
+  if (resizeTo && (resizeTo[0] !== height || resizeTo[1] !== width)) {
+    [h, w] = resizeTo;
+    data = resizePixels(pixels, width, height, channels, w, h, kernel);
+  }
+  return sharp(Buffer.from(data.buffer, data.byteOffset, data.length), { raw: { width: w, height: h, channels } })
+    .png({ compressionLevel: 6 })
+    .toBuffer();
+}
