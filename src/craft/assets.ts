@@ -1,0 +1,109 @@
+import { conceptColor } from './colors';
+import { cropRgb, type CropGrid } from './crops';
+import { throwIfCancelled } from './errors';
+import { encodePng, loadImage } from './images';
+import { attributionMap, colourMap, percentile } from './maps';
+import type { Matrix } from './matrix';
+import type { CropEntry, PreprocessConfig } from '../protocol';
+
+/** Crops smaller than this are enlarged (nearest neighbour, whole multiples) so they stay legible. */
+const MIN_CROP_DISPLAY = 64;
+
+/**
+ * PNG thumbnails of each concept's top crops (the crops with the largest U[:, c], as the notebooks'
+ * `argsort(crops_u[:, c])[::-1][:10]`). Only the images that hold a top crop are decoded again.
+ */
+export async function writeTopCrops(args: {
+  U: Matrix;
+  grid: CropGrid;
+  top: number;
+  files: string[];
+  preprocess: PreprocessConfig;
+  write: (rel: string, png: Buffer) => Promise<void>;
+  signal?: AbortSignal;
+}): Promise<CropEntry[][]> {
+  const { U, grid } = args;
+  const r = U.cols;
+  const picks: number[][] = [];
+  for (let c = 0; c < r; c++) {
+    const order = Array.from({ length: U.rows }, (_, k) => k).sort((a, b) => U.data[b * r + c] - U.data[a * r + c] || a - b);
+    picks.push(order.slice(0, Math.min(args.top, U.rows)));
+  }
+  const needed = [...new Set(picks.flat().map((k) => Math.floor(k / grid.perImage)))].sort((a, b) => a - b);
+  const rgb = new Map<number, Uint8Array>();
+  for (const i of needed) {
+    throwIfCancelled(args.signal);
+    const loaded = await loadImage(args.files[i], args.preprocess);
+    if (!loaded.ok) throw new Error(`${loaded.reason} (it could be read earlier in this run)`);
+    rgb.set(i, loaded.image.rgb);
+  }
+  const width = args.preprocess.size[1];
+  const P = grid.patch;
+  const scale = P < MIN_CROP_DISPLAY ? Math.ceil(MIN_CROP_DISPLAY / P) : 1;
+  const entries: CropEntry[][] = [];
+  for (let c = 0; c < r; c++) {
+    const list: CropEntry[] = [];
+    for (const [rank, k] of picks[c].entries()) {
+      const image = Math.floor(k / grid.perImage);
+      const { x, y } = grid.positions[k % grid.perImage];
+      const file = `crops/c${c}_${rank}.png`;
+      await args.write(file, await encodePng(cropRgb(rgb.get(image)!, width, y, x, P), P, P, 3, [P * scale, P * scale]));
+      list.push({ image, x, y, size: P, coefficient: U.data[k * r + c], file });
+    }
+    entries.push(list);
+  }
+  return entries;
+}
+
+/**
+ * Concept attribution maps for every image: the coefficients of each latent position (the transform of
+ * the full image's activations), thresholded at the dataset-wide percentile of that concept, upsampled
+ * to the model input size and coloured (torch notebook `concept_attribution_maps`). Also returns each
+ * image's mean coefficient per concept ("presence").
+ */
+export async function writeMaps(args: {
+  Uimg: Matrix;
+  images: number;
+  latent: [number, number];
+  size: [number, number];
+  percentile: number;
+  write: (rel: string, png: Buffer) => Promise<void>;
+  onProgress: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}): Promise<{ maps: string[][]; presence: number[][] }> {
+  const { Uimg } = args;
+  const r = Uimg.cols;
+  const [h, w] = args.latent;
+  const hw = h * w;
+  const [H, W] = args.size;
+  const thresholds: number[] = [];
+  for (let c = 0; c < r; c++) {
+    const column = new Float64Array(Uimg.rows);
+    for (let k = 0; k < Uimg.rows; k++) column[k] = Uimg.data[k * r + c];
+    thresholds.push(percentile(column, args.percentile));
+  }
+  const maps: string[][] = [];
+  const presence: number[][] = [];
+  for (let i = 0; i < args.images; i++) {
+    throwIfCancelled(args.signal);
+    const files: string[] = [];
+    const means: number[] = [];
+    for (let c = 0; c < r; c++) {
+      const heat = new Float64Array(hw);
+      let sum = 0;
+      for (let k = 0; k < hw; k++) {
+        heat[k] = Uimg.data[(i * hw + k) * r + c];
+        sum += heat[k];
+      }
+      means.push(sum / hw);
+      const file = `maps/${i}_c${c}.png`;
+      const values = attributionMap(heat, h, w, thresholds[c], H, W);
+      await args.write(file, await encodePng(colourMap(values, conceptColor(c)), W, H, 4));
+      files.push(file);
+    }
+    maps.push(files);
+    presence.push(means);
+    args.onProgress(i + 1, args.images);
+  }
+  return { maps, presence };
+}

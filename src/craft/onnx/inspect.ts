@@ -1,0 +1,193 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as ort from 'onnxruntime-node';
+import { CraftError } from '../errors';
+import { parseModel, withOutputs, extractSubgraph, NotACleanCutError, type Dim, type OnnxModel } from './model';
+import { runFloat, type SessionFactory } from './sessions';
+
+/** What the engine needs to know about a classifier file. */
+export interface ModelInfo {
+  path: string;
+  model: OnnxModel;
+  inputName: string;
+  inputShape: Dim[];
+  outputName: string;
+  layout: 'NCHW' | 'NHWC';
+  /** [height, width] when the model fixes them. */
+  fixedSize?: [number, number];
+  /** The batch size when the model fixes it (e.g. 1), else undefined. */
+  fixedBatch?: number;
+  /** From the output shape, when it is fixed. */
+  numClasses?: number;
+  metadata: Record<string, string>;
+}
+
+/** Reads and checks an ONNX classifier: one image input (rank 4, 3 channels) and one logits output. */
+export function describeModel(file: string): ModelInfo {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    throw new CraftError('model', `Cannot read the model ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 'Give the path of an .onnx file.');
+  }
+  let model: OnnxModel;
+  try {
+    model = parseModel(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+  } catch (e) {
+    throw new CraftError('model', `${path.basename(file)} is not a readable ONNX model (${(e as Error).message}).`, 'Export the classifier to ONNX (e.g. torch.onnx.export) and give that file; a truncated download also gives this error.');
+  }
+  if (model.hasExternalData) {
+    throw new CraftError('model', `${path.basename(file)} keeps its weights in external data files, which this version cannot split.`, 'Re-export the model with its weights inside the .onnx file (e.g. onnx.save(model, path, save_as_external_data=False)).');
+  }
+  if (model.inputs.length !== 1) {
+    throw new CraftError('model', `${path.basename(file)} has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')}); CRAFT needs a classifier with one image input.`);
+  }
+  if (model.outputs.length < 1) throw new CraftError('model', `${path.basename(file)} has no outputs.`);
+  const input = model.inputs[0];
+  const shape = input.shape ?? [null, 3, null, null];
+  if (shape.length !== 4) {
+    throw new CraftError('model', `The model input '${input.name}' has shape [${shape.join(', ')}]; CRAFT needs an image batch of rank 4 (NCHW or NHWC).`);
+  }
+  const layout: 'NCHW' | 'NHWC' = shape[1] === 3 ? 'NCHW' : shape[3] === 3 ? 'NHWC' : 'NCHW';
+  const channels = layout === 'NCHW' ? shape[1] : shape[3];
+  if (typeof channels === 'number' && channels !== 3) {
+    throw new CraftError('model', `The model input '${input.name}' has ${channels} channels; this version feeds RGB images (3 channels).`, 'Wrap the model so that it takes 3-channel input (e.g. average the channels inside the graph).');
+  }
+  const [hDim, wDim] = layout === 'NCHW' ? [shape[2], shape[3]] : [shape[1], shape[2]];
+  const output = model.outputs[0];
+  const outShape = output.shape;
+  const metadata: Record<string, string> = {};
+  for (const { key, value } of model.metadata) metadata[key] = value;
+  return {
+    path: file,
+    model,
+    inputName: input.name,
+    inputShape: shape,
+    outputName: output.name,
+    layout,
+    fixedSize: typeof hDim === 'number' && typeof wDim === 'number' ? [hDim, wDim] : undefined,
+    fixedBatch: typeof shape[0] === 'number' ? shape[0] : undefined,
+    numClasses: outShape && outShape.length === 2 && typeof outShape[1] === 'number' ? outShape[1] : undefined,
+    metadata,
+  };
+}
+
+/** The input size to use: the model's own when fixed, else --size (required then). */
+export function inputSize(info: ModelInfo, requested?: [number, number]): [number, number] {
+  if (info.fixedSize) {
+    if (requested && (requested[0] !== info.fixedSize[0] || requested[1] !== info.fixedSize[1])) {
+      throw new CraftError('usage', `The model's input size is fixed at ${info.fixedSize.join('×')}, but --size ${requested.join('x')} was given.`, 'Leave --size out for this model.');
+    }
+    return info.fixedSize;
+  }
+  if (!requested) {
+    throw new CraftError('usage', `The model's input size is dynamic (${info.inputShape.join(', ')}), so the image size must be given.`, 'Pass --size H[xW] (e.g. --size 224), or "size" in the config file: the size the model was trained at.');
+  }
+  return requested;
+}
+
+export interface LayerCandidate {
+  name: string;
+  /** Shape of one item (batch dim removed), e.g. [64, 7, 7]. */
+  shape: number[];
+  /** Operator that produces the tensor. */
+  op: string;
+  /** All values ≥ 0 on the probe batch (NMF needs it). */
+  nonNegative: boolean;
+  min: number;
+  /** h can be cut out from this tensor alone (no skip connection crosses it). */
+  cleanCut: boolean;
+  /** Position of the producing node (topological). */
+  order: number;
+}
+
+const GLOBAL_POOLING = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool', 'ReduceMean', 'ReduceMax', 'Flatten']);
+
+/**
+ * Runs one probe batch with every node output added as a graph output and keeps the float 4-D maps
+ * (the design's "candidate split tensors"), in graph order.
+ */
+export async function probeLayers(
+  info: ModelInfo,
+  factory: SessionFactory,
+  probe: { data: Float32Array; dims: number[] },
+): Promise<LayerCandidate[]> {
+  const names = info.model.nodes.flatMap((n) => n.outputs).filter((n) => n && n !== info.outputName);
+  const probeModel = withOutputs(info.model, names);
+  const session = await factory.create(probeModel.bytes, 'the model (probe run)');
+  try {
+    const wanted = names.filter((n) => session.outputNames.includes(n));
+    const result = await session.run({ [info.inputName]: toTensor(probe) }, wanted);
+    const producer = new Map(info.model.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+    const candidates: LayerCandidate[] = [];
+    for (const name of wanted) {
+      const t = result[name];
+      if (t.type !== 'float32' || t.dims.length !== 4 || t.dims[0] !== probe.dims[0]) continue;
+      const data = t.data as Float32Array;
+      let min = Infinity;
+      for (let k = 0; k < data.length; k++) if (data[k] < min) min = data[k];
+      candidates.push({
+        name,
+        shape: t.dims.slice(1).map(Number),
+        op: producer.get(name)?.opType ?? '?',
+        nonNegative: min >= 0,
+        min,
+        cleanCut: isCleanCut(info, name),
+        order: producer.get(name)?.index ?? -1,
+      });
+    }
+    return candidates.sort((a, b) => a.order - b.order);
+  } finally {
+    await session.release();
+  }
+}
+
+function toTensor(probe: { data: Float32Array; dims: number[] }): ort.Tensor {
+  return new ort.Tensor('float32', probe.data, probe.dims);
+}
+
+function isCleanCut(info: ModelInfo, name: string): boolean {
+  try {
+    extractSubgraph(info.model, [name], [info.outputName]);
+    return true;
+  } catch (e) {
+    if (e instanceof NotACleanCutError) return false;
+    throw e;
+  }
+}
+
+/**
+ * The default split: the last usable (non-negative, clean-cut, spatial) 4-D map produced before the
+ * first global pooling, else the last usable one.
+ */
+export function defaultLayer(info: ModelInfo, candidates: LayerCandidate[]): string | undefined {
+  const usable = candidates.filter((c) => c.nonNegative && c.cleanCut);
+  const pooling = info.model.nodes.find((n) => GLOBAL_POOLING.has(n.opType) && candidates.some((c) => n.inputs.includes(c.name)));
+  const before = pooling ? usable.filter((c) => c.order < pooling.index) : usable;
+  const spatial = before.filter((c) => c.shape[1] * c.shape[2] > 1);
+  return (spatial.length ? spatial : before).at(-1)?.name;
+}
+
+/** A one-line description of usable layers, for error messages. */
+export function usableLayersText(candidates: LayerCandidate[]): string {
+  const usable = candidates.filter((c) => c.nonNegative && c.cleanCut);
+  if (!usable.length) return 'No layer of this model is non-negative on the probe images.';
+  const shown = usable.slice(-6).map((c) => `${c.name} [${c.shape.join('×')}]`);
+  return `Layers that work: ${shown.join(', ')}${usable.length > 6 ? ` (and ${usable.length - 6} earlier)` : ''}.`;
+}
+
+/** Runs a model on a probe batch and returns its first output (for the h(g(x)) = f(x) check). */
+export async function runOnce(
+  factory: SessionFactory,
+  model: OnnxModel,
+  what: string,
+  feeds: Record<string, { data: Float32Array; dims: readonly number[] }>,
+  output: string,
+): Promise<{ data: Float32Array; dims: readonly number[] }> {
+  const session = await factory.create(model.bytes, what);
+  try {
+    return (await runFloat(session, feeds, [output]))[output];
+  } finally {
+    await session.release();
+  }
+}

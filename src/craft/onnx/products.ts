@@ -1,0 +1,56 @@
+import * as ort from 'onnxruntime-node';
+import type { DataProducts } from '../nmf';
+import type { Matrix } from '../matrix';
+import { buildMatMulModel } from './build';
+import type { SessionFactory } from './sessions';
+
+/**
+ * NMF's heavy products (X·B and Xᵀ·B with the n×p activation matrix X fixed) on ONNX Runtime: X is
+ * baked into two one-node graphs as a float32 initializer, so each call only ships the thin n×k or p×k
+ * operand. MLAS (CPU) or cuBLAS (CUDA) does the n·p·k work; the r×r sweeps stay in float64 JS.
+ * Float32 products match the reference, whose whole NMF runs in float32 (craft-reference §9.1).
+ */
+export async function ortProducts(
+  X: Float32Array,
+  n: number,
+  p: number,
+  factory: SessionFactory,
+): Promise<DataProducts> {
+  let sum = 0;
+  let sumSquares = 0;
+  let minValue = Infinity;
+  for (let k = 0; k < X.length; k++) {
+    const v = X[k];
+    sum += v;
+    sumSquares += v * v;
+    if (v < minValue) minValue = v;
+  }
+  if (!Number.isFinite(sum + sumSquares)) minValue = NaN;
+  const times = await factory.create(
+    buildMatMulModel({ a: { name: 'X', data: X, rows: n, cols: p }, b: { name: 'B', rows: p, cols: 'k' } }).bytes,
+    'the NMF product graph',
+  );
+  const transposeTimes = await factory.create(
+    buildMatMulModel({ a: { name: 'X', data: X, rows: n, cols: p }, b: { name: 'B', rows: n, cols: 'k' }, transA: true }).bytes,
+    'the NMF product graph',
+  );
+  const run = async (session: ort.InferenceSession, B: Matrix, rows: number, outRows: number): Promise<Matrix> => {
+    if (B.rows !== rows) throw new Error(`ortProducts: operand is ${B.rows}x${B.cols}, expected ${rows} rows`);
+    const feed = new ort.Tensor('float32', Float32Array.from(B.data), [B.rows, B.cols]);
+    const out = await session.run({ B: feed });
+    return { rows: outRows, cols: B.cols, data: Float64Array.from(out.Y.data as Float32Array) };
+  };
+  return {
+    rows: n,
+    cols: p,
+    mean: sum / X.length,
+    sumSquares,
+    minValue,
+    times: (B) => run(times, B, p, n),
+    transposeTimes: (B) => run(transposeTimes, B, n, p),
+    dispose: async () => {
+      await times.release();
+      await transposeTimes.release();
+    },
+  };
+}

@@ -1,0 +1,260 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { computeActivations, latentSize } from './activations';
+import { writeMaps, writeTopCrops } from './assets';
+import { conceptColor, toHex } from './colors';
+import { cropGrid } from './crops';
+import { CraftError, throwIfCancelled, isCancellation } from './errors';
+import { listImages } from './images';
+import { imageImportance, meanImportance, rankConcepts, type PerturbedLogits } from './importance';
+import { fromFlat, toRows, type Matrix } from './matrix';
+import { fitNmf, jsProducts, transformNmf, type DataProducts } from './nmf';
+import { withInputResize, withReconstruction, withSpatialMean } from './onnx/build';
+import { ortProducts } from './onnx/products';
+import { runFloat, type SessionFactory } from './onnx/sessions';
+import type { ExplainOptions, Stage } from './options';
+import { BundleWriter, runName } from './results';
+import { haltonDesign } from './sobol';
+import { prepareModel, type PreparedModel } from './split';
+import { RESULTS_VERSION, type ConceptEntry, type ImageEntry, type ResultsBundle } from '../protocol';
+
+/** Below this many multiply-adds per product the float64 JS products are fast enough (and exact). */
+const ORT_PRODUCTS_FROM = 4_000_000;
+
+class StageTimer {
+  readonly timings: Record<string, number> = {};
+  private readonly t0 = performance.now();
+  private current?: { stage: Stage; start: number };
+
+  start(stage: Stage): void {
+    this.stop();
+    this.current = { stage, start: performance.now() };
+  }
+
+  stop(): void {
+    if (this.current) this.timings[this.current.stage] = (performance.now() - this.current.start) / 1000;
+    this.current = undefined;
+  }
+
+  total(): number {
+    return (performance.now() - this.t0) / 1000;
+  }
+}
+
+export function toolVersion(): { name: string; version: string } {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8')) as { name: string; version: string };
+    return { name: pkg.name, version: pkg.version };
+  } catch {
+    return { name: 'craft-explain', version: 'unknown' };
+  }
+}
+
+/** Products with X on ONNX Runtime when they are big enough to matter, else exact float64 JS. */
+async function productsFor(X: Float32Array, n: number, p: number, r: number, factory: SessionFactory): Promise<DataProducts> {
+  if (n * p * r >= ORT_PRODUCTS_FROM) return ortProducts(X, n, p, factory);
+  return jsProducts(fromFlat(X, n, p));
+}
+
+/**
+ * One CRAFT run for one class (craft-reference §2–§5): crops → g → NMF → transform → Sobol importance →
+ * maps, written as a results bundle. The bundle appears only when complete.
+ */
+export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle: ResultsBundle }> {
+  const log = o.log ?? (() => undefined);
+  const progress = (stage: Stage, done: number, total: number, unit: string) => o.onProgress?.({ stage, done, total, unit });
+  const timer = new StageTimer();
+  checkOptions(o);
+
+  timer.start('model');
+  progress('model', 0, 1, 'steps');
+  let files = await listImages(o.images, { onSkip: (p, why) => log(`Skipped ${p}: ${why}`) });
+  if (o.maxImages) files = files.slice(0, o.maxImages);
+  if (files.length === 0) {
+    throw new CraftError('input', `No images found in ${o.images}.`, 'CRAFT reads PNG, JPEG, WebP, GIF and TIFF files (sub-folders included). Choose a folder of images of the class to explain.');
+  }
+  const m = await prepareModel(o, files, log);
+  throwIfCancelled(o.signal);
+  const [H, W] = m.preprocess.size;
+  const grid = cropGrid(H, W, o.patch);
+  progress('model', 1, 1, 'steps');
+
+  const writer = await BundleWriter.begin(o.out, runName(m.classLabel ?? `class-${m.classIndex}`));
+  const sessions: { release(): Promise<void> }[] = [];
+  try {
+    // Activations: one streaming pass over the images.
+    timer.start('activations');
+    const cropsModel = m.spatial
+      ? withSpatialMean(withInputResize(m.g, { height: H, width: W, layout: m.preprocess.layout, cropHeight: o.patch, cropWidth: o.patch }), { layout: m.layerLayout, replace: true })
+      : withInputResize(m.g, { height: H, width: W, layout: m.preprocess.layout, cropHeight: o.patch, cropWidth: o.patch });
+    const cropsSession = await m.factory.create(cropsModel.bytes, 'g with the crop resize');
+    const fullSession = await m.factory.create(m.g.bytes, 'g');
+    sessions.push(cropsSession, fullSession);
+    const acts = await computeActivations({
+      files,
+      root: o.images,
+      preprocess: m.preprocess,
+      patch: o.patch,
+      batch: o.batch,
+      channels: m.channels,
+      sessions: {
+        crops: cropsSession, cropsInput: 'crops', cropsOutput: m.spatial ? 'pooled' : m.layer,
+        full: fullSession, fullInput: m.info.inputName, fullOutput: m.layer,
+        layerLayout: m.layerLayout, layerShape: m.layerShape, fixedBatch: m.info.fixedBatch,
+      },
+      maxPixels: o.maxPixels,
+      writeThumbnail: (i, png) => writer.writeFile(`images/${i}.png`, png),
+      onSkip: (s) => log(`Skipped ${s.path}: ${s.reason}`),
+      onProgress: (done, total) => progress('activations', done, total, 'images'),
+      signal: o.signal,
+    });
+    const nImages = acts.images.length;
+    const n = acts.A.rows;
+    const p = m.channels;
+    const r = o.concepts;
+    if (nImages === 0) throw new CraftError('input', `None of the ${files.length} images could be read.`, 'See the skipped files above.');
+    if (acts.minActivation < 0) {
+      throw new CraftError('model', `Layer ${m.layer} has negative activations (minimum ${acts.minActivation.toPrecision(3)}), and NMF needs activations ≥ 0.`, 'Choose a layer right after a ReLU; `craft layers` lists the non-negative ones.');
+    }
+    if (n < r) {
+      throw new CraftError('input', `Only ${n} crops (${nImages} usable images × ${grid.perImage} crops) for ${r} concepts: NMF needs at least as many crops as concepts.`, `Use fewer concepts (--concepts ${Math.max(1, n)}), a smaller patch, or more images.`);
+    }
+    log(`Activations: ${nImages} images (${acts.skipped.length} skipped), ${n} crops × ${p} channels at ${m.layer}.`);
+
+    // NMF on the crop activations (craft-reference §2, §9).
+    timer.start('nmf');
+    const products = await productsFor(acts.A.view(), n, p, r, m.factory);
+    let fit;
+    try {
+      fit = await fitNmf(products, {
+        components: r, tol: o.tol, maxIter: o.maxIter, alphaW: o.alphaW, signal: o.signal,
+        onIteration: (it, max) => progress('nmf', it, max, 'iterations'),
+      });
+    } finally {
+      await products.dispose();
+    }
+    progress('nmf', fit.iterations, fit.iterations, 'iterations');
+    log(`NMF: ${fit.iterations} iterations${fit.converged ? '' : ' (stopped at max_iter, as the reference usually does)'}, relative reconstruction error ${fit.relativeError.toFixed(4)}.`);
+
+    // Transform: concept coefficients of every latent position of every image (§3, one batch like the reference).
+    timer.start('transform');
+    const [lh, lw] = latentSize(m.layerShape, m.layerLayout);
+    const rowsImg = acts.spatial.rows;
+    const imgProducts = await productsFor(acts.spatial.view(), rowsImg, p, r, m.factory);
+    let Uimg: Matrix;
+    try {
+      Uimg = (await transformNmf(imgProducts, fit.W, { tol: o.tol, maxIter: o.maxIter, alphaW: o.alphaW, signal: o.signal })).U;
+    } finally {
+      await imgProducts.dispose();
+    }
+
+    // Importance: Sobol total order through h for every image (§4).
+    timer.start('importance');
+    const design = haltonDesign(r, o.designs);
+    const perturbed = withReconstruction(m.h, {
+      W: { data: Float32Array.from(fit.W.data), rows: r, cols: p },
+      spatial: m.spatial ? { height: lh, width: lw } : null,
+      layout: m.layerLayout,
+    });
+    const hSession = await m.factory.create(perturbed.bytes, 'h with the concept reconstruction');
+    sessions.push(hSession);
+    const hOut = hSession.outputNames[0];
+    const logits: PerturbedLogits = {
+      classes: m.classes,
+      maxBlock: m.info.fixedBatch ?? Math.max(o.batch, 1),
+      run: async (coefficients, masks, block) => {
+        const coeffDims = m.spatial ? [1, lh, lw, r] : [1, r];
+        const maskDims = m.spatial ? [block, 1, 1, r] : [block, r];
+        const out = await runFloat(hSession, { coeffs: { data: coefficients, dims: coeffDims }, masks: { data: masks, dims: maskDims } }, [hOut]);
+        return out[hOut].data;
+      },
+    };
+    const perImage: Float64Array[] = [];
+    const hw = lh * lw;
+    for (let i = 0; i < nImages; i++) {
+      throwIfCancelled(o.signal);
+      const coefficients = Float32Array.from(Uimg.data.subarray(i * hw * r, (i + 1) * hw * r));
+      perImage.push(await imageImportance(logits, coefficients, design, o.designs, m.classIndex));
+      progress('importance', i + 1, nImages, 'images');
+    }
+    const importances = meanImportance(perImage, r);
+    const ranking = rankConcepts(importances);
+
+    // Maps and crops.
+    timer.start('maps');
+    const write = (rel: string, png: Buffer) => writer.writeFile(rel, png);
+    const { maps, presence } = m.spatial
+      ? await writeMaps({ Uimg, images: nImages, latent: [lh, lw], size: [H, W], percentile: o.mapPercentile, write, signal: o.signal, onProgress: (d, t) => progress('maps', d, t, 'images') })
+      : { maps: acts.images.map(() => [] as string[]), presence: Array.from({ length: nImages }, (_, i) => Array.from(Uimg.data.subarray(i * r, (i + 1) * r))) };
+    const crops = await writeTopCrops({ U: fit.U, grid, top: o.topCrops, files: acts.images.map((im) => im.file), preprocess: m.preprocess, write, signal: o.signal });
+
+    timer.start('write');
+    throwIfCancelled(o.signal);
+    const total = importances.reduce((a, b) => a + b, 0);
+    const concepts: ConceptEntry[] = Array.from({ length: r }, (_, c) => ({
+      index: c,
+      color: toHex(conceptColor(c)),
+      importance: importances[c],
+      share: total > 0 ? importances[c] / total : 0,
+      rank: ranking.indexOf(c),
+      crops: crops[c],
+    }));
+    const images: ImageEntry[] = acts.images.map((im, i) => ({
+      path: im.path,
+      width: im.width,
+      height: im.height,
+      thumbnail: `images/${i}.png`,
+      importances: Array.from(perImage[i]),
+      presence: presence[i],
+      maps: maps[i],
+    }));
+    timer.stop();
+    const bundle: ResultsBundle = {
+      version: RESULTS_VERSION,
+      createdAt: new Date().toISOString(),
+      tool: toolVersion(),
+      model: { path: m.info.path, hPath: m.hPath, inputName: m.info.inputName, inputShape: m.info.inputShape.map((d) => d ?? '?'), outputName: m.info.outputName },
+      layer: { name: m.layer, shape: m.layerShape, spatial: m.spatial },
+      class: { index: m.classIndex, label: m.classLabel },
+      labels: m.labels,
+      datasetRoot: path.resolve(o.images),
+      settings: {
+        concepts: r, patchSize: o.patch, stride: grid.stride, cropsPerImage: grid.perImage, batchSize: o.batch, designs: o.designs,
+        preprocess: m.preprocess, nmf: { tol: o.tol, maxIter: o.maxIter, alphaW: o.alphaW }, mapPercentile: o.mapPercentile,
+        providerRequested: o.provider,
+      },
+      provider: m.factory.provider,
+      images,
+      skipped: acts.skipped,
+      concepts,
+      W: toRows(fit.W),
+      importances: Array.from(importances),
+      ranking,
+      nmf: { reconstructionError: fit.relativeError, iterations: fit.iterations, converged: fit.converged },
+      splitCheck: m.splitCheck,
+      timings: { ...timer.timings, total: timer.total() },
+      warnings: m.warnings,
+    };
+    const dir = await writer.commit(bundle);
+    progress('write', 1, 1, 'bundle');
+    log(`Timings (s): ${Object.entries(bundle.timings).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+    return { dir, bundle };
+  } catch (e) {
+    await writer.abort();
+    if (isCancellation(e)) throw e;
+    throw e;
+  } finally {
+    for (const s of sessions) await s.release().catch(() => undefined);
+  }
+}
+
+function checkOptions(o: ExplainOptions): void {
+  const positive: [string, number][] = [['concepts', o.concepts], ['patch', o.patch], ['batch', o.batch], ['designs', o.designs], ['topCrops', o.topCrops]];
+  for (const [name, v] of positive) {
+    if (!Number.isInteger(v) || v < 1) throw new CraftError('usage', `${name} must be a positive integer, got ${v}.`);
+  }
+  if (o.designs < 2) throw new CraftError('usage', 'designs must be at least 2 (the Jansen estimator needs a sample variance).');
+  if (!(o.mapPercentile >= 0 && o.mapPercentile <= 100)) throw new CraftError('usage', `mapPercentile must be in [0, 100], got ${o.mapPercentile}.`);
+}
+
+export type { PreparedModel };

@@ -1,0 +1,161 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { CraftError } from './errors';
+import { loadImage } from './images';
+import { makePreprocess } from './preprocess';
+import { findLabels, resolveClass } from './labels';
+import type { ExplainOptions } from './options';
+import { describeModel, inputSize, probeLayers, usableLayersText, defaultLayer, runOnce, type ModelInfo, type LayerCandidate } from './onnx/inspect';
+import { extractSubgraph, parseModel, NotACleanCutError, type OnnxModel } from './onnx/model';
+import { SessionFactory } from './onnx/sessions';
+import type { PreprocessConfig } from '../protocol';
+
+/** The model stage's outcome: g and h cut at the layer, checked on real images, and the run's settings. */
+export interface PreparedModel {
+  info: ModelInfo;
+  factory: SessionFactory;
+  preprocess: PreprocessConfig;
+  layer: string;
+  /** Per-item activation shape ([p, h, w] NCHW, [h, w, p] NHWC, or [p]). */
+  layerShape: number[];
+  layerLayout: 'NCHW' | 'NHWC';
+  channels: number;
+  spatial: boolean;
+  g: OnnxModel;
+  h: OnnxModel;
+  hPath?: string;
+  classes: number;
+  labels?: string[];
+  classIndex: number;
+  classLabel?: string;
+  splitCheck?: { maxAbsDiff: number; images: number };
+  warnings: string[];
+}
+
+const PROBE_IMAGES = 2;
+
+/** Loads the first usable images as a probe batch (all files are tried in order until enough load). */
+export async function probeBatch(files: string[], pre: PreprocessConfig, maxPixels: number | undefined, batch: number) {
+  const tensors: Float32Array[] = [];
+  const reasons: string[] = [];
+  for (const file of files) {
+    if (tensors.length >= batch) break;
+    const r = await loadImage(file, pre, { maxPixels });
+    if (r.ok) tensors.push(r.image.tensor);
+    else if (reasons.length < 3) reasons.push(r.reason);
+  }
+  if (tensors.length === 0) {
+    throw new CraftError('input', `None of the ${files.length} image files could be read. ${reasons.join(' ')}`, 'Check the image folder: CRAFT reads PNG, JPEG, WebP, GIF and TIFF.');
+  }
+  const size = tensors[0].length;
+  const data = new Float32Array(batch * size);
+  // A fixed batch larger than the usable images is filled by repeating them.
+  for (let i = 0; i < batch; i++) data.set(tensors[i % tensors.length], i * size);
+  const [H, W] = pre.size;
+  const dims = pre.layout === 'NCHW' ? [batch, 3, H, W] : [batch, H, W, 3];
+  return { data, dims, images: tensors.length };
+}
+
+export async function prepareModel(o: ExplainOptions, files: string[], log: (line: string) => void): Promise<PreparedModel> {
+  const warnings: string[] = [];
+  const info = describeModel(o.model);
+  const size = inputSize(info, o.size);
+  const preprocess = makePreprocess(o.preset ?? '[0,1]', size, info.layout, o.preprocess ?? {});
+  const factory = await SessionFactory.open(o.provider, info.model.bytes, o.threads);
+  log(factory.notice);
+  const probe = await probeBatch(files, preprocess, o.maxPixels, info.fixedBatch ?? PROBE_IMAGES);
+  const feeds = { [info.inputName]: { data: probe.data, dims: probe.dims } };
+
+  let candidates: LayerCandidate[] | undefined;
+  const listCandidates = async () => (candidates ??= await probeLayers(info, factory, probe));
+
+  let g: OnnxModel;
+  let h: OnnxModel;
+  let layer: string;
+  let hPath: string | undefined;
+  if (o.hModel) {
+    // g and h as two files: the layer is g's output, and it must be h's input.
+    hPath = o.hModel;
+    const hInfo = readH(o.hModel);
+    g = info.model;
+    h = hInfo;
+    layer = info.outputName;
+    if (h.inputs.length !== 1) throw new CraftError('model', `${path.basename(o.hModel)} has ${h.inputs.length} inputs; h must take the activations only.`);
+  } else {
+    layer = o.layer ?? '';
+    if (!layer) {
+      const found = defaultLayer(info, await listCandidates());
+      if (!found) throw new CraftError('model', 'No usable split layer was found: CRAFT needs a non-negative 4-D feature map that h can be computed from.', usableLayersText(await listCandidates()));
+      layer = found;
+      log(`Layer: ${layer} (default: the last non-negative feature map before global pooling; choose another with --layer).`);
+    } else if (!info.model.nodes.some((n) => n.outputs.includes(layer))) {
+      const known = (await listCandidates()).map((c) => c.name);
+      throw new CraftError('usage', `The model has no tensor named ${JSON.stringify(layer)}.`, `Candidates: ${known.slice(-8).join(', ')}. List them all with \`craft layers --model ${o.model}\`.`);
+    }
+    try {
+      g = extractSubgraph(info.model, [info.inputName], [layer]);
+      h = extractSubgraph(info.model, [layer], [info.outputName]);
+    } catch (e) {
+      if (e instanceof NotACleanCutError) {
+        throw new CraftError('model', `Layer ${layer} is not a clean cut of the network: the rest of the model also needs ${e.missing.slice(0, 3).join(', ')} (a skip connection crosses it).`, usableLayersText(await listCandidates()));
+      }
+      throw e;
+    }
+  }
+
+  const act = await runOnce(factory, g, 'g (input → layer)', feeds, layer);
+  const layerShape = act.dims.slice(1).map(Number);
+  if (layerShape.length !== 3 && layerShape.length !== 1) {
+    throw new CraftError('model', `Layer ${layer} has shape [${act.dims.join(', ')}]; CRAFT needs a 4-D feature map (N, C, H, W) or a vector (N, C).`, usableLayersText(await listCandidates()));
+  }
+  let min = Infinity;
+  for (const v of act.data) if (v < min) min = v;
+  if (min < 0) {
+    throw new CraftError('model', `Layer ${layer} has negative activations (minimum ${min.toPrecision(3)} on the probe images), and NMF needs activations ≥ 0.`, o.hModel ? 'Split the model after a ReLU (or similar) instead.' : usableLayersText(await listCandidates()));
+  }
+  const spatial = layerShape.length === 3;
+  const layerLayout = info.layout;
+  const channels = spatial ? (layerLayout === 'NCHW' ? layerShape[0] : layerShape[2]) : layerShape[0];
+
+  let splitCheck: PreparedModel['splitCheck'];
+  let logitsDims: readonly number[];
+  const hInput = h.inputs[0].name;
+  const viaSplit = await runOnce(factory, h, 'h (layer → logits)', { [hInput]: act }, h.outputs[0].name);
+  logitsDims = viaSplit.dims;
+  if (!o.hModel) {
+    const full = await runOnce(factory, info.model, 'the model', feeds, info.outputName);
+    let diff = 0;
+    let scale = 0;
+    for (let k = 0; k < full.data.length; k++) {
+      diff = Math.max(diff, Math.abs(full.data[k] - viaSplit.data[k]));
+      scale = Math.max(scale, Math.abs(full.data[k]));
+    }
+    splitCheck = { maxAbsDiff: diff, images: probe.images };
+    log(`Split check: max |h(g(x)) − f(x)| = ${diff.toExponential(2)} on ${probe.images} probe image(s).`);
+    if (!(diff <= 1e-3 * Math.max(1, scale))) {
+      warnings.push(`h(g(x)) differs from the model by up to ${diff.toPrecision(3)} on the probe images: the split may not reproduce the model.`);
+    }
+  }
+  if (logitsDims.length !== 2) {
+    throw new CraftError('model', `The model output has shape [${logitsDims.join(', ')}]; CRAFT needs logits of shape (N, classes).`);
+  }
+  const classes = logitsDims[1];
+  const { labels, source } = findLabels(o.model, info.metadata, o.labelsFile);
+  if (labels && labels.length !== classes) {
+    warnings.push(`The labels (${source}) list ${labels.length} names but the model has ${classes} outputs.`);
+  }
+  const cls = resolveClass(o.classId, classes, labels);
+  for (const w of warnings) log(`Warning: ${w}`);
+  return {
+    info, factory, preprocess, layer, layerShape, layerLayout, channels, spatial, g, h, hPath, classes, labels,
+    classIndex: cls.index, classLabel: cls.label, splitCheck, warnings,
+  };
+}
+
+function readH(file: string): OnnxModel {
+  try {
+    return parseModel(new Uint8Array(fs.readFileSync(file)));
+  } catch (e) {
+    throw new CraftError('model', `${path.basename(file)} is not a readable ONNX model (${(e as Error).message}).`);
+  }
+}
