@@ -66,8 +66,11 @@ export interface ImageEntry {
   importances: number[];
   /** Mean concept coefficient over the image's latent positions, concept order. */
   presence: number[];
-  /** Concept attribution map overlays (RGBA PNG, concept colour), concept order, relative to the bundle. */
-  maps: string[];
+  /**
+   * Concept attribution map overlays: one RGBA PNG (relative to the bundle), a vertical strip of r tiles
+   * of the model input size, concept c in tile c, drawn in the concept's colour. Absent for 2-D layers.
+   */
+  maps?: string;
 }
 
 export interface SkippedImage {

@@ -8,6 +8,7 @@ export class ProgressPrinter {
   private stage?: string;
   private started = 0;
   private lastPrint = 0;
+  private lastKey = '';
   private readonly tty: boolean;
 
   constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {
@@ -29,6 +30,9 @@ export class ProgressPrinter {
     const rate = elapsed > 0 ? p.done / elapsed : 0;
     const eta = rate > 0 && !finished ? ` ETA ${formatSeconds((p.total - p.done) / rate)}` : '';
     const line = `[${p.stage}] ${p.done}/${p.total} ${p.unit}` + (rate > 0 ? ` (${rate.toFixed(rate < 10 ? 1 : 0)}/s)` : '') + eta;
+    const key = `${p.stage} ${p.done}/${p.total}`;
+    if (key === this.lastKey) return; // the same count again (e.g. a stage's closing update)
+    this.lastKey = key;
     if (this.tty) this.stream.write(`\r\x1b[K${line}`);
     else this.stream.write(line + '\n');
   }

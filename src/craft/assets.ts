@@ -59,7 +59,7 @@ export async function writeTopCrops(args: {
  * Concept attribution maps for every image: the coefficients of each latent position (the transform of
  * the full image's activations), thresholded at the dataset-wide percentile of that concept, upsampled
  * to the model input size and coloured (torch notebook `concept_attribution_maps`). Also returns each
- * image's mean coefficient per concept ("presence").
+ * image's mean coefficient per concept ("presence"). Each image's r maps form one vertical strip PNG.
  */
 export async function writeMaps(args: {
   Uimg: Matrix;
@@ -70,7 +70,7 @@ export async function writeMaps(args: {
   write: (rel: string, png: Buffer) => Promise<void>;
   onProgress: (done: number, total: number) => void;
   signal?: AbortSignal;
-}): Promise<{ maps: string[][]; presence: number[][] }> {
+}): Promise<{ maps: string[]; presence: number[][] }> {
   const { Uimg } = args;
   const r = Uimg.cols;
   const [h, w] = args.latent;
@@ -82,12 +82,13 @@ export async function writeMaps(args: {
     for (let k = 0; k < Uimg.rows; k++) column[k] = Uimg.data[k * r + c];
     thresholds.push(percentile(column, args.percentile));
   }
-  const maps: string[][] = [];
+  const maps: string[] = [];
   const presence: number[][] = [];
+  const tile = 4 * H * W;
   for (let i = 0; i < args.images; i++) {
     throwIfCancelled(args.signal);
-    const files: string[] = [];
     const means: number[] = [];
+    const strip = new Uint8Array(r * tile);
     for (let c = 0; c < r; c++) {
       const heat = new Float64Array(hw);
       let sum = 0;
@@ -96,12 +97,12 @@ export async function writeMaps(args: {
         sum += heat[k];
       }
       means.push(sum / hw);
-      const file = `maps/${i}_c${c}.png`;
-      const values = attributionMap(heat, h, w, thresholds[c], H, W);
-      await args.write(file, await encodePng(colourMap(values, conceptColor(c)), W, H, 4));
-      files.push(file);
+      strip.set(colourMap(attributionMap(heat, h, w, thresholds[c], H, W), conceptColor(c)), c * tile);
     }
-    maps.push(files);
+    // One file per image (not per concept): thousands of tiny files cost more than the maps themselves.
+    const file = `maps/${i}.png`;
+    await args.write(file, await encodePng(strip, W, H * r, 4));
+    maps.push(file);
     presence.push(means);
     args.onProgress(i + 1, args.images);
   }

@@ -185,7 +185,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
     const write = (rel: string, png: Buffer) => writer.writeFile(rel, png);
     const { maps, presence } = m.spatial
       ? await writeMaps({ Uimg, images: nImages, latent: [lh, lw], size: [H, W], percentile: o.mapPercentile, write, signal: o.signal, onProgress: (d, t) => progress('maps', d, t, 'images') })
-      : { maps: acts.images.map(() => [] as string[]), presence: Array.from({ length: nImages }, (_, i) => Array.from(Uimg.data.subarray(i * r, (i + 1) * r))) };
+      : { maps: undefined, presence: Array.from({ length: nImages }, (_, i) => Array.from(Uimg.data.subarray(i * r, (i + 1) * r))) };
     const crops = await writeTopCrops({ U: fit.U, grid, top: o.topCrops, files: acts.images.map((im) => im.file), preprocess: m.preprocess, write, signal: o.signal });
 
     timer.start('write');
@@ -206,7 +206,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
       thumbnail: `images/${i}.png`,
       importances: Array.from(perImage[i]),
       presence: presence[i],
-      maps: maps[i],
+      maps: maps?.[i],
     }));
     timer.stop();
     const bundle: ResultsBundle = {

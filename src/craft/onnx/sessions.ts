@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { CraftError } from '../errors';
 import type { ProviderName, ProviderRequest } from '../../protocol';
@@ -25,6 +27,12 @@ export class SessionFactory {
   /** Decides the provider by opening `probeModel` (any model of the run). */
   static async open(request: ProviderRequest, probeModel: Uint8Array, threads = 0): Promise<SessionFactory> {
     if (request === 'cpu') return new SessionFactory('cpu', 'Execution provider: CPU (requested).', threads);
+    const missing = missingCudaLibrary();
+    if (missing) {
+      // Trying anyway would only make ORT print a native error on stderr.
+      if (request === 'cuda') throw new CraftError('provider', `The CUDA execution provider is not installed (${missing} is missing).`, CUDA_INSTALL_HINT);
+      return new SessionFactory('cpu', 'Execution provider: CPU (the CUDA provider is not installed; see the README to add GPU support).', threads);
+    }
     try {
       const s = await ort.InferenceSession.create(probeModel, options('cuda', threads));
       await s.release();
@@ -44,6 +52,22 @@ export class SessionFactory {
     } catch (e) {
       throw new CraftError('model', `ONNX Runtime could not load ${what}: ${firstLine(e)}`);
     }
+  }
+}
+
+/** Where onnxruntime-node keeps its native libraries on this platform. */
+export function ortBinaryDir(): string {
+  const pkg = path.dirname(require.resolve('onnxruntime-node/package.json'));
+  return path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+/** The CUDA provider library's name when it is absent (CUDA cannot load), else undefined. */
+function missingCudaLibrary(): string | undefined {
+  const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+  try {
+    return fs.existsSync(path.join(ortBinaryDir(), lib)) ? undefined : lib;
+  } catch {
+    return undefined; // unknown layout: let ORT decide
   }
 }
 
