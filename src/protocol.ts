@@ -135,3 +135,60 @@ export interface ResultsBundle {
   timings: Record<string, number>;
   warnings: string[];
 }
+
+// ---------------------------------------------------------------------------------------------
+// Webview ⇄ extension host messages. The webview only ever receives small results (the bundle's JSON
+// and URLs of its PNGs), never models or tensors; it can only ask for actions on the run it shows.
+
+/** How the webview addresses the bundle's files: `${baseUrl}/${relativePath}`. */
+export interface BundleView {
+  bundle: ResultsBundle;
+  /** URL of the run folder as the page can load it (webview URI, or '.' in the HTML report). */
+  baseUrl: string;
+  /** Absolute run folder on the host (shown in the header, used to restore the panel). */
+  runDir: string;
+}
+
+/** Host → webview. */
+export type ToWebview =
+  /** Render a run (sent after 'ready', and whenever another run is opened in the same panel). */
+  | { type: 'show'; view: BundleView }
+  /** The run could not be loaded (e.g. its folder was deleted). */
+  | { type: 'error'; message: string };
+
+/** Webview → host. */
+export type FromWebview =
+  /** The page has loaded and can receive 'show'. */
+  | { type: 'ready' }
+  /** Open source image `image` (index into bundle.images) in an editor beside. */
+  | { type: 'openImage'; image: number }
+  /** Reveal the run folder in the OS / explorer. */
+  | { type: 'openFolder' }
+  /** Save the standalone HTML report. */
+  | { type: 'exportHtml' };
+
+/** State the webview keeps with setState so a reload restores the same view. */
+export interface WebviewState {
+  runDir: string;
+  selectedImage?: number;
+  opacity?: number;
+  hiddenConcepts?: number[];
+}
+
+/** Checks a message coming from the webview: anything else is ignored by the host. */
+export function parseFromWebview(value: unknown, imageCount: number): FromWebview | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const m = value as { type?: unknown; image?: unknown };
+  switch (m.type) {
+    case 'ready':
+    case 'openFolder':
+    case 'exportHtml':
+      return { type: m.type };
+    case 'openImage':
+      return Number.isInteger(m.image) && (m.image as number) >= 0 && (m.image as number) < imageCount
+        ? { type: 'openImage', image: m.image as number }
+        : undefined;
+    default:
+      return undefined;
+  }
+}
