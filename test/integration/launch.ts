@@ -1,0 +1,481 @@
+// Runs the integration suite (out/test/integration/index.js) in a real VS Code
+// extension host, offline: the VS Code server shipped in the npm package
+// code-server, driven by headless Debian Chromium through playwright-core.
+// Recipe and reasons: docs/toolchain.md, "Real VS Code for integration tests".
+//
+//   node out/test/integration/launch.js [--workspace DIR] [--screenshot-dir DIR]
+//                                       [--palette-check] [--verbose] [--keep-temp]
+//
+// Prints `N passed, N failed` and exits with the number of failures (0 = ok).
+// Env: CRAFT_IT_TIMEOUT_MS (overall limit, default 600000), CRAFT_IT_GREP
+// (Mocha grep), CRAFT_VSCODE_SERVER_DIR (server cache, as in the setup script).
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { Browser, Page, chromium } from 'playwright-core';
+import type { SuiteResult } from './index';
+
+const CODE_SERVER_VERSION = '4.100.3';
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+const repoRoot = path.resolve(__dirname, '../../..');
+
+interface Options {
+  workspace?: string;
+  screenshotDir: string;
+  paletteCheck: boolean;
+  verbose: boolean;
+  keepTemp: boolean;
+  timeoutMs: number;
+}
+
+function parseArgs(argv: string[]): Options {
+  const opts: Options = {
+    screenshotDir: path.join(repoRoot, 'test-artifacts'),
+    paletteCheck: false,
+    verbose: process.env.CRAFT_IT_VERBOSE === '1',
+    keepTemp: process.env.CRAFT_IT_KEEP_TEMP === '1',
+    timeoutMs: Number(process.env.CRAFT_IT_TIMEOUT_MS) > 0 ? Number(process.env.CRAFT_IT_TIMEOUT_MS) : 10 * 60_000,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--workspace') opts.workspace = path.resolve(value());
+    else if (a === '--screenshot-dir') opts.screenshotDir = path.resolve(value());
+    else if (a === '--palette-check') opts.paletteCheck = true;
+    else if (a === '--verbose') opts.verbose = true;
+    else if (a === '--keep-temp') opts.keepTemp = true;
+    else throw new Error(`unknown argument ${a}`);
+  }
+  return opts;
+}
+
+function serverDir(): string {
+  return (
+    process.env.CRAFT_VSCODE_SERVER_DIR ?? path.join(os.homedir(), '.cache', 'craft-vscode-server', CODE_SERVER_VERSION)
+  );
+}
+
+/** Runs scripts/setup-code-server.sh unless its completion marker exists; returns lib/vscode. */
+function ensureSetup(timeoutMs: number): string {
+  const dir = serverDir();
+  const vscodeDir = path.join(dir, 'node_modules', 'code-server', 'lib', 'vscode');
+  const ready = fs.existsSync(path.join(dir, '.craft-setup-complete')) && fs.existsSync(path.join(vscodeDir, 'out', 'server-main.js'));
+  if (!ready || !fs.existsSync(CHROMIUM)) {
+    log(`provisioning the VS Code server into ${dir} (one-off, about a minute)`);
+    const r = spawnSync('bash', [path.join(repoRoot, 'scripts', 'setup-code-server.sh')], { stdio: 'inherit', timeout: timeoutMs });
+    if (r.status !== 0) throw new Error(`scripts/setup-code-server.sh failed (exit ${r.status ?? r.signal})`);
+  }
+  return vscodeDir;
+}
+
+const t0 = Date.now();
+function log(msg: string): void {
+  process.stdout.write(`[launch +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+function httpStatus(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.setTimeout(2000, () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+async function waitForServer(url: string, server: ChildProcess, limitMs: number): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (Date.now() < end) {
+    if (server.exitCode !== null || server.signalCode !== null) {
+      throw new Error(`VS Code server exited early (${server.exitCode ?? server.signalCode}); see its log`);
+    }
+    try {
+      if ((await httpStatus(url)) > 0) return; // any answer: it listens
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  throw new Error(`VS Code server did not answer on ${url} within ${limitMs} ms`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** A fresh copy of the repo's sample/ so that tests never modify the repo. */
+function copySample(tmpRoot: string): string {
+  const dest = path.join(tmpRoot, 'sample');
+  fs.cpSync(path.join(repoRoot, 'sample'), dest, {
+    recursive: true,
+    filter: (src) => path.basename(src) !== '.craft', // outputs of earlier runs
+  });
+  return dest;
+}
+
+/** Formats the workbench's printf-style log arguments. */
+function formatLog(args: unknown[]): string {
+  if (args.length === 0) return '';
+  const [first, ...rest] = args;
+  if (typeof first !== 'string') return args.map(String).join(' ');
+  let i = 0;
+  const out = first.replace(/%[sdifoOc%]/g, (m) => {
+    if (m === '%%') return '%';
+    if (i >= rest.length) return m;
+    const v = rest[i++];
+    if (m === '%c') return '';
+    return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  });
+  return [out, ...rest.slice(i).map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v)))].join(' ');
+}
+
+// Workbench log lines the harness does not need to show (offline noise).
+const NOISE = [/ENOTFOUND/, /open-vsx\.org/, /service ?worker/i, /telemetry/i, /marketplace/i, /ERR_NAME_NOT_RESOLVED/];
+
+const RESULT_PREFIX = 'CRAFT_IT_RESULT ';
+
+class Run {
+  server?: ChildProcess;
+  browser?: Browser;
+  tmpRoot?: string;
+  private cleaned = false;
+
+  /** Throws once cleanup started (timeout, signal): the run must not start more processes. */
+  checkpoint(): void {
+    if (this.cleaned) throw new Error('run stopped');
+  }
+
+  /** Where server.log is copied when a run fails (temp files are removed). */
+  artifactsDir?: string;
+
+  private cleaning?: Promise<void>;
+
+  /** Idempotent: a second caller (signal handler vs. main flow) awaits the first. */
+  cleanup(keepTemp: boolean, saveLog = false): Promise<void> {
+    this.cleaned = true;
+    this.cleaning ??= this.doCleanup(keepTemp, saveLog);
+    return this.cleaning;
+  }
+
+  private async doCleanup(keepTemp: boolean, saveLog: boolean): Promise<void> {
+    const browser = this.browser;
+    if (browser) {
+      await Promise.race([browser.close().catch(() => undefined), sleep(5000)]);
+    }
+    await this.killServer();
+    const serverLog = this.tmpRoot && path.join(this.tmpRoot, 'server.log');
+    if (saveLog && this.artifactsDir && serverLog && fs.existsSync(serverLog)) {
+      fs.mkdirSync(this.artifactsDir, { recursive: true });
+      fs.copyFileSync(serverLog, path.join(this.artifactsDir, 'server.log'));
+      log(`server log: ${path.join(this.artifactsDir, 'server.log')}`);
+    }
+    if (this.tmpRoot && !keepTemp) fs.rmSync(this.tmpRoot, { recursive: true, force: true });
+    else if (this.tmpRoot) log(`kept temp files in ${this.tmpRoot}`);
+  }
+
+  /** The server and its extension hosts share one process group (setsid): kill the group. */
+  private async killServer(): Promise<void> {
+    const pid = this.server?.pid;
+    if (!pid) return;
+    const alive = (): boolean => {
+      try {
+        process.kill(-pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      process.kill(-pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    for (let i = 0; i < 30 && alive(); i++) await sleep(100);
+    if (alive()) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  /** Synchronous last resort for process exit paths. */
+  killSync(): void {
+    const pid = this.server?.pid;
+    if (pid) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+async function paletteCheck(page: Page, screenshotDir: string): Promise<string> {
+  // F1 opens the command palette; type a command without running it.
+  await page.locator('.monaco-workbench').click({ position: { x: 600, y: 300 } }).catch(() => undefined);
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await page.keyboard.type('Developer: Show Running Extensions', { delay: 10 });
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Show Running Extensions' }).first();
+  await row.waitFor({ state: 'visible', timeout: 15_000 });
+  const file = path.join(screenshotDir, 'palette-check.png');
+  await page.screenshot({ path: file });
+  await page.keyboard.press('Escape');
+  return file;
+}
+
+async function main(): Promise<number> {
+  const opts = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const run = new Run();
+  run.artifactsDir = opts.screenshotDir;
+  // Artifacts of an earlier failed run would mislead.
+  for (const f of ['failure.png', 'server.log']) fs.rmSync(path.join(opts.screenshotDir, f), { force: true });
+
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    log(`${sig}: stopping`);
+    interrupted = true;
+    void run.cleanup(opts.keepTemp).finally(() => {
+      process.stdout.write('interrupted\n');
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.once('SIGHUP', onSignal);
+  process.once('exit', () => run.killSync());
+
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`overall timeout of ${opts.timeoutMs} ms reached`)), opts.timeoutMs);
+  });
+
+  let result: SuiteResult | undefined;
+  let logResult: SuiteResult | undefined;
+  let exitCodeFromHost: number | undefined;
+  let harnessError: string | undefined;
+  let paletteError: string | undefined;
+  let page: Page | undefined;
+
+  try {
+    await Promise.race([
+      timeout,
+      (async () => {
+        const vscodeDir = ensureSetup(opts.timeoutMs);
+        const testsEntry = path.join(repoRoot, 'out', 'test', 'integration', 'index.js');
+        if (!fs.existsSync(testsEntry)) throw new Error(`${testsEntry} missing: build first (npx tsc -p .)`);
+        const main = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).main as string;
+        if (main && !fs.existsSync(path.resolve(repoRoot, main))) log(`warning: extension entry ${main} is not built`);
+
+        run.tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-it-'));
+        const workspace = opts.workspace ?? copySample(run.tmpRoot);
+        const resultFile = path.join(run.tmpRoot, 'mocha-result.json');
+        const serverLog = path.join(run.tmpRoot, 'server.log');
+        const port = await freePort();
+        const dirs = ['server-data', 'user-data', 'extensions'].map((d) => {
+          const p = path.join(run.tmpRoot!, d);
+          fs.mkdirSync(p);
+          return p;
+        });
+
+        run.checkpoint();
+        // detached: Node calls setsid(2), so the server and every extension
+        // host it forks form one process group that cleanup() kills.
+        const logFd = fs.openSync(serverLog, 'a');
+        run.server = spawn(
+          process.execPath,
+          [
+            path.join(vscodeDir, 'out', 'server-main.js'),
+            '--host', '127.0.0.1',
+            '--port', String(port),
+            '--without-connection-token',
+            '--accept-server-license-terms',
+            '--enable-smoke-test-driver',
+            '--disable-telemetry',
+            '--disable-workspace-trust',
+            '--server-data-dir', dirs[0],
+            '--user-data-dir', dirs[1],
+            '--extensions-dir', dirs[2],
+          ],
+          {
+            detached: true,
+            stdio: ['ignore', logFd, logFd],
+            // The extension host inherits this environment: index.ts writes
+            // its counts to CRAFT_IT_RESULT_FILE.
+            env: { ...process.env, CRAFT_IT_RESULT_FILE: resultFile, CRAFT_IT_WORKSPACE: workspace },
+          },
+        );
+        fs.closeSync(logFd);
+        const base = `http://127.0.0.1:${port}`;
+        await waitForServer(`${base}/version`, run.server, 60_000);
+        log(`VS Code server ${CODE_SERVER_VERSION} listening on ${base} (log: ${serverLog})`);
+
+        run.checkpoint();
+        // handle*: false, or playwright's own signal handlers exit before cleanup() runs.
+        const browser = await chromium.launch({
+          executablePath: CHROMIUM,
+          headless: true,
+          args: CHROMIUM_ARGS,
+          handleSIGINT: false,
+          handleSIGTERM: false,
+          handleSIGHUP: false,
+        });
+        try {
+          run.checkpoint();
+        } catch (e) {
+          await browser.close();
+          throw e;
+        }
+        run.browser = browser;
+        log(`chromium ${browser.version()} started`);
+        page = await run.browser.newPage({ viewport: { width: 1280, height: 800 } });
+
+        let resolveExit!: (code: number) => void;
+        const exited = new Promise<number>((r) => (resolveExit = r));
+        await page.exposeFunction('codeAutomationLog', (...args: unknown[]) => {
+          // Workbench logger calls it as (level, message); message may carry printf args.
+          // The workbench calls it as (level, message); console output of the
+          // extension host arrives as (level, [format, ...args]).
+          const [level, ...rest] = args;
+          const text = formatLog(rest.length === 1 && Array.isArray(rest[0]) ? rest[0] : rest);
+          const at = text.indexOf(RESULT_PREFIX);
+          if (at >= 0) {
+            try {
+              logResult = JSON.parse(text.slice(at + RESULT_PREFIX.length).split('\n')[0]) as SuiteResult;
+            } catch {
+              // garbled: the result file is the primary channel
+            }
+            return;
+          }
+          if (!opts.verbose && NOISE.some((re) => re.test(text))) return;
+          for (const line of text.split('\n')) process.stdout.write(`[vscode ${String(level)}] ${line}\n`);
+        });
+        await page.exposeFunction('codeAutomationExit', (code: unknown) => resolveExit(Number(code)));
+        if (opts.verbose) {
+          page.on('console', (m) => process.stdout.write(`[browser ${m.type()}] ${m.text()}\n`));
+        }
+        page.on('pageerror', (e) => process.stdout.write(`[browser error] ${e.message}\n`));
+
+        const remote = (p: string): string => `vscode-remote://127.0.0.1:${port}${p}`;
+        const payload = [
+          ['extensionDevelopmentPath', remote(repoRoot)],
+          ['extensionTestsPath', remote(testsEntry)],
+          ['skipWelcome', 'true'],
+        ];
+        const url = `${base}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+        log(`workspace ${workspace}`);
+        await page.goto(url);
+
+        exitCodeFromHost = await exited;
+        log(`extension host finished the suite (exit code ${exitCodeFromHost})`);
+        if (opts.verbose) log(`result channels: file=${fs.existsSync(resultFile)} log=${logResult !== undefined}`);
+        if (fs.existsSync(resultFile)) result = JSON.parse(fs.readFileSync(resultFile, 'utf8')) as SuiteResult;
+        else if (logResult) {
+          log('no result file (environment not passed to the extension host?): using the logged result');
+          result = logResult;
+        }
+
+        if (opts.paletteCheck) {
+          fs.mkdirSync(opts.screenshotDir, { recursive: true });
+          try {
+            log(`palette check: screenshot ${await paletteCheck(page, opts.screenshotDir)}`);
+          } catch (e) {
+            paletteError = (e as Error).message;
+          }
+        }
+      })(),
+    ]);
+  } catch (e) {
+    harnessError = (e as Error).stack ?? String(e);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+
+  const failedRun = harnessError !== undefined || (result?.failed ?? 1) > 0;
+  if (failedRun && page) {
+    try {
+      fs.mkdirSync(opts.screenshotDir, { recursive: true });
+      const shot = path.join(opts.screenshotDir, 'failure.png');
+      await Promise.race([page.screenshot({ path: shot }), sleep(10_000)]);
+      log(`screenshot of the workbench: ${shot}`);
+    } catch {
+      // the page may be gone
+    }
+  }
+  await run.cleanup(opts.keepTemp, failedRun);
+  if (interrupted) {
+    process.stdout.write('interrupted\n');
+    return 130;
+  }
+
+  let passed = result?.passed ?? 0;
+  let failed = result?.failed ?? 0;
+  for (const f of result?.failures ?? []) {
+    process.stdout.write(`FAILED: ${f.title}\n  ${f.message.split('\n').join('\n  ')}\n`);
+  }
+  if (harnessError) {
+    process.stdout.write(`HARNESS ERROR: ${harnessError}\n`);
+    failed += 1;
+  } else if (!result) {
+    process.stdout.write(`HARNESS ERROR: the extension host exited with code ${exitCodeFromHost} without a Mocha result\n`);
+    failed += 1;
+  } else if ((exitCodeFromHost ?? 0) !== 0 && failed === 0) {
+    process.stdout.write(`HARNESS ERROR: extension host exit code ${exitCodeFromHost} but no failed test\n`);
+    failed += 1;
+  }
+  if (paletteError) {
+    process.stdout.write(`FAILED: palette check\n  ${paletteError}\n`);
+    failed += 1;
+  } else if (opts.paletteCheck && !harnessError) {
+    passed += 1;
+  }
+  log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  process.stdout.write(`${passed} passed, ${failed} failed\n`);
+  // Exit codes are 8-bit: never let 256 failures read as success.
+  return Math.min(failed, 255);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stdout.write(`HARNESS ERROR: ${(e as Error).stack ?? e}\n0 passed, 1 failed\n`);
+    process.exit(1);
+  },
+);
