@@ -40,6 +40,8 @@ interface Options {
   verbose: boolean;
   keepTemp: boolean;
   timeoutMs: number;
+  /** Where to write {"passed": N, "failed": N} for scripts/test.js. */
+  summary?: string;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -62,6 +64,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--palette-check') opts.paletteCheck = true;
     else if (a === '--verbose') opts.verbose = true;
     else if (a === '--keep-temp') opts.keepTemp = true;
+    else if (a === '--summary') opts.summary = path.resolve(value());
     else throw new Error(`unknown argument ${a}`);
   }
   return opts;
@@ -468,6 +471,7 @@ async function main(): Promise<number> {
   }
   log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   process.stdout.write(`${passed} passed, ${failed} failed\n`);
+  if (opts.summary) fs.writeFileSync(opts.summary, JSON.stringify({ passed, failed }));
   // Exit codes are 8-bit: never let 256 failures read as success.
   return Math.min(failed, 255);
 }

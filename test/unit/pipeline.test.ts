@@ -1,0 +1,242 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { explain } from '../../src/craft/pipeline';
+import { prepareModel } from '../../src/craft/split';
+import { computeActivations, latentSize } from '../../src/craft/activations';
+import { DEFAULTS, type ExplainOptions } from '../../src/craft/options';
+import { listImages } from '../../src/craft/images';
+import { fromFlat, type Matrix } from '../../src/craft/matrix';
+import { jsProducts, transformNmf } from '../../src/craft/nmf';
+import { withReconstruction } from '../../src/craft/onnx/build';
+import { runFloat } from '../../src/craft/onnx/sessions';
+import { imageImportance, meanImportance, rankConcepts } from '../../src/craft/importance';
+import { haltonDesign } from '../../src/craft/sobol';
+import { readBundle } from '../../src/craft/results';
+import { CraftError } from '../../src/craft/errors';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const SAMPLE = path.join(ROOT, 'sample');
+const REF = path.join(ROOT, 'test/fixtures/fashion-mnist/reference');
+const LAYER = '/g/MaxPool_1_output_0';
+const reference = JSON.parse(fs.readFileSync(path.join(REF, 'reference.json'), 'utf8')) as { importances: number[]; concept_ranking: number[] };
+
+function f32(name: string): Float32Array {
+  const b = fs.readFileSync(path.join(REF, name));
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+}
+
+function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `craft-${prefix}-`));
+}
+
+/** The golden run's settings (reference.json): 200 ankle boots, class 9, r = 10, P = 14, 32 designs. */
+function goldenOptions(overrides: Partial<ExplainOptions> = {}): ExplainOptions {
+  return {
+    ...DEFAULTS,
+    model: path.join(SAMPLE, 'model/fmnist_cnn.onnx'),
+    images: path.join(SAMPLE, 'images/ankle_boot'),
+    classId: 9,
+    layer: LAYER,
+    size: [28, 28],
+    concepts: 10,
+    patch: 14,
+    provider: 'cpu',
+    out: tempDir('out'),
+    ...overrides,
+  };
+}
+
+/** Copies the first n sample ankle boots (plus extra files) into a fresh folder. */
+function smallDataset(n: number, extra: Record<string, Buffer | string> = {}): string {
+  const dir = tempDir('images');
+  const src = path.join(SAMPLE, 'images/ankle_boot');
+  for (const f of fs.readdirSync(src).sort().slice(0, n)) fs.copyFileSync(path.join(src, f), path.join(dir, f));
+  for (const [name, data] of Object.entries(extra)) fs.writeFileSync(path.join(dir, name), data);
+  return dir;
+}
+
+function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+async function goldenActivations() {
+  const o = goldenOptions();
+  const files = await listImages(o.images);
+  const m = await prepareModel(o, files, () => undefined);
+  const { withInputResize, withSpatialMean } = await import('../../src/craft/onnx/build');
+  const cropsModel = withSpatialMean(withInputResize(m.g, { height: 28, width: 28 }), { replace: true });
+  const crops = await m.factory.create(cropsModel.bytes, 'crops');
+  const full = await m.factory.create(m.g.bytes, 'g');
+  const acts = await computeActivations({
+    files, root: o.images, preprocess: m.preprocess, patch: 14, batch: 64, channels: m.channels,
+    sessions: { crops, cropsInput: 'crops', cropsOutput: 'pooled', full, fullInput: m.info.inputName, fullOutput: LAYER, layerLayout: 'NCHW', layerShape: m.layerShape },
+    writeThumbnail: async () => undefined, onSkip: () => undefined, onProgress: () => undefined,
+  });
+  return { m, acts, release: async () => { await crops.release(); await full.release(); } };
+}
+
+test('golden: crop activations equal the reference NMF input (≤ 1e-4)', async () => {
+  const { acts, release } = await goldenActivations();
+  await release();
+  const ref = f32('crop_activations_800x64.f32');
+  assert.equal(acts.A.rows, 800);
+  assert.equal(acts.A.cols, 64);
+  const A = acts.A.view();
+  let worst = 0;
+  for (let k = 0; k < ref.length; k++) worst = Math.max(worst, Math.abs(A[k] - ref[k]));
+  assert.ok(worst <= 1e-4, `max |A − A_ref| = ${worst}`);
+  assert.deepEqual(latentSize([64, 7, 7], 'NCHW'), [7, 7]);
+  assert.equal(acts.spatial.rows, 200 * 49);
+});
+
+test('golden: importances with the reference W and masks match the reference (≤ 1e-3)', async () => {
+  const { m, acts, release } = await goldenActivations();
+  await release();
+  const W: Matrix = fromFlat(f32('W_10x64.f32'), 10, 64);
+  const masks = f32('halton_masks_384x10.f32');
+  const design = haltonDesign(10, 32);
+  assert.deepEqual(Array.from(design.data), Array.from(masks));
+  const U = (await transformNmf(jsProducts(fromFlat(acts.spatial.view(), acts.spatial.rows, 64)), W, {})).U;
+  const h = withReconstruction(m.h, { W: { data: Float32Array.from(W.data), rows: 10, cols: 64 }, spatial: { height: 7, width: 7 } });
+  const session = await m.factory.create(h.bytes, 'h');
+  const out = session.outputNames[0];
+  const perImage: Float64Array[] = [];
+  for (let i = 0; i < 200; i++) {
+    const coefficients = Float32Array.from(U.data.subarray(i * 49 * 10, (i + 1) * 49 * 10));
+    perImage.push(await imageImportance({
+      classes: 10,
+      maxBlock: 64,
+      run: async (c, mk, b) => (await runFloat(session, { coeffs: { data: c, dims: [1, 7, 7, 10] }, masks: { data: mk, dims: [b, 1, 1, 10] } }, [out]))[out].data,
+    }, coefficients, design, 32, 9));
+  }
+  await session.release();
+  const st = meanImportance(perImage, 10);
+  const diffs = Array.from(st, (v, i) => Math.abs(v - reference.importances[i]));
+  assert.ok(Math.max(...diffs) <= 1e-3, `importances ${Array.from(st).map((v) => v.toFixed(5))} vs reference, max diff ${Math.max(...diffs)}`);
+  assert.deepEqual(rankConcepts(st).slice(0, 5), reference.concept_ranking.slice(0, 5));
+});
+
+test('golden end to end: explain() finds the reference top-3 concepts and writes a complete bundle', async () => {
+  const o = goldenOptions();
+  const { dir, bundle } = await explain(o);
+  const refW = f32('W_10x64.f32');
+  // Concepts are matched to the reference by the cosine of their W rows (the order may differ in principle).
+  const match = bundle.W.map((row) => {
+    let best = -1, bestCos = -1;
+    for (let j = 0; j < 10; j++) {
+      const c = cosine(row, refW.subarray(j * 64, (j + 1) * 64));
+      if (c > bestCos) { bestCos = c; best = j; }
+    }
+    return { best, bestCos };
+  });
+  assert.ok(match.every((m) => m.bestCos >= 0.99), `W cosines ${match.map((m) => m.bestCos.toFixed(4))}`);
+  const ourTop3 = bundle.ranking.slice(0, 3).map((c) => match[c].best);
+  assert.deepEqual(ourTop3, reference.concept_ranking.slice(0, 3));
+  assert.ok(Math.abs(bundle.nmf.reconstructionError - 0.08033186197280884) / 0.0803 < 0.01);
+
+  const back = await readBundle(dir);
+  assert.deepEqual(back.importances, bundle.importances);
+  assert.equal(back.images.length, 200);
+  assert.equal(back.provider, 'cpu');
+  assert.equal(back.settings.stride, 11);
+  assert.equal(back.settings.cropsPerImage, 4);
+  assert.equal(back.class.label, 'Ankle boot');
+  assert.ok(back.splitCheck && back.splitCheck.maxAbsDiff <= 1e-5);
+  for (const stage of ['model', 'activations', 'nmf', 'transform', 'importance', 'maps', 'total']) assert.ok(back.timings[stage] >= 0, stage);
+  for (const c of back.concepts) {
+    assert.equal(c.crops.length, 10);
+    for (const crop of c.crops) assert.ok(fs.statSync(path.join(dir, crop.file)).size > 0);
+    // top crops are sorted by their coefficient
+    for (let k = 1; k < c.crops.length; k++) assert.ok(c.crops[k - 1].coefficient >= c.crops[k].coefficient);
+  }
+  for (const im of back.images) {
+    assert.equal(im.importances.length, 10);
+    assert.ok(fs.existsSync(path.join(dir, im.thumbnail)));
+    assert.ok(im.maps && fs.existsSync(path.join(dir, im.maps)));
+  }
+  // the global importance is the mean of the per-image ones
+  const mean = back.images.reduce((acc, im) => acc.map((v, i) => v + im.importances[i] / 200), new Array(10).fill(0));
+  mean.forEach((v, i) => assert.ok(Math.abs(v - back.importances[i]) < 1e-9));
+  // same inputs → same outputs
+  const again = await explain({ ...o, out: tempDir('again') });
+  assert.deepEqual(again.bundle.importances, bundle.importances);
+  assert.deepEqual(again.bundle.W, bundle.W);
+});
+
+test('g and h given as two files give the same concepts as the split of the full model', async () => {
+  const images = smallDataset(24);
+  const base = goldenOptions({ images, concepts: 4, designs: 8 });
+  const split = await explain(base);
+  const fixtures = path.join(ROOT, 'test/fixtures/fashion-mnist');
+  const twoFiles = await explain({ ...base, model: path.join(fixtures, 'fmnist_g.onnx'), hModel: path.join(fixtures, 'fmnist_h.onnx'), layer: undefined, labelsFile: path.join(SAMPLE, 'model/labels.json'), out: tempDir('gh') });
+  assert.equal(twoFiles.bundle.splitCheck, undefined);
+  for (let i = 0; i < 4; i++) {
+    assert.ok(Math.abs(twoFiles.bundle.importances[i] - split.bundle.importances[i]) < 1e-5);
+  }
+});
+
+test('unreadable images are skipped and listed; the run goes on', async () => {
+  const images = smallDataset(6, { 'broken.png': Buffer.from('not a png'), 'empty.jpg': Buffer.alloc(0), '<b>x<i> "q" &amp;.png': fs.readFileSync(path.join(SAMPLE, 'images/ankle_boot/t10k_00000.png')) });
+  const { bundle } = await explain(goldenOptions({ images, concepts: 3, designs: 4 }));
+  assert.equal(bundle.images.length, 7);
+  assert.ok(bundle.images.some((im) => im.path === '<b>x<i> "q" &amp;.png'));
+  assert.deepEqual(bundle.skipped.map((s) => s.path).sort(), ['broken.png', 'empty.jpg']);
+  assert.ok(bundle.skipped.every((s) => s.reason.length > 10));
+});
+
+async function rejects(o: Partial<ExplainOptions>, kind: string, pattern: RegExp): Promise<void> {
+  const out = o.out ?? tempDir('bad');
+  await assert.rejects(explain(goldenOptions({ out, ...o })), (e: unknown) => {
+    assert.ok(e instanceof CraftError, `expected a CraftError, got ${String(e)}`);
+    assert.equal(e.kind, kind);
+    assert.match(e.full, pattern);
+    return true;
+  });
+  // nothing half-written is left behind
+  const left = fs.existsSync(out) ? fs.readdirSync(out) : [];
+  assert.deepEqual(left, []);
+}
+
+test('bad inputs end in clear errors and leave no results behind', async () => {
+  const dir = tempDir('models');
+  const text = path.join(dir, 'notes.onnx');
+  fs.writeFileSync(text, 'this is not a model');
+  const truncated = path.join(dir, 'truncated.onnx');
+  const full = fs.readFileSync(path.join(SAMPLE, 'model/fmnist_cnn.onnx'));
+  fs.writeFileSync(truncated, full.subarray(0, Math.floor(full.length / 2)));
+  const images = smallDataset(3);
+  await rejects({ model: text, images }, 'model', /not a readable ONNX model/);
+  await rejects({ model: truncated, images }, 'model', /not a readable ONNX model/);
+  await rejects({ model: path.join(dir, 'missing.onnx'), images }, 'model', /no such file/);
+  await rejects({ images, layer: '/g/c4/Conv_output_0' }, 'model', /negative activations.*NMF needs activations ≥ 0[\s\S]*Layers that work: .*MaxPool_1_output_0/);
+  await rejects({ images, layer: 'nope' }, 'usage', /no tensor named "nope"/);
+  await rejects({ images, patch: 28, concepts: 10 }, 'input', /Only 3 crops .* for 10 concepts/);
+  await rejects({ images: tempDir('empty') }, 'input', /No images found/);
+  await rejects({ images: path.join(dir, 'nowhere') }, 'input', /Image folder not found/);
+  await rejects({ images, classId: 'Boot' }, 'usage', /Unknown class "Boot"[\s\S]*9 "Ankle boot"/);
+  await rejects({ images, classId: 12 }, 'usage', /out of range: the model has 10 classes/);
+  await rejects({ images, size: undefined }, 'usage', /input size is dynamic[\s\S]*--size/);
+  await rejects({ images, patch: 40 }, 'usage', /larger than the model input/);
+  await rejects({ images: smallDataset(0, { 'a.png': 'x', 'b.jpg': '' }) }, 'input', /None of the 2 image files could be read/);
+});
+
+test('a cancelled run stops and leaves no bundle', async () => {
+  const out = tempDir('cancel');
+  const controller = new AbortController();
+  const run = explain(goldenOptions({
+    out,
+    signal: controller.signal,
+    onProgress: (p) => { if (p.stage === 'importance' && p.done === 3) controller.abort(); },
+  }));
+  await assert.rejects(run, (e: unknown) => e instanceof Error && e.name === 'AbortError');
+  assert.deepEqual(fs.readdirSync(out), []);
+});
