@@ -2,7 +2,7 @@ import { conceptColor } from './colors';
 import { cropRgb, type CropGrid } from './crops';
 import { throwIfCancelled } from './errors';
 import { encodePng, loadImage } from './images';
-import { attributionMap, colourMap, percentile } from './maps';
+import { attributionMap, colourMap, mapSize, percentile } from './maps';
 import type { Matrix } from './matrix';
 import type { CropEntry, PreprocessConfig } from '../protocol';
 
@@ -58,7 +58,7 @@ export async function writeTopCrops(args: {
 /**
  * Concept attribution maps for every image: the coefficients of each latent position (the transform of
  * the full image's activations), thresholded at the dataset-wide percentile of that concept, upsampled
- * to the model input size and coloured (torch notebook `concept_attribution_maps`). Also returns each
+ * (to the model input size, capped by mapSize) and coloured (torch notebook `concept_attribution_maps`). Also returns each
  * image's mean coefficient per concept ("presence"). Each image's r maps form one vertical strip PNG.
  */
 export async function writeMaps(args: {
@@ -75,7 +75,7 @@ export async function writeMaps(args: {
   const r = Uimg.cols;
   const [h, w] = args.latent;
   const hw = h * w;
-  const [H, W] = args.size;
+  const [H, W] = mapSize(args.latent, args.size);
   const thresholds: number[] = [];
   for (let c = 0; c < r; c++) {
     const column = new Float64Array(Uimg.rows);

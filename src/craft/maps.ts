@@ -66,7 +66,23 @@ export function attributionMap(
 /** Colours a [0, 1] map with the concept's alpha ramp: RGBA bytes, transparent where the map is 0. */
 export function colourMap(values: Float64Array, color: Rgb): Uint8Array {
   const ramp = alphaRamp(color);
+  // 256-entry table: the reference samples its colormap at 256 levels too.
+  const lut = new Uint8Array(256 * 4);
+  for (let k = 0; k < 256; k++) lut.set(ramp(k / 255), k * 4);
   const out = new Uint8Array(values.length * 4);
-  for (let k = 0; k < values.length; k++) out.set(ramp(values[k]), k * 4);
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k];
+    const level = v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255);
+    out.set(lut.subarray(level * 4, level * 4 + 4), k * 4);
+  }
   return out;
+}
+
+/**
+ * Size at which maps are stored: the model input size, but at most 8 pixels per latent position.
+ * A map is a bilinear upsampling of an h×w grid, so a larger file adds no information; the viewer
+ * scales it to the image with smooth interpolation.
+ */
+export function mapSize(latent: [number, number], input: [number, number]): [number, number] {
+  return [Math.min(input[0], 8 * latent[0]), Math.min(input[1], 8 * latent[1])];
 }

@@ -1,0 +1,119 @@
+// Benchmarks CRAFT on the project's fixtures and records the results in bench/results.{json,md}.
+// Usage: node out/bench/run.js [--runs 3] [--only a|b]
+// (a) Fashion-MNIST CNN, 500 ankle boots, r = 10, P = 14 (split /g/MaxPool_1_output_0)
+// (b) MobileNetV2 224×224, the first 100 playing_cards, r = 10, P = 64 (split out_relu)
+// For each: the median of N end-to-end runs (each in its own process: stage timings and peak RSS)
+// and, alternating with them in the same session, the floor: bare onnxruntime forward passes.
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { effectiveBatch } from '../src/craft/pipeline';
+
+const ROOT = path.resolve(__dirname, '../..');
+const FIXTURES = path.resolve(ROOT, '../shared/fixtures');
+
+interface Workload {
+  key: string;
+  title: string;
+  model: string;
+  imagesDir: string;
+  count: number;
+  options: Record<string, unknown>;
+  layer: string;
+  size: [number, number];
+  /** Floats of one item of the layer (p·h·w), for the h batch. */
+  layerFloats: number;
+}
+
+function workloads(): Workload[] {
+  const fm = path.join(FIXTURES, 'fashion-mnist');
+  const clip = path.join(FIXTURES, 'clipart-mobilenetv2');
+  return [
+    {
+      key: 'a', title: 'Fashion-MNIST CNN, 500 ankle boots, r=10, P=14', model: path.join(fm, 'model/fmnist_cnn.onnx'),
+      imagesDir: path.join(fm, 'images/ankle_boot'), count: 500, layer: '/g/MaxPool_1_output_0', size: [28, 28], layerFloats: 64 * 7 * 7,
+      options: { classId: 9, concepts: 10, patch: 14 },
+    },
+    {
+      key: 'b', title: 'MobileNetV2 224×224, first 100 playing_cards, r=10, P=64', model: path.join(clip, 'clipart_mobilenetv2.onnx'),
+      imagesDir: path.join(clip, 'images/playing_cards'), count: 100, layer: 'out_relu', size: [224, 224], layerFloats: 1280 * 7 * 7,
+      options: { classId: 'playing_cards', concepts: 10, patch: 64 },
+    },
+  ];
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function node(script: string, arg: unknown): any {
+  const out = execFileSync(process.execPath, [path.join(__dirname, script), JSON.stringify(arg)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+/** A folder with links to the first `count` images (sorted), so both runs see the same set. */
+function subset(dir: string, count: number): string {
+  const files = fs.readdirSync(dir).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort().slice(0, count);
+  const target = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-bench-images-'));
+  for (const f of files) fs.symlinkSync(path.join(dir, f), path.join(target, f));
+  return target;
+}
+
+function main(): void {
+  const argv = process.argv.slice(2);
+  const runs = Number(argv[argv.indexOf('--runs') + 1]) || 3;
+  const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
+  const results: Record<string, unknown>[] = [];
+  for (const w of workloads()) {
+    if (only && w.key !== only) continue;
+    if (!fs.existsSync(w.model) || !fs.existsSync(w.imagesDir)) {
+      console.log(`(${w.key}) skipped: ${w.model} or ${w.imagesDir} is absent (the benchmarks read ../shared/fixtures).`);
+      continue;
+    }
+    const images = subset(w.imagesDir, w.count);
+    const options = { model: w.model, images, layer: w.layer, size: w.size, provider: 'cpu', ...w.options };
+    const explainRuns: any[] = [];
+    const floorRuns: any[] = [];
+    for (let k = 0; k < runs; k++) {
+      explainRuns.push(node('one.js', options));
+      floorRuns.push(node('floor.js', {
+        model: w.model, layer: w.layer, size: w.size, images: explainRuns[k].images, cropsPerImage: explainRuns[k].crops / explainRuns[k].images,
+        concepts: 10, designs: 32, gBatch: effectiveBatch(64, 3 * w.size[0] * w.size[1]), hBatch: effectiveBatch(64, w.layerFloats),
+      }));
+      console.log(`(${w.key}) run ${k + 1}/${runs}: total ${explainRuns[k].timings.total.toFixed(2)} s, floor ${floorRuns[k].total.toFixed(2)} s, peak RSS ${explainRuns[k].maxRssMB.toFixed(0)} MB`);
+    }
+    fs.rmSync(images, { recursive: true, force: true });
+    const stages = Object.keys(explainRuns[0].timings);
+    const stageMedians = Object.fromEntries(stages.map((s) => [s, median(explainRuns.map((r) => r.timings[s]))]));
+    const floor = Object.fromEntries(Object.keys(floorRuns[0]).map((s) => [s, median(floorRuns.map((r) => r[s]))]));
+    const ratios = explainRuns.map((r, k) => r.timings.total / floorRuns[k].total);
+    results.push({
+      workload: w.key, title: w.title, runs, images: explainRuns[0].images, crops: explainRuns[0].crops,
+      stagesMedianS: stageMedians, floorMedianS: floor, totalOverFloorMedian: median(ratios),
+      nmfShareOfTotal: stageMedians.nmf / stageMedians.total, peakRssMBMedian: median(explainRuns.map((r) => r.maxRssMB)),
+      peakRssMBMax: Math.max(...explainRuns.map((r) => r.maxRssMB)), rankingRun1: explainRuns[0].ranking,
+    });
+  }
+  const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30), provider: 'cpu' };
+  fs.writeFileSync(path.join(ROOT, 'bench/results.json'), JSON.stringify({ meta, results }, null, 2) + '\n');
+  const lines = [
+    '# Benchmark results', '',
+    `Recorded by \`npm run bench\` on ${meta.date.slice(0, 10)}: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGB} GB, Node ${meta.node}, CPU provider.`,
+    'Each end-to-end run is a separate process; the floor (bare onnxruntime forward passes of the same work) is measured alternately in the same session. Times are medians in seconds.', '',
+  ];
+  for (const r of results as any[]) {
+    lines.push(`## (${r.workload}) ${r.title}`, '', `${r.images} images, ${r.crops} crops, ${r.runs} runs.`, '', '| stage | median s |', '|---|---|');
+    for (const [s, v] of Object.entries(r.stagesMedianS)) lines.push(`| ${s} | ${(v as number).toFixed(3)} |`);
+    lines.push('', '| floor part | median s |', '|---|---|');
+    for (const [s, v] of Object.entries(r.floorMedianS)) lines.push(`| ${s} | ${(v as number).toFixed(3)} |`);
+    lines.push('', `- total / floor (median of per-run ratios): **${r.totalOverFloorMedian.toFixed(3)}×**`,
+      `- NMF share of total: ${(100 * r.nmfShareOfTotal).toFixed(1)} %`,
+      `- peak RSS: median ${r.peakRssMBMedian.toFixed(0)} MB, max ${r.peakRssMBMax.toFixed(0)} MB`, '');
+  }
+  fs.writeFileSync(path.join(ROOT, 'bench/results.md'), lines.join('\n'));
+  console.log(lines.join('\n'));
+}
+
+main();
