@@ -67,8 +67,9 @@ export interface ImageEntry {
   /** Mean concept coefficient over the image's latent positions, concept order. */
   presence: number[];
   /**
-   * Concept attribution map overlays: one RGBA PNG (relative to the bundle), a vertical strip of r tiles
-   * of the model input size, concept c in tile c, drawn in the concept's colour. Absent for 2-D layers.
+   * Concept attribution map overlays: one RGBA PNG (relative to the bundle), a vertical strip of r equal
+   * tiles, concept c in tile c, drawn in the concept's colour; each tile covers the whole image (scale it
+   * to the image size). Absent for 2-D layers.
    */
   maps?: string;
 }

@@ -76,8 +76,6 @@ function options(provider: ProviderName, threads: number): ort.InferenceSession.
     executionProviders: [provider],
     logSeverityLevel: QUIET,
     graphOptimizationLevel: 'all',
-    ...(process.env.CRAFT_ORT_ARENA === '0' ? { enableCpuMemArena: false } : {}),
-    ...(process.env.CRAFT_ORT_MEMPATTERN === '0' ? { enableMemPattern: false } : {}),
     ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
   };
 }
