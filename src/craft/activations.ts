@@ -1,7 +1,8 @@
 import type * as ort from 'onnxruntime-node';
 import { cropGrid, extractCrop } from './crops';
 import { throwIfCancelled } from './errors';
-import { encodePng, loadImages, relativeImagePath } from './images';
+import { decodeImage, encodePng, loadImages, relativeImagePath } from './images';
+import { preprocessRgb } from './preprocess';
 import { runFloat } from './onnx/sessions';
 import type { PreprocessConfig, SkippedImage } from '../protocol';
 
@@ -59,37 +60,26 @@ export async function runBatched(
   return results;
 }
 
-export interface ActivationSessions {
+export interface CropSession {
   /** crops (B, 3, P, P) or (B, P, P, 3) → pooled activations (B, p). */
-  crops: ort.InferenceSession;
-  cropsInput: string;
-  cropsOutput: string;
-  /** images (B, 3, H, W) → layer activations (B, p, h, w) / (B, h, w, p) / (B, p). */
-  full: ort.InferenceSession;
-  fullInput: string;
-  fullOutput: string;
-  /** Layout of the layer output for spatial layers, and its per-item shape ([p, h, w], [h, w, p] or [p]). */
-  layerLayout: 'NCHW' | 'NHWC';
-  layerShape: number[];
+  session: ort.InferenceSession;
+  input: string;
+  output: string;
   fixedBatch?: number;
 }
 
 export interface ActivationResult {
   /** Crop activations A, n × p (spatially averaged), in image → row → column order. */
   A: Float32Rows;
-  /** Full-image activations as rows (image, y, x) × p, for the transform. */
-  spatial: Float32Rows;
-  /** Latent map size (1×1 for 2-D layers). */
-  latent: [number, number];
   images: { path: string; file: string; width: number; height: number }[];
   skipped: SkippedImage[];
   minActivation: number;
 }
 
 /**
- * One streaming pass over the images: decode, resize and preprocess each (sharp), write its thumbnail,
- * cut the grid crops and run g on the crops (resized inside ORT) and on the full image. Only A, the
- * full-image activations and the thumbnails on disk outlive a batch.
+ * The first streaming pass over the images: decode, resize and preprocess each, write its thumbnail
+ * (the image exactly as the model sees it, reused by the second pass), cut the grid crops and run g on
+ * them (resized inside ORT). Only A and the thumbnails on disk outlive a batch.
  */
 export async function computeActivations(args: {
   files: string[];
@@ -98,23 +88,19 @@ export async function computeActivations(args: {
   patch: number;
   batch: number;
   channels: number;
-  sessions: ActivationSessions;
+  crops: CropSession;
   maxPixels?: number;
   writeThumbnail: (index: number, png: Buffer) => Promise<void>;
   onSkip: (s: SkippedImage) => void;
   onProgress: (done: number, total: number) => void;
   signal?: AbortSignal;
 }): Promise<ActivationResult> {
-  const { preprocess: pre, patch, batch, sessions: s } = args;
+  const { preprocess: pre, patch, batch, crops: s } = args;
   const [H, W] = pre.size;
   const grid = cropGrid(H, W, patch);
   const cropDims = pre.layout === 'NCHW' ? [3, patch, patch] : [patch, patch, 3];
-  const imageDims = pre.layout === 'NCHW' ? [3, H, W] : [H, W, 3];
   const cropSize = 3 * patch * patch;
-  const imageSize = 3 * H * W;
   const A = new Float32Rows(args.channels, args.files.length * grid.perImage);
-  const latent = latentSize(s.layerShape, s.layerLayout);
-  const spatial = new Float32Rows(args.channels, args.files.length * latent[0] * latent[1]);
   const images: ActivationResult['images'] = [];
   const skipped: SkippedImage[] = [];
   let minActivation = Infinity;
@@ -136,51 +122,74 @@ export async function computeActivations(args: {
     }
     if (ok.length > 0) {
       const crops = new Float32Array(ok.length * grid.perImage * cropSize);
-      const full = new Float32Array(ok.length * imageSize);
       for (let i = 0; i < ok.length; i++) {
         const img = ok[i];
-        full.set(img.tensor, i * imageSize);
         grid.positions.forEach((pos, j) =>
           extractCrop(img.tensor, pre.layout, H, W, pos.y, pos.x, patch, crops, (i * grid.perImage + j) * cropSize),
         );
         await args.writeThumbnail(images.length, await encodePng(img.rgb, W, H, 3));
         images.push({ path: relativeImagePath(args.root, img.path), file: img.path, width: img.width, height: img.height });
       }
-      for (const out of await runBatched(s.crops, { name: s.cropsInput, itemDims: cropDims }, s.cropsOutput, crops, ok.length * grid.perImage, batch, s.fixedBatch)) {
+      for (const out of await runBatched(s.session, { name: s.input, itemDims: cropDims }, s.output, crops, ok.length * grid.perImage, batch, s.fixedBatch)) {
         track(out);
         A.append(out);
-      }
-      for (const out of await runBatched(s.full, { name: s.fullInput, itemDims: imageDims }, s.fullOutput, full, ok.length, batch, s.fixedBatch)) {
-        track(out);
-        spatial.append(toRows(out, s.layerShape, s.layerLayout));
       }
     }
     args.onProgress(Math.min(args.files.length, start + chunk.length), args.files.length);
   }
-  return { A, spatial, latent, images, skipped, minActivation };
+  return { A, images, skipped, minActivation };
+}
+
+/**
+ * The second pass, after the NMF fit: every usable image (re-read from its thumbnail, which holds the
+ * resized pixels exactly) goes through g with the projection on W appended (withProjection), giving
+ * X·Wᵀ for each latent position, (image, y, x) × r: all the NMF transform needs. Memory stays at
+ * N·h·w·r numbers instead of N·h·w·p activations.
+ */
+export async function projectImages(args: {
+  thumbnails: string[];
+  preprocess: PreprocessConfig;
+  session: ort.InferenceSession;
+  input: string;
+  concepts: number;
+  batch: number;
+  fixedBatch?: number;
+  onProgress: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}): Promise<{ projected: Float64Array; positions: number; minActivation: number }> {
+  const [H, W] = args.preprocess.size;
+  const itemDims = args.preprocess.layout === 'NCHW' ? [3, H, W] : [H, W, 3];
+  const size = 3 * H * W;
+  const chunks: Float32Array[] = [];
+  let minActivation = Infinity;
+  const step = args.fixedBatch ?? args.batch;
+  for (let start = 0; start < args.thumbnails.length; start += step) {
+    throwIfCancelled(args.signal);
+    const files = args.thumbnails.slice(start, start + step);
+    const batch = new Float32Array((args.fixedBatch ?? files.length) * size);
+    for (const [i, file] of files.entries()) {
+      const d = await decodeImage(file);
+      if (!d.ok || d.image.width !== W || d.image.height !== H) throw new Error(`The run's own thumbnail ${file} could not be read back.`);
+      batch.set(preprocessRgb(d.image.rgb, args.preprocess), i * size);
+    }
+    const out = await runFloat(args.session, { [args.input]: { data: batch, dims: [args.fixedBatch ?? files.length, ...itemDims] } }, ['projected', 'minimum']);
+    const per = out.projected.data.length / (args.fixedBatch ?? files.length);
+    chunks.push(out.projected.data.slice(0, per * files.length));
+    minActivation = Math.min(minActivation, out.minimum.data[0]);
+    args.onProgress(start + files.length, args.thumbnails.length);
+  }
+  const total = chunks.reduce((a, c) => a + c.length, 0);
+  const projected = new Float64Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    projected.set(c, offset);
+    offset += c.length;
+  }
+  return { projected, positions: total / args.concepts, minActivation };
 }
 
 /** [h, w] of a layer's per-item shape ([p, h, w] NCHW, [h, w, p] NHWC); [1, 1] for vectors ([p]). */
 export function latentSize(shape: number[], layout: 'NCHW' | 'NHWC'): [number, number] {
   if (shape.length !== 3) return [1, 1];
   return layout === 'NCHW' ? [shape[1], shape[2]] : [shape[0], shape[1]];
-}
-
-/**
- * Full-image activations of a batch → one row per latent position, (image, y, x) × p: the reference
- * `transform` permutes NCHW to NHWC and flattens (craft-reference §3).
- */
-export function toRows(out: Float32Array, shape: number[], layout: 'NCHW' | 'NHWC'): Float32Array {
-  if (shape.length !== 3 || layout === 'NHWC') return out; // vectors, or already position-major
-  const [p, h, w] = shape;
-  const hw = h * w;
-  const per = p * hw;
-  const rows = new Float32Array(out.length);
-  for (let base = 0; base < out.length; base += per) {
-    for (let c = 0; c < p; c++) {
-      const src = base + c * hw;
-      for (let k = 0; k < hw; k++) rows[base + k * p + c] = out[src + k];
-    }
-  }
-  return rows;
 }

@@ -1,7 +1,7 @@
 import { conceptColor } from './colors';
 import { cropRgb, type CropGrid } from './crops';
 import { throwIfCancelled } from './errors';
-import { encodePng, loadImage } from './images';
+import { decodeImage, encodePng } from './images';
 import { attributionMap, colourMap, mapSize, percentile } from './maps';
 import type { Matrix } from './matrix';
 import type { CropEntry, PreprocessConfig } from '../protocol';
@@ -11,13 +11,14 @@ const MIN_CROP_DISPLAY = 64;
 
 /**
  * PNG thumbnails of each concept's top crops (the crops with the largest U[:, c], as the notebooks'
- * `argsort(crops_u[:, c])[::-1][:10]`). Only the images that hold a top crop are decoded again.
+ * `argsort(crops_u[:, c])[::-1][:10]`), cut from the thumbnails of the images that hold one.
  */
 export async function writeTopCrops(args: {
   U: Matrix;
   grid: CropGrid;
   top: number;
-  files: string[];
+  /** The run's thumbnails (the images resized to the model input, as PNG). */
+  thumbnails: string[];
   preprocess: PreprocessConfig;
   write: (rel: string, png: Buffer) => Promise<void>;
   signal?: AbortSignal;
@@ -33,9 +34,9 @@ export async function writeTopCrops(args: {
   const rgb = new Map<number, Uint8Array>();
   for (const i of needed) {
     throwIfCancelled(args.signal);
-    const loaded = await loadImage(args.files[i], args.preprocess);
-    if (!loaded.ok) throw new Error(`${loaded.reason} (it could be read earlier in this run)`);
-    rgb.set(i, loaded.image.rgb);
+    const decoded = await decodeImage(args.thumbnails[i]);
+    if (!decoded.ok) throw new Error(`The run's own thumbnail could not be read back: ${decoded.reason}`);
+    rgb.set(i, decoded.image.rgb);
   }
   const width = args.preprocess.size[1];
   const P = grid.patch;

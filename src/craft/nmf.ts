@@ -501,6 +501,8 @@ export interface CdLoopOptions {
   updateH: boolean;
   signal?: AbortSignal;
   onIteration?: (it: number, maxIter: number) => void;
+  /** With updateH false: X·Ht when the caller already has it (then X is not read). */
+  fixedXHt?: Matrix;
 }
 
 /**
@@ -510,7 +512,7 @@ export interface CdLoopOptions {
  * With updateH false (transform) X·Ht is fixed, so it is computed once.
  */
 export async function fitCoordinateDescent(
-  X: DataProducts,
+  X: DataProducts | undefined,
   W: Matrix,
   Ht: Matrix,
   o: CdLoopOptions,
@@ -519,15 +521,19 @@ export async function fitCoordinateDescent(
   const n = W.rows;
   const p = Ht.rows;
   const r = W.cols;
-  const fixedXHt = o.updateH ? undefined : checkShape(await X.times(Ht), n, r, 'X·Ht');
+  const data = (): DataProducts => {
+    if (!X) throw new Error('fitCoordinateDescent: no data matrix given');
+    return X;
+  };
+  const fixedXHt = o.updateH ? undefined : checkShape(o.fixedXHt ?? (await data().times(Ht)), n, r, 'X·Ht');
   for (let it = 1; it <= o.maxIter; it++) {
     throwIfAborted(o.signal);
     // update W: X (n × p) with Ht (p × r); XHt is modified by the l1 shift, so the fixed one is copied
-    const XHt = fixedXHt ? { ...fixedXHt, data: Float64Array.from(fixedXHt.data) } : checkShape(await X.times(Ht), n, r, 'X·Ht');
+    const XHt = fixedXHt ? { ...fixedXHt, data: Float64Array.from(fixedXHt.data) } : checkShape(await data().times(Ht), n, r, 'X·Ht');
     let violation = updateCoordinateDescent(W, Ht, XHt, o.reg.l1W, o.reg.l2W);
     // update H through its transpose: the same sweep on Xᵀ (p × n), with Ht (p × r) in W's role and W (n × r) in Ht's
     if (o.updateH) {
-      const XtW = checkShape(await X.transposeTimes(W), p, r, 'Xᵀ·W');
+      const XtW = checkShape(await data().transposeTimes(W), p, r, 'Xᵀ·W');
       violation += updateCoordinateDescent(Ht, W, XtW, o.reg.l1H, o.reg.l2H);
     }
     if (it === 1) violationInit = violation;
@@ -639,6 +645,39 @@ export async function transformNmf(
     maxIter,
     reg,
     updateH: false,
+    signal: options.signal,
+    onIteration: options.onIteration,
+  });
+  return { U, iterations };
+}
+
+/**
+ * transformNmf when the projection X·Wᵀ (n × r) is already known, so X (n × p) need not be kept: the
+ * same coordinate descent with the same coupled stopping rule. nFeatures = p (it scales alpha_W).
+ * The caller is responsible for X ≥ 0.
+ */
+export async function transformProjected(
+  XWt: Matrix,
+  W: Matrix,
+  nFeatures: number,
+  options: Omit<NmfOptions, 'components'>,
+): Promise<{ U: Matrix; iterations: number }> {
+  if (XWt.cols !== W.rows) throw new Error(`NMF transform: X·Wᵀ has ${XWt.cols} columns for ${W.rows} concepts.`);
+  if (W.cols !== nFeatures) throw new Error(`NMF transform: the concept bank has ${W.cols} channels, expected ${nFeatures}.`);
+  const tol = options.tol ?? 1e-4;
+  const maxIter = options.maxIter ?? 200;
+  const alphaW = options.alphaW ?? 0;
+  checkNonNegative('tol', tol);
+  checkCount('maxIter', maxIter, 1);
+  checkNonNegative('alphaW', alphaW);
+  throwIfAborted(options.signal);
+  const U = zeros(XWt.rows, W.rows);
+  const { iterations } = await fitCoordinateDescent(undefined, U, transpose(W), {
+    tol,
+    maxIter,
+    reg: computeRegularization(XWt.rows, nFeatures, alphaW),
+    updateH: false,
+    fixedXHt: XWt,
     signal: options.signal,
     onIteration: options.onIteration,
   });

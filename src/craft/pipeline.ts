@@ -1,15 +1,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { computeActivations, latentSize } from './activations';
+import { computeActivations, latentSize, projectImages } from './activations';
 import { writeMaps, writeTopCrops } from './assets';
 import { conceptColor, toHex } from './colors';
 import { cropGrid } from './crops';
 import { CraftError, throwIfCancelled, isCancellation } from './errors';
 import { listImages } from './images';
 import { imageImportance, meanImportance, rankConcepts, type PerturbedLogits } from './importance';
-import { fromFlat, toRows, type Matrix } from './matrix';
-import { fitNmf, jsProducts, transformNmf, type DataProducts } from './nmf';
-import { withInputResize, withReconstruction, withSpatialMean } from './onnx/build';
+import { fromFlat, toRows } from './matrix';
+import { fitNmf, jsProducts, transformProjected, type DataProducts } from './nmf';
+import { withInputResize, withProjection, withReconstruction, withSpatialMean } from './onnx/build';
 import { ortProducts } from './onnx/products';
 import { runFloat, type SessionFactory } from './onnx/sessions';
 import type { ExplainOptions, Stage } from './options';
@@ -62,6 +62,8 @@ export function toolVersion(): { name: string; version: string } {
   }
 }
 
+const thumbnail = (i: number) => `images/${i}.png`;
+
 /** Products with X on ONNX Runtime when they are big enough to matter, else exact float64 JS. */
 async function productsFor(X: Float32Array, n: number, p: number, r: number, factory: SessionFactory): Promise<DataProducts> {
   if (n * p * r >= ORT_PRODUCTS_FROM) return ortProducts(X, n, p, factory);
@@ -100,8 +102,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
       ? withSpatialMean(withInputResize(m.g, { height: H, width: W, layout: m.preprocess.layout, cropHeight: o.patch, cropWidth: o.patch }), { layout: m.layerLayout, replace: true })
       : withInputResize(m.g, { height: H, width: W, layout: m.preprocess.layout, cropHeight: o.patch, cropWidth: o.patch });
     const cropsSession = await m.factory.create(cropsModel.bytes, 'g with the crop resize');
-    const fullSession = await m.factory.create(m.g.bytes, 'g');
-    sessions.push(cropsSession, fullSession);
+    sessions.push(cropsSession);
     const gBatch = effectiveBatch(o.batch, 3 * H * W, m.info.fixedBatch);
     const hBatch = effectiveBatch(o.batch, m.layerShape.reduce((a, b) => a * b, 1), m.info.fixedBatch);
     if (gBatch < o.batch || hBatch < o.batch) log(`Batches: g ${gBatch}, h ${hBatch} (--batch ${o.batch}, capped to bound memory).`);
@@ -112,18 +113,15 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
       patch: o.patch,
       batch: gBatch,
       channels: m.channels,
-      sessions: {
-        crops: cropsSession, cropsInput: 'crops', cropsOutput: m.spatial ? 'pooled' : m.layer,
-        full: fullSession, fullInput: m.info.inputName, fullOutput: m.layer,
-        layerLayout: m.layerLayout, layerShape: m.layerShape, fixedBatch: m.info.fixedBatch,
-      },
+      crops: { session: cropsSession, input: 'crops', output: m.spatial ? 'pooled' : m.layer, fixedBatch: m.info.fixedBatch },
       maxPixels: o.maxPixels,
-      writeThumbnail: (i, png) => writer.writeFile(`images/${i}.png`, png),
+      writeThumbnail: (i, png) => writer.writeFile(thumbnail(i), png),
       onSkip: (s) => log(`Skipped ${s.path}: ${s.reason}`),
       onProgress: (done, total) => progress('activations', done, total, 'images'),
       signal: o.signal,
     });
     const nImages = acts.images.length;
+    const thumbnails = acts.images.map((_, i) => path.join(writer.tempDir, thumbnail(i)));
     const n = acts.A.rows;
     const p = m.channels;
     const r = o.concepts;
@@ -151,17 +149,30 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
     progress('nmf', fit.iterations, fit.iterations, 'iterations');
     log(`NMF: ${fit.iterations} iterations${fit.converged ? '' : ' (stopped at max_iter, as the reference usually does)'}, relative reconstruction error ${fit.relativeError.toFixed(4)}.`);
 
-    // Transform: concept coefficients of every latent position of every image (§3, one batch like the reference).
+    // Transform: concept coefficients of every latent position of every image (§3), all rows in one
+    // coordinate descent like the reference. A second pass over the images computes only X·Wᵀ.
     timer.start('transform');
     const [lh, lw] = latentSize(m.layerShape, m.layerLayout);
-    const rowsImg = acts.spatial.rows;
-    const imgProducts = await productsFor(acts.spatial.view(), rowsImg, p, r, m.factory);
-    let Uimg: Matrix;
-    try {
-      Uimg = (await transformNmf(imgProducts, fit.W, { tol: o.tol, maxIter: o.maxIter, alphaW: o.alphaW, signal: o.signal })).U;
-    } finally {
-      await imgProducts.dispose();
+    const projectSession = await m.factory.create(
+      withProjection(m.g, { W: { data: Float32Array.from(fit.W.data), rows: r, cols: p }, spatial: m.spatial, layout: m.layerLayout }).bytes,
+      'g with the projection on the concepts',
+    );
+    sessions.push(projectSession);
+    const projection = await projectImages({
+      thumbnails,
+      preprocess: m.preprocess,
+      session: projectSession,
+      input: m.info.inputName,
+      concepts: r,
+      batch: gBatch,
+      fixedBatch: m.info.fixedBatch,
+      onProgress: (done, total) => progress('transform', done, total, 'images'),
+      signal: o.signal,
+    });
+    if (projection.minActivation < 0) {
+      throw new CraftError('model', `Layer ${m.layer} has negative activations on some images (minimum ${projection.minActivation.toPrecision(3)}), and NMF needs activations ≥ 0.`, 'Choose a layer right after a ReLU; `craft layers` lists the non-negative ones.');
     }
+    const Uimg = (await transformProjected({ rows: projection.positions, cols: r, data: projection.projected }, fit.W, p, { tol: o.tol, maxIter: o.maxIter, alphaW: o.alphaW, signal: o.signal })).U;
 
     // Importance: Sobol total order through h for every image (§4).
     timer.start('importance');
@@ -201,7 +212,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
     const { maps, presence } = m.spatial
       ? await writeMaps({ Uimg, images: nImages, latent: [lh, lw], size: [H, W], percentile: o.mapPercentile, write, signal: o.signal, onProgress: (d, t) => progress('maps', d, t, 'images') })
       : { maps: undefined, presence: Array.from({ length: nImages }, (_, i) => Array.from(Uimg.data.subarray(i * r, (i + 1) * r))) };
-    const crops = await writeTopCrops({ U: fit.U, grid, top: o.topCrops, files: acts.images.map((im) => im.file), preprocess: m.preprocess, write, signal: o.signal });
+    const crops = await writeTopCrops({ U: fit.U, grid, top: o.topCrops, thumbnails, preprocess: m.preprocess, write, signal: o.signal });
 
     timer.start('write');
     throwIfCancelled(o.signal);
@@ -218,7 +229,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
       path: im.path,
       width: im.width,
       height: im.height,
-      thumbnail: `images/${i}.png`,
+      thumbnail: thumbnail(i),
       importances: Array.from(perImage[i]),
       presence: presence[i],
       maps: maps?.[i],

@@ -5,12 +5,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { explain } from '../../src/craft/pipeline';
 import { prepareModel } from '../../src/craft/split';
-import { computeActivations, latentSize } from '../../src/craft/activations';
+import { computeActivations, latentSize, projectImages } from '../../src/craft/activations';
 import { DEFAULTS, type ExplainOptions } from '../../src/craft/options';
-import { listImages } from '../../src/craft/images';
+import { listImages, loadImage } from '../../src/craft/images';
 import { fromFlat, type Matrix } from '../../src/craft/matrix';
-import { jsProducts, transformNmf } from '../../src/craft/nmf';
-import { withReconstruction } from '../../src/craft/onnx/build';
+import { jsProducts, transformNmf, transformProjected } from '../../src/craft/nmf';
+import { withInputResize, withProjection, withReconstruction, withSpatialMean } from '../../src/craft/onnx/build';
 import { runFloat } from '../../src/craft/onnx/sessions';
 import { imageImportance, meanImportance, rankConcepts } from '../../src/craft/importance';
 import { haltonDesign } from '../../src/craft/sobol';
@@ -72,21 +72,22 @@ async function goldenActivations() {
   const o = goldenOptions();
   const files = await listImages(o.images);
   const m = await prepareModel(o, files, () => undefined);
-  const { withInputResize, withSpatialMean } = await import('../../src/craft/onnx/build');
   const cropsModel = withSpatialMean(withInputResize(m.g, { height: 28, width: 28 }), { replace: true });
   const crops = await m.factory.create(cropsModel.bytes, 'crops');
-  const full = await m.factory.create(m.g.bytes, 'g');
+  const thumbs = tempDir('thumbs');
   const acts = await computeActivations({
     files, root: o.images, preprocess: m.preprocess, patch: 14, batch: 64, channels: m.channels,
-    sessions: { crops, cropsInput: 'crops', cropsOutput: 'pooled', full, fullInput: m.info.inputName, fullOutput: LAYER, layerLayout: 'NCHW', layerShape: m.layerShape },
-    writeThumbnail: async () => undefined, onSkip: () => undefined, onProgress: () => undefined,
+    crops: { session: crops, input: 'crops', output: 'pooled' },
+    writeThumbnail: async (i, png) => fs.writeFileSync(path.join(thumbs, `${i}.png`), png),
+    onSkip: () => undefined, onProgress: () => undefined,
   });
-  return { m, acts, release: async () => { await crops.release(); await full.release(); } };
+  await crops.release();
+  const thumbnails = acts.images.map((_, i) => path.join(thumbs, `${i}.png`));
+  return { m, acts, thumbnails };
 }
 
 test('golden: crop activations equal the reference NMF input (≤ 1e-4)', async () => {
-  const { acts, release } = await goldenActivations();
-  await release();
+  const { acts } = await goldenActivations();
   const ref = f32('crop_activations_800x64.f32');
   assert.equal(acts.A.rows, 800);
   assert.equal(acts.A.cols, 64);
@@ -95,17 +96,32 @@ test('golden: crop activations equal the reference NMF input (≤ 1e-4)', async 
   for (let k = 0; k < ref.length; k++) worst = Math.max(worst, Math.abs(A[k] - ref[k]));
   assert.ok(worst <= 1e-4, `max |A − A_ref| = ${worst}`);
   assert.deepEqual(latentSize([64, 7, 7], 'NCHW'), [7, 7]);
-  assert.equal(acts.spatial.rows, 200 * 49);
 });
 
 test('golden: importances with the reference W and masks match the reference (≤ 1e-3)', async () => {
-  const { m, acts, release } = await goldenActivations();
-  await release();
+  const { m, thumbnails } = await goldenActivations();
   const W: Matrix = fromFlat(f32('W_10x64.f32'), 10, 64);
   const masks = f32('halton_masks_384x10.f32');
   const design = haltonDesign(10, 32);
   assert.deepEqual(Array.from(design.data), Array.from(masks));
-  const U = (await transformNmf(jsProducts(fromFlat(acts.spatial.view(), acts.spatial.rows, 64)), W, {})).U;
+  // Second pass as the pipeline does it: g with the projection on W, from the thumbnails.
+  const project = await m.factory.create(withProjection(m.g, { W: { data: Float32Array.from(W.data), rows: 10, cols: 64 }, spatial: true }).bytes, 'projection');
+  const projection = await projectImages({ thumbnails, preprocess: m.preprocess, session: project, input: m.info.inputName, concepts: 10, batch: 64, onProgress: () => undefined });
+  await project.release();
+  assert.equal(projection.positions, 200 * 49);
+  assert.ok(projection.minActivation >= 0);
+  const U = (await transformProjected({ rows: projection.positions, cols: 10, data: projection.projected }, W, 64, {})).U;
+  // ...which equals the transform of the full activations (what the reference computes).
+  const g = await m.factory.create(m.g.bytes, 'g');
+  const first = await loadImage(path.join(SAMPLE, 'images/ankle_boot/t10k_00000.png'), m.preprocess);
+  assert.ok(first.ok);
+  const act = (await runFloat(g, { input: { data: first.image.tensor, dims: [1, 3, 28, 28] } }, [LAYER]))[LAYER].data;
+  await g.release();
+  const rows = new Float64Array(49 * 64);
+  for (let c = 0; c < 64; c++) for (let k = 0; k < 49; k++) rows[k * 64 + c] = act[c * 49 + k];
+  const direct = (await transformNmf(jsProducts({ rows: 49, cols: 64, data: rows }), W, {})).U;
+  const fromProjection = (await transformProjected({ rows: 49, cols: 10, data: projection.projected.slice(0, 490) }, W, 64, {})).U;
+  direct.data.forEach((v, k) => assert.ok(Math.abs(v - fromProjection.data[k]) < 1e-5, `${v} vs ${fromProjection.data[k]}`));
   const h = withReconstruction(m.h, { W: { data: Float32Array.from(W.data), rows: 10, cols: 64 }, spatial: { height: 7, width: 7 } });
   const session = await m.factory.create(h.bytes, 'h');
   const out = session.outputNames[0];

@@ -350,3 +350,51 @@ export function withReconstruction(model: OnnxModel, opts: ReconstructionOptions
   ed.addInput({ name: coeffs, elemType: DataType.FLOAT, shape: coeffShape }, 'start');
   return ed.toModel();
 }
+
+export interface ProjectionOptions {
+  /** Concept bank W, r × p. */
+  W: Float32Matrix;
+  /** The output is a rank-4 feature map (else a (B, p) vector); extracted models may not declare it. */
+  spatial: boolean;
+  /** Layout of the model output when it is rank 4 (default NCHW). */
+  layout?: Layout;
+  /** The output to project (default: the model's only output). */
+  source?: string;
+}
+
+/**
+ * Replaces the model's output A by its projection on the concept bank, A·Wᵀ, per latent position:
+ * (B, p, h, w) → (B, h, w, r) ('projected'), or (B, p) → (B, r), plus 'minimum', the smallest value of
+ * A (NMF needs A ≥ 0). The NMF transform only needs X·Wᵀ (craft-reference §9.3), so the full-image
+ * activations never leave ONNX Runtime.
+ */
+export function withProjection(model: OnnxModel, opts: ProjectionOptions): OnnxModel {
+  const what = 'withProjection';
+  const ed = new ModelEditor(model);
+  defaultOpset(ed, what, 1);
+  const source = opts.source ?? (model.outputs.length === 1 ? model.outputs[0].name : undefined);
+  if (!source || !model.outputs.some((o) => o.name === source)) throw new Error(`${what}: say which output to project`);
+  const src = model.outputs.find((o) => o.name === source)!;
+  if (src.shape && src.shape.length !== (opts.spatial ? 4 : 2)) throw new Error(`${what}: '${source}' has rank ${src.shape.length}`);
+  const { rows: r, cols: p } = opts.W;
+  const n = (s: string) => ed.freshName(`craft/project/${s}`);
+  // Wᵀ (p × r), so the MatMul contracts the channel axis.
+  const wt = new Float32Array(p * r);
+  for (let c = 0; c < r; c++) for (let j = 0; j < p; j++) wt[j * r + c] = opts.W.data[c * p + j];
+  const wtName = n('Wt');
+  ed.addInitializer({ name: wtName, dataType: DataType.FLOAT, dims: [p, r], values: wt });
+  let channelsLast = source;
+  if (opts.spatial && (opts.layout ?? 'NCHW') === 'NCHW') {
+    channelsLast = n('nhwc');
+    ed.addNode({ opType: 'Transpose', inputs: [source], outputs: [channelsLast], name: n('Transpose'), attributes: [{ name: 'perm', ints: [0, 2, 3, 1] }] });
+  }
+  checkFreeName(ed, 'projected', what);
+  checkFreeName(ed, 'minimum', what);
+  ed.addNode({ opType: 'MatMul', inputs: [channelsLast, wtName], outputs: ['projected'], name: n('MatMul') });
+  // ReduceMin over every axis: no axes given (attribute before opset 18, input from 18 on).
+  ed.addNode({ opType: 'ReduceMin', inputs: [source], outputs: ['minimum'], name: n('ReduceMin'), attributes: [{ name: 'keepdims', int: 0 }] });
+  ed.removeOutput(source);
+  ed.addOutput({ name: 'projected', elemType: DataType.FLOAT });
+  ed.addOutput({ name: 'minimum', elemType: DataType.FLOAT });
+  return ed.toModel();
+}
