@@ -1,12 +1,70 @@
-// TEMPORARY extension entry, created by the integration-test harness work so
-// that the harness has something to activate. Replace it with the real
-// extension; keep (or adapt test/integration/smoke.test.ts for) `craft.ping`.
+/**
+ * Extension entry: creates the services once and registers every command, provider and serializer in
+ * one place; each disposable is tracked in context.subscriptions.
+ */
+import * as path from 'path';
 import * as vscode from 'vscode';
+import { describeError } from '../craft/errors';
+import { CODELENS_LANGUAGES, OnnxCodeLensProvider } from './codelens';
+import { Commands, resultRoots, type ReportedError } from './commands';
+import { lastRun } from './history';
+import { Log } from './log';
+import { PanelManager, VIEW_TYPE, type PanelInfo } from './panel';
+import { Runs } from './progress';
+import { ProviderStatus } from './statusbar';
 
-export function activate(context: vscode.ExtensionContext): void {
-  context.subscriptions.push(vscode.commands.registerCommand('craft.ping', () => 'pong'));
+/** What activate() returns: read-only views for tests and other extensions. */
+export interface CraftApi {
+  panels: { list(): PanelInfo[]; get(runDir: string): PanelInfo | undefined };
+  /** Recent output-channel lines, oldest first. */
+  logLines(): readonly string[];
+  /** The last error shown to the user. */
+  lastError(): ReportedError | undefined;
+  /** The status bar item's text ('' when hidden). */
+  statusText(): string;
+  isRunning(): boolean;
+}
+
+export function activate(context: vscode.ExtensionContext): CraftApi {
+  const log = new Log();
+  const runs = new Runs(log);
+  const panels = new PanelManager(context.extensionUri, log);
+  const status = new ProviderStatus();
+  const commands = new Commands(log, runs, panels, status);
+  const codeLens = new OnnxCodeLensProvider();
+  context.subscriptions.push(
+    log,
+    runs,
+    panels,
+    status,
+    codeLens,
+    ...commands.register(),
+    vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, panels),
+    vscode.languages.registerCodeLensProvider(
+      CODELENS_LANGUAGES.map((language) => ({ language, scheme: 'file' })),
+      codeLens,
+    ),
+  );
+  log.info(`CRAFT ${context.extension.packageJSON.version ?? ''} activated (${context.extensionPath}).`);
+  void vscode.commands.executeCommand('setContext', 'craft.running', false);
+
+  // The status bar starts with the provider of the newest run already in the workspace.
+  void (async () => {
+    for (const root of resultRoots()) {
+      const last = await lastRun(root);
+      if (last && !status.lastRunDir) status.showRun(last.provider, last.dir);
+    }
+  })().catch((e) => log.warn(`Could not read the last run: ${describeError(e)}`));
+
+  return {
+    panels: { list: () => panels.list(), get: (dir) => panels.get(path.resolve(dir)) },
+    logLines: () => log.lines(),
+    lastError: () => commands.lastError,
+    statusText: () => status.text,
+    isRunning: () => runs.running,
+  };
 }
 
 export function deactivate(): void {
-  // nothing to release
+  // Everything is disposed through context.subscriptions (a running worker is cancelled by Runs.dispose).
 }

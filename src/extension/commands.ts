@@ -1,0 +1,278 @@
+/**
+ * The command handlers. Every handler is wrapped: a failure is logged and shown (message, hint, "Show
+ * Log") and the command returns undefined; nothing escapes into the extension host.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { CraftError, describeError } from '../craft/errors';
+import type { LayerListing } from '../craft/layers';
+import { RESULTS_FILE } from '../craft/results';
+import { planRun, normaliseArgs, folderFor, type ExplainArgs } from './flow';
+import { listRuns, type RunEntry } from './history';
+import type { Log } from './log';
+import type { PanelManager } from './panel';
+import { askSize, pickModel } from './pickers';
+import type { Runs } from './progress';
+import { WorkerError } from './runner';
+import { readSettings } from './settings';
+import type { ProviderStatus } from './statusbar';
+import { readWorkspaceConfig, rememberChoices } from './workspaceConfig';
+
+export interface ReportedError {
+  command: string;
+  kind?: string;
+  message: string;
+  hint?: string;
+}
+
+export class Commands {
+  /** The last error shown to the user (the integration tests read it through the API). */
+  lastError?: ReportedError;
+
+  constructor(
+    private readonly log: Log,
+    private readonly runs: Runs,
+    private readonly panels: PanelManager,
+    private readonly status: ProviderStatus,
+  ) {}
+
+  /** Registers every command; the returned disposables are owned by the caller. */
+  register(): vscode.Disposable[] {
+    const entries: [string, (...args: unknown[]) => unknown][] = [
+      ['craft.explain', (a) => this.explain(a)],
+      ['craft.explainChooseAgain', (a) => this.explain(a, true)],
+      ['craft.openResults', (a) => this.openResults(a)],
+      ['craft.listLayers', (a) => this.listLayers(a)],
+      ['craft.cancel', () => this.runs.cancel()],
+      ['craft.exportReport', (a) => this.exportReport(a)],
+      ['craft.showLog', () => this.log.show()],
+    ];
+    return entries.map(([id, fn]) => vscode.commands.registerCommand(id, (...args: unknown[]) => this.guard(id, () => fn(...args))));
+  }
+
+  /** Runs a handler so that nothing it throws reaches the extension host. */
+  private async guard<T>(command: string, fn: () => T | Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (e) {
+      this.report(command, e);
+      return undefined;
+    }
+  }
+
+  /** Logs an error and shows it with its hint and a "Show Log" action (without waiting for the user). */
+  report(command: string, e: unknown): void {
+    const kind = e instanceof CraftError || e instanceof WorkerError ? e.kind : undefined;
+    const message = e instanceof Error ? e.message : String(e);
+    const hint = e instanceof CraftError || e instanceof WorkerError ? e.hint : undefined;
+    this.lastError = { command, kind, message, hint };
+    const expected = kind !== undefined;
+    this.log.error(`${command}: ${message}${hint ? `\n  → ${hint}` : ''}`);
+    if (!expected) {
+      const detail = e instanceof WorkerError ? e.detail : e instanceof Error ? e.stack : undefined;
+      if (detail) this.log.error(detail);
+    }
+    const text = `CRAFT: ${message}${hint ? ` ${hint}` : ''}${expected ? '' : ' (unexpected error; details in the log)'}`;
+    void vscode.window.showErrorMessage(text, 'Show Log').then((choice) => {
+      if (choice === 'Show Log') this.log.show();
+    });
+  }
+
+  /** craft.explain: returns the run folder, or undefined when cancelled or failed. */
+  async explain(raw: unknown, force = false): Promise<string | undefined> {
+    if (this.runs.running) {
+      void vscode.window.showWarningMessage('CRAFT: a run is already in progress.', 'Cancel It').then((c) => {
+        if (c === 'Cancel It') this.runs.cancel();
+      });
+      return undefined;
+    }
+    const args: ExplainArgs = { ...normaliseArgs(raw), ...(force ? { force: true } : {}) };
+    const plan = await planRun(args, this.runs, (line) => this.log.info(line));
+    if (!plan) {
+      this.log.info('Explain: a prompt was dismissed; nothing ran.');
+      return undefined;
+    }
+    const o = plan.options;
+    this.log.info(
+      `Explain: model ${o.model}, images ${o.images}, class ${o.classId}, layer ${o.layer}${o.size ? `, size ${o.size.join('x')}` : ''}, ` +
+        `concepts ${o.concepts}, patch ${o.patch}, batch ${o.batch}, designs ${o.designs}, provider ${o.provider}${o.maxImages ? `, max ${o.maxImages} images` : ''}, out ${o.out}`,
+    );
+    this.status.setRunning(true);
+    let outcome;
+    try {
+      outcome = await this.runs.explain(o, `CRAFT: explaining class ${o.classId}`);
+    } finally {
+      this.status.setRunning(false);
+    }
+    if (outcome.status === 'error') {
+      this.report('craft.explain', outcome.error);
+      return undefined;
+    }
+    // The answers were good (the run went through, or the user stopped it): remember them.
+    if (outcome.status === 'done' && plan.remember.class !== undefined) {
+      plan.remember.class = outcome.summary.classIndex;
+      plan.remember.classLabel = outcome.summary.classLabel;
+    }
+    await this.remember(plan.folder, plan.remember);
+    if (outcome.status === 'cancelled') {
+      void vscode.window.showInformationMessage('CRAFT: run cancelled; no results were written.');
+      return undefined;
+    }
+    const s = outcome.summary;
+    this.status.showRun(s.provider, outcome.dir);
+    this.log.info(
+      `Done: class ${s.classIndex}${s.classLabel ? ` (${s.classLabel})` : ''}, layer ${s.layer}, ${s.images} images (${s.skipped} skipped), ` +
+        `${s.concepts} concepts, provider ${s.provider.toUpperCase()}, ${s.timings.total?.toFixed(2) ?? '?'} s.`,
+    );
+    if (plan.reveal) {
+      try {
+        await this.panels.open(outcome.dir);
+      } catch (e) {
+        this.report('craft.explain', e);
+      }
+    }
+    return outcome.dir;
+  }
+
+  private async remember(folder: string, choices: Parameters<typeof rememberChoices>[1]): Promise<void> {
+    if (Object.keys(choices).length === 0) return;
+    try {
+      const written = await rememberChoices(folder, choices);
+      if (written.length) this.log.info(`Remembered in ${path.join(folder, 'craft.config.json')}: ${written.join(', ')}.`);
+    } catch (e) {
+      this.log.warn(`Could not update craft.config.json: ${describeError(e)}`);
+    }
+  }
+
+  /** craft.openResults [runDir | Uri]: opens a run's panel; without an argument, asks which run. */
+  async openResults(raw: unknown): Promise<string | undefined> {
+    let dir = raw instanceof vscode.Uri ? raw.fsPath : typeof raw === 'string' ? raw : undefined;
+    if (dir && path.basename(dir) === RESULTS_FILE) dir = path.dirname(dir);
+    if (!dir) dir = await this.pickRun();
+    if (!dir) return undefined;
+    if (!fs.existsSync(path.join(dir, RESULTS_FILE))) {
+      throw new CraftError('input', `${dir} holds no ${RESULTS_FILE}.`, 'Choose a run folder written by CRAFT (inside the results folder, .craft by default).');
+    }
+    const info = await this.panels.open(dir);
+    return info.runDir;
+  }
+
+  private async pickRun(): Promise<string | undefined> {
+    const roots = resultRoots();
+    const runs: RunEntry[] = [];
+    for (const root of roots) runs.push(...(await listRuns(root)));
+    runs.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+    type Item = vscode.QuickPickItem & { dir?: string };
+    const items: Item[] = runs.map((r) => ({
+      label: `${r.classIndex}${r.classLabel ? ` ${r.classLabel}` : ''}`,
+      description: `${r.images} images · ${r.concepts} concepts · ${r.layer} · ${r.provider.toUpperCase()}`,
+      detail: `${formatDate(r.createdAt)} · ${vscode.workspace.asRelativePath(r.dir)} · model ${path.basename(r.model)}`,
+      dir: r.dir,
+    }));
+    items.push({ label: '$(folder-opened) Browse…', description: 'a run folder elsewhere', alwaysShow: true });
+    const picked = await vscode.window.showQuickPick(items, {
+      title: 'CRAFT: Open results',
+      placeHolder: runs.length ? 'Which run? (newest first)' : 'No runs in the results folder yet: browse for a run folder',
+      matchOnDescription: true,
+      matchOnDetail: true,
+    });
+    if (!picked) return undefined;
+    if (picked.dir) return picked.dir;
+    const chosen = await vscode.window.showOpenDialog({
+      title: 'CRAFT: choose a run folder (it holds results.json)',
+      canSelectFiles: false,
+      canSelectFolders: true,
+      canSelectMany: false,
+      defaultUri: roots[0] ? vscode.Uri.file(roots[0]) : undefined,
+    });
+    return chosen?.[0]?.fsPath;
+  }
+
+  /** craft.listLayers [Uri | {model, size, images}]: the candidate layers, in the log; returns the listing. */
+  async listLayers(raw: unknown): Promise<LayerListing | undefined> {
+    const args = normaliseArgs(raw);
+    const folder = folderFor(args);
+    const config = folder ? await readWorkspaceConfig(folder) : undefined;
+    const settings = readSettings(folder ? vscode.Uri.file(folder) : undefined);
+    const abs = (p?: string) => (p === undefined ? undefined : folder ? path.resolve(folder, p) : path.resolve(p));
+    const model = abs(args.model) ?? (await pickModel(config?.options.model, settings.resultsFolder));
+    if (!model) return undefined;
+    const sameModel = config?.options.model !== undefined && path.resolve(config.options.model) === path.resolve(model);
+    let size = args.size as [number, number] | undefined;
+    if (!size && sameModel) size = config?.options.size;
+    if (!size) {
+      const info = await this.runs.describe(model);
+      if (!info.fixedSize) {
+        size = await askSize(info, config?.options.size);
+        if (!size) return undefined;
+      }
+    }
+    const images = abs(args.images) ?? (sameModel ? config?.options.images : undefined);
+    const listing = await this.runs.layers({ model, size, images });
+    this.log.info(`Layers of ${model} (probe: ${listing.probe}):`);
+    for (const l of listing.layers) {
+      const mark = l.name === listing.defaultLayer ? '*' : ' ';
+      const usable = l.nonNegative && l.cleanCut ? 'usable' : l.nonNegative ? 'not a clean cut (skip connection)' : 'has negatives (NMF needs ≥ 0)';
+      this.log.info(`${mark} ${l.name}  [${l.shape.join('×')}]  ${l.op}  ${usable}`);
+    }
+    this.log.info(listing.defaultLayer ? `Default layer: ${listing.defaultLayer}` : 'No usable layer found.');
+    this.log.show();
+    return listing;
+  }
+
+  /** craft.exportReport [runDir]: writes the standalone HTML report where the user says. */
+  async exportReport(raw: unknown): Promise<string | undefined> {
+    const runDir = raw instanceof vscode.Uri ? raw.fsPath : typeof raw === 'string' ? raw : await this.pickRun();
+    if (!runDir) return undefined;
+    const target = await vscode.window.showSaveDialog({
+      title: 'CRAFT: save the HTML report',
+      defaultUri: vscode.Uri.file(path.join(runDir, 'report.html')),
+      filters: { 'HTML report': ['html'] },
+    });
+    if (!target) return undefined;
+    const written = await writeReport(runDir, target.fsPath);
+    this.log.info(`Report written: ${written}`);
+    void vscode.window.showInformationMessage(`CRAFT: report saved to ${written}`, 'Open').then((c) => {
+      if (c === 'Open') void vscode.env.openExternal(vscode.Uri.file(written));
+    });
+    return written;
+  }
+}
+
+/**
+ * src/craft/report.ts (the standalone HTML report, `writeReport(runDir, output?) → path`), loaded when
+ * first needed so the extension still starts if it is missing.
+ */
+async function writeReport(runDir: string, output: string): Promise<string> {
+  let mod: { writeReport?: (runDir: string, output?: string) => Promise<string> };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    mod = require(path.join(__dirname, '..', 'craft', 'report.js'));
+  } catch (e) {
+    throw new CraftError('io', `The HTML report writer is not available: ${(e as Error).message}`, 'Rebuild the extension (npm run build).');
+  }
+  if (typeof mod.writeReport !== 'function') throw new CraftError('io', 'The HTML report writer is not available (report.js exports no writeReport).');
+  return mod.writeReport(runDir, output);
+}
+
+/** Results folders of the workspace folders (setting craft.resultsFolder or "out" in craft.config.json). */
+export function resultRoots(): string[] {
+  const roots = new Set<string>();
+  for (const f of vscode.workspace.workspaceFolders ?? []) {
+    if (f.uri.scheme !== 'file') continue;
+    roots.add(path.resolve(f.uri.fsPath, readSettings(f.uri).resultsFolder));
+    try {
+      const raw = JSON.parse(fs.readFileSync(path.join(f.uri.fsPath, 'craft.config.json'), 'utf8')) as { out?: unknown };
+      if (typeof raw.out === 'string') roots.add(path.resolve(f.uri.fsPath, raw.out));
+    } catch {
+      // no config file, or unreadable: the setting's folder only
+    }
+  }
+  return [...roots];
+}
+
+function formatDate(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso || 'unknown date' : d.toLocaleString();
+}

@@ -1,0 +1,236 @@
+/**
+ * Turns the arguments of craft.explain, the workspace config file, the settings and (only for what is
+ * still unknown) the user's answers into the options of one run. Precedence: command arguments, then
+ * craft.config.json, then settings, then the engine's defaults.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { parseSize } from '../craft/config';
+import { CraftError } from '../craft/errors';
+import type { LayerListing } from '../craft/layers';
+import { DEFAULTS } from '../craft/options';
+import type { ModelSummary, WorkerExplainOptions } from '../craft/worker';
+import type { ProviderRequest } from '../protocol';
+import { askSize, pickClass, pickImages, pickLayer, pickModel } from './pickers';
+import { autoPatch, readSettings } from './settings';
+import { readWorkspaceConfig, type Choices } from './workspaceConfig';
+
+/** Arguments accepted by craft.explain (all optional; a vscode.Uri from a menu works too). */
+export interface ExplainArgs {
+  model?: string;
+  images?: string;
+  class?: string | number;
+  layer?: string;
+  concepts?: number;
+  patch?: number;
+  designs?: number;
+  batch?: number;
+  provider?: ProviderRequest;
+  out?: string;
+  size?: number | string | [number, number];
+  preset?: string;
+  labels?: string;
+  maxImages?: number;
+  /** Open the results panel when done (default true). */
+  reveal?: boolean;
+  /** Ask again for model, images, class and layer even when the config file names them. */
+  force?: boolean;
+}
+
+export interface RunPlan {
+  folder: string;
+  options: WorkerExplainOptions;
+  /** Choices to write back into craft.config.json once the run succeeds. */
+  remember: Choices;
+  reveal: boolean;
+}
+
+/** What the flow needs from the engine (answered by a worker process, see runner.ts). */
+export interface EngineQueries {
+  describe(model: string, labelsFile?: string): Promise<ModelSummary>;
+  layers(request: { model: string; size?: [number, number]; images?: string; preset?: string }): Promise<LayerListing>;
+}
+
+/** Reads the command's arguments: an object, a vscode.Uri (Explorer menus) or nothing. */
+export function normaliseArgs(raw: unknown): ExplainArgs {
+  if (raw === undefined || raw === null) return {};
+  if (raw instanceof vscode.Uri) {
+    if (raw.scheme !== 'file') throw new CraftError('usage', `CRAFT reads local files only, not ${raw.toString()}.`);
+    const p = raw.fsPath;
+    let isDir = false;
+    try {
+      isDir = fs.statSync(p).isDirectory();
+    } catch {
+      throw new CraftError('input', `${p} does not exist.`);
+    }
+    if (isDir) return { images: p };
+    if (p.toLowerCase().endsWith('.onnx')) return { model: p };
+    throw new CraftError('usage', `${path.basename(p)} is neither an .onnx model nor a folder of images.`);
+  }
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new CraftError('usage', 'craft.explain takes an object of options, e.g. { model, images, class, layer }.');
+  const a = raw as Record<string, unknown>;
+  const str = (k: string): string | undefined => {
+    if (a[k] === undefined) return undefined;
+    if (a[k] instanceof vscode.Uri) return (a[k] as vscode.Uri).fsPath;
+    if (typeof a[k] !== 'string' || !(a[k] as string).trim()) throw new CraftError('usage', `craft.explain: "${k}" must be a non-empty string.`);
+    return a[k] as string;
+  };
+  const int = (k: string, min = 1): number | undefined => {
+    if (a[k] === undefined) return undefined;
+    if (!Number.isInteger(a[k]) || (a[k] as number) < min) throw new CraftError('usage', `craft.explain: "${k}" must be an integer ≥ ${min}, got ${JSON.stringify(a[k])}.`);
+    return a[k] as number;
+  };
+  const bool = (k: string): boolean | undefined => {
+    if (a[k] === undefined) return undefined;
+    if (typeof a[k] !== 'boolean') throw new CraftError('usage', `craft.explain: "${k}" must be true or false.`);
+    return a[k] as boolean;
+  };
+  if (a.class !== undefined && typeof a.class !== 'string' && typeof a.class !== 'number') {
+    throw new CraftError('usage', 'craft.explain: "class" must be a class index or label.');
+  }
+  if (a.provider !== undefined && !['auto', 'cpu', 'cuda'].includes(a.provider as string)) {
+    throw new CraftError('usage', 'craft.explain: "provider" must be "auto", "cpu" or "cuda".');
+  }
+  return {
+    model: str('model'),
+    images: str('images'),
+    class: a.class as string | number | undefined,
+    layer: str('layer'),
+    concepts: int('concepts'),
+    patch: int('patch'),
+    designs: int('designs', 2),
+    batch: int('batch'),
+    provider: a.provider as ProviderRequest | undefined,
+    out: str('out'),
+    size: a.size === undefined ? undefined : parseSize(a.size, 'craft.explain "size"'),
+    preset: str('preset'),
+    labels: str('labels'),
+    maxImages: int('maxImages'),
+    reveal: bool('reveal'),
+    force: bool('force'),
+  };
+}
+
+/** The workspace folder a run belongs to: the one holding the model or images, else the first. */
+export function folderFor(args: ExplainArgs): string | undefined {
+  for (const p of [args.model, args.images]) {
+    if (p && path.isAbsolute(p)) {
+      const f = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(p));
+      if (f?.uri.scheme === 'file') return f.uri.fsPath;
+    }
+  }
+  const active = vscode.window.activeTextEditor?.document.uri;
+  const fromEditor = active ? vscode.workspace.getWorkspaceFolder(active) : undefined;
+  if (fromEditor?.uri.scheme === 'file') return fromEditor.uri.fsPath;
+  return vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
+}
+
+/**
+ * Resolves every option of a run, prompting only for what is unknown (or for everything with `force`).
+ * Returns undefined when the user dismissed a prompt.
+ */
+export async function planRun(args: ExplainArgs, engine: EngineQueries, onNote: (line: string) => void): Promise<RunPlan | undefined> {
+  const folder = folderFor(args);
+  if (!folder) {
+    throw new CraftError('usage', 'Open a folder first: CRAFT keeps its choices and results in the workspace.', 'File → Open Folder… on the folder that holds the model and the images.');
+  }
+  const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(folder, p));
+  const settings = readSettings(vscode.Uri.file(folder));
+  const config = await readWorkspaceConfig(folder);
+  const c = config.options;
+  const force = args.force === true;
+  const remember: Choices = {};
+
+  let model = abs(args.model);
+  if (model) remember.model = model;
+  else if (!force && c.model) model = c.model;
+  else {
+    model = await pickModel(c.model, settings.resultsFolder);
+    if (!model) return undefined;
+    remember.model = model;
+  }
+  if (!fs.existsSync(model)) throw new CraftError('input', `Model not found: ${model}`, 'Choose an existing .onnx file.');
+  // The stored answers (images, class, layer, size, labels, h) were given for the stored model: they
+  // apply only to that model, and `force` asks again (offering them first).
+  const keep = !force && c.model !== undefined && path.resolve(model) === path.resolve(c.model);
+  const stored = <T>(v: T | undefined): T | undefined => (keep ? v : undefined);
+
+  const labelsFile = abs(args.labels) ?? stored(c.labelsFile);
+  let summary: ModelSummary | undefined;
+  const describe = async (): Promise<ModelSummary> => (summary ??= await engine.describe(model!, labelsFile));
+
+  // Input size: needed to run a dynamic-size model, and for the automatic patch size.
+  let size = (args.size as [number, number] | undefined) ?? stored(c.size);
+  if (args.size) remember.size = size;
+  const patchGiven = args.patch ?? c.patch ?? (settings.patchSize > 0 ? settings.patchSize : undefined);
+  if (!size || patchGiven === undefined) {
+    const info = await describe();
+    if (info.fixedSize) size = info.fixedSize;
+    else if (!size) {
+      size = await askSize(info, c.size);
+      if (!size) return undefined;
+      remember.size = size;
+    }
+  }
+
+  let images = abs(args.images);
+  if (images) remember.images = images;
+  else images = stored(c.images);
+  if (!images) {
+    images = await pickImages(c.images, settings.resultsFolder);
+    if (!images) return undefined;
+    remember.images = images;
+  }
+
+  let classId: string | number | undefined = args.class;
+  if (classId !== undefined) remember.class = classId;
+  else classId = stored(c.classId);
+  if (classId === undefined) {
+    classId = await pickClass(await describe(), c.classId);
+    if (classId === undefined) return undefined;
+    remember.class = classId;
+  }
+
+  let layer = args.layer;
+  if (layer) remember.layer = layer;
+  else layer = stored(c.layer);
+  if (!layer) {
+    const listing = await engine.layers({ model, size, images, preset: args.preset ?? c.preset });
+    const usable = listing.layers.filter((l) => l.nonNegative && l.cleanCut);
+    if (usable.length === 0) {
+      throw new CraftError('model', `No layer of ${path.basename(model)} is a non-negative feature map on the probe images, and NMF needs activations ≥ 0.`, 'CRAFT splits the model after a ReLU (or a pooling after one); export a model whose feature maps pass through ReLU.');
+    }
+    layer = await pickLayer(listing, c.layer);
+    if (!layer) return undefined;
+    remember.layer = layer;
+  }
+
+  const patch = patchGiven ?? autoPatch(size!);
+  if (patchGiven === undefined) onNote(`Patch size ${patch} px (automatic for a ${size!.join('×')} input; set craft.patchSize or "patch" in ${path.basename(config.file)} to change it).`);
+  const outSetting = path.resolve(folder, settings.resultsFolder);
+  const options: WorkerExplainOptions = {
+    ...DEFAULTS,
+    model,
+    hModel: stored(c.hModel),
+    images,
+    classId,
+    layer,
+    size,
+    labelsFile,
+    preset: args.preset ?? c.preset,
+    preprocess: c.preprocess,
+    concepts: args.concepts ?? c.concepts ?? settings.concepts,
+    patch,
+    batch: args.batch ?? c.batch ?? settings.batchSize,
+    designs: args.designs ?? c.designs ?? settings.designs,
+    provider: args.provider ?? c.provider ?? settings.provider,
+    out: abs(args.out) ?? c.out ?? outSetting,
+    maxImages: args.maxImages ?? c.maxImages,
+  };
+  return { folder, options: stripUndefined(options), remember, reveal: args.reveal !== false };
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,64 @@
+/**
+ * Past runs in a results folder, for "CRAFT: Open results…" and the status bar: each run folder's
+ * results.json read for its headline (class, layer, images, provider, date), newest first.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { RESULTS_FILE, latestRun } from '../craft/results';
+import type { ResultsBundle } from '../protocol';
+
+export interface RunEntry {
+  dir: string;
+  classIndex: number;
+  classLabel?: string;
+  layer: string;
+  images: number;
+  concepts: number;
+  provider: string;
+  createdAt: string;
+  model: string;
+}
+
+/** Runs directly under `root` (hidden .partial-* folders excluded), newest first. */
+export async function listRuns(root: string): Promise<RunEntry[]> {
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(root);
+  } catch {
+    return [];
+  }
+  const runs: RunEntry[] = [];
+  for (const name of names) {
+    if (name.startsWith('.')) continue;
+    const dir = path.join(root, name);
+    const entry = await readEntry(dir);
+    if (entry) runs.push(entry);
+  }
+  return runs.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : b.dir.localeCompare(a.dir)));
+}
+
+export async function readEntry(dir: string): Promise<RunEntry | undefined> {
+  try {
+    const b = JSON.parse(await fs.promises.readFile(path.join(dir, RESULTS_FILE), 'utf8')) as ResultsBundle;
+    if (typeof b !== 'object' || b === null || typeof b.class !== 'object' || !Array.isArray(b.images)) return undefined;
+    return {
+      dir,
+      classIndex: b.class.index,
+      classLabel: b.class.label ?? b.labels?.[b.class.index],
+      layer: b.layer?.name ?? '?',
+      images: b.images.length,
+      concepts: Array.isArray(b.concepts) ? b.concepts.length : 0,
+      provider: String(b.provider ?? '?'),
+      createdAt: typeof b.createdAt === 'string' ? b.createdAt : '',
+      model: typeof b.model?.path === 'string' ? b.model.path : '?',
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The last run of a results folder (latest.json), with its headline. */
+export async function lastRun(root: string): Promise<RunEntry | undefined> {
+  const dir = latestRun(root);
+  return dir ? readEntry(dir) : undefined;
+}

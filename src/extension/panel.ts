@@ -1,0 +1,226 @@
+/**
+ * The results panel: one webview panel per run folder, opened beside the active editor, restored after
+ * a reload by a WebviewPanelSerializer from the run folder the page keeps in its state. The page only
+ * receives the bundle's JSON and URLs of its PNGs; its requests are checked with parseFromWebview.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { describeError } from '../craft/errors';
+import { readBundle } from '../craft/results';
+import { parseFromWebview, type FromWebview, type ResultsBundle, type ToWebview, type WebviewState } from '../protocol';
+import type { Log } from './log';
+import { resultsHtml } from './webviewHtml';
+
+export const VIEW_TYPE = 'craft.results';
+
+/** What a test (or another extension) can learn about an open panel. */
+export interface PanelInfo {
+  runDir: string;
+  title: string;
+  /** Times the page said 'ready'. */
+  ready: number;
+  /** Times the host posted 'show'. */
+  shown: number;
+  concepts: number;
+  visible: boolean;
+}
+
+export function panelTitle(bundle: ResultsBundle): string {
+  const label = bundle.class.label ?? bundle.labels?.[bundle.class.index] ?? `class ${bundle.class.index}`;
+  return `CRAFT: ${label} (${bundle.layer.name})`;
+}
+
+class ResultsPanel {
+  ready = 0;
+  shown = 0;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    readonly runDir: string,
+    private bundle: ResultsBundle | undefined,
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: Log,
+    private readonly onDispose: () => void,
+    private readonly loadError?: string,
+  ) {
+    panel.webview.options = {
+      enableScripts: true,
+      enableCommandUris: false,
+      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media'), vscode.Uri.file(runDir)],
+    };
+    panel.title = bundle ? panelTitle(bundle) : `CRAFT: ${path.basename(runDir)}`;
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((raw) => this.receive(raw)),
+      panel.onDidDispose(() => this.dispose()),
+    );
+    panel.webview.html = resultsHtml(panel.webview, extensionUri, panel.title);
+  }
+
+  info(): PanelInfo {
+    return {
+      runDir: this.runDir,
+      title: this.panel.title,
+      ready: this.ready,
+      shown: this.shown,
+      concepts: this.bundle?.concepts.length ?? 0,
+      visible: this.panel.visible,
+    };
+  }
+
+  private post(message: ToWebview): void {
+    void this.panel.webview.postMessage(message).then(undefined, () => undefined);
+  }
+
+  private receive(raw: unknown): void {
+    const message = parseFromWebview(raw, this.bundle?.images.length ?? 0);
+    if (!message) {
+      this.log.warn(`Results panel: ignored a malformed message ${truncate(JSON.stringify(raw))}.`);
+      return;
+    }
+    void this.handle(message).catch((e) => {
+      this.log.error(`Results panel: ${message.type} failed: ${describeError(e)}`);
+      void vscode.window.showErrorMessage(`CRAFT: ${describeError(e)}`);
+    });
+  }
+
+  private async handle(message: FromWebview): Promise<void> {
+    switch (message.type) {
+      case 'ready':
+        this.ready++;
+        if (!this.bundle) {
+          this.post({ type: 'error', message: this.loadError ?? `The results in ${this.runDir} could not be read.` });
+          return;
+        }
+        this.shown++;
+        this.post({
+          type: 'show',
+          view: { bundle: this.bundle, baseUrl: this.panel.webview.asWebviewUri(vscode.Uri.file(this.runDir)).toString(), runDir: this.runDir },
+        });
+        return;
+      case 'openImage':
+        return this.openImage(message.image);
+      case 'openFolder':
+        if (vscode.env.remoteName) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(this.runDir));
+        else await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(this.runDir));
+        return;
+      case 'exportHtml':
+        await vscode.commands.executeCommand('craft.exportReport', this.runDir);
+        return;
+    }
+  }
+
+  private async openImage(index: number): Promise<void> {
+    const b = this.bundle;
+    if (!b) return;
+    const file = imagePath(b, index);
+    if (!file) {
+      this.log.warn(`Results panel: refused to open image ${index}: its path leaves the dataset folder ${b.datasetRoot}.`);
+      return;
+    }
+    if (!fs.existsSync(file)) {
+      void vscode.window.showWarningMessage(`CRAFT: ${file} no longer exists.`);
+      return;
+    }
+    await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(file), { viewColumn: vscode.ViewColumn.Beside, preview: true });
+  }
+
+  dispose(): void {
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.onDispose();
+  }
+}
+
+/** The source file of bundle image `index`, or undefined when it would resolve outside datasetRoot. */
+export function imagePath(bundle: ResultsBundle, index: number): string | undefined {
+  const entry = bundle.images[index];
+  if (!entry || typeof entry.path !== 'string') return undefined;
+  const root = path.resolve(bundle.datasetRoot);
+  const file = path.resolve(root, entry.path);
+  const rel = path.relative(root, file);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+  return file;
+}
+
+function truncate(s: string | undefined): string {
+  if (s === undefined) return 'undefined';
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+}
+
+export class PanelManager implements vscode.WebviewPanelSerializer<WebviewState>, vscode.Disposable {
+  private readonly panels = new Map<string, ResultsPanel>();
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: Log,
+  ) {}
+
+  /** Opens (or reveals) the panel of a run folder. */
+  async open(runDir: string, options: { preserveFocus?: boolean } = {}): Promise<PanelInfo> {
+    const dir = path.resolve(runDir);
+    const existing = this.panels.get(dir);
+    if (existing) {
+      existing.panel.reveal(undefined, options.preserveFocus);
+      return existing.info();
+    }
+    const bundle = await readBundle(dir);
+    const panel = vscode.window.createWebviewPanel(
+      VIEW_TYPE,
+      panelTitle(bundle),
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: options.preserveFocus },
+      { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'media'), vscode.Uri.file(dir)] },
+    );
+    return this.adopt(panel, dir, bundle).info();
+  }
+
+  /** Restores a panel after a window reload from the run folder the page saved with setState. */
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: WebviewState | undefined): Promise<void> {
+    const dir = typeof state?.runDir === 'string' ? path.resolve(state.runDir) : undefined;
+    if (!dir) {
+      this.log.warn('Results panel: nothing to restore (no run folder in its state).');
+      panel.dispose();
+      return;
+    }
+    if (this.panels.has(dir)) {
+      // The same run is already open (restored twice): keep one.
+      panel.dispose();
+      return;
+    }
+    try {
+      this.adopt(panel, dir, await readBundle(dir));
+      this.log.info(`Results panel restored: ${dir}`);
+    } catch (e) {
+      this.log.warn(`Results panel: cannot restore ${dir}: ${describeError(e)}`);
+      this.adopt(panel, dir, undefined, `These results are gone or unreadable: ${describeError(e)}`);
+    }
+  }
+
+  private adopt(panel: vscode.WebviewPanel, dir: string, bundle: ResultsBundle | undefined, loadError?: string): ResultsPanel {
+    const p = new ResultsPanel(panel, dir, bundle, this.extensionUri, this.log, () => {
+      if (this.panels.get(dir) === p) this.panels.delete(dir);
+    }, loadError);
+    this.panels.set(dir, p);
+    return p;
+  }
+
+  get(runDir: string): PanelInfo | undefined {
+    return this.panels.get(path.resolve(runDir))?.info();
+  }
+
+  list(): PanelInfo[] {
+    return [...this.panels.values()].map((p) => p.info());
+  }
+
+  /** Closes the panel of a run folder (e.g. before its folder is deleted). */
+  close(runDir: string): boolean {
+    const p = this.panels.get(path.resolve(runDir));
+    p?.panel.dispose();
+    return p !== undefined;
+  }
+
+  dispose(): void {
+    for (const p of [...this.panels.values()]) p.panel.dispose();
+    this.panels.clear();
+  }
+}

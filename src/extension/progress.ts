@@ -1,0 +1,130 @@
+/**
+ * Runs engine tasks in worker processes with VS Code progress: a cancellable notification for a run
+ * (stage name, done/total, incremental bar), a window-progress for the quick queries of the prompts.
+ */
+import * as vscode from 'vscode';
+import type { LayerListing } from '../craft/layers';
+import { STAGES, type Progress, type Stage } from '../craft/options';
+import type { LayersRequest, ModelSummary, RunSummary, WorkerExplainOptions } from '../craft/worker';
+import type { Log } from './log';
+import { startWorker, WorkerError, type WorkerRun } from './runner';
+
+/** Rough share of a run's time per stage, for the notification's bar (measured on the sample). */
+const STAGE_WEIGHT: Record<Stage, number> = { model: 5, activations: 20, nmf: 10, transform: 5, importance: 45, maps: 12, write: 3 };
+const TOTAL_WEIGHT = STAGES.reduce((a, s) => a + STAGE_WEIGHT[s], 0);
+
+export function overallPercent(p: Progress): number {
+  let before = 0;
+  for (const s of STAGES) {
+    if (s === p.stage) break;
+    before += STAGE_WEIGHT[s];
+  }
+  const within = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
+  return (100 * (before + within * STAGE_WEIGHT[p.stage])) / TOTAL_WEIGHT;
+}
+
+export type RunOutcome =
+  | { status: 'done'; dir: string; summary: RunSummary }
+  | { status: 'cancelled' }
+  | { status: 'error'; error: WorkerError };
+
+/** One run at a time; its handle lets "CRAFT: Cancel" (and tests) stop it. */
+export class Runs {
+  private current?: WorkerRun;
+  private readonly changed = new vscode.EventEmitter<boolean>();
+  /** Fires true when a run starts, false when it ends. */
+  readonly onDidChange = this.changed.event;
+
+  constructor(private readonly log: Log) {}
+
+  get running(): boolean {
+    return this.current !== undefined;
+  }
+
+  cancel(): boolean {
+    if (!this.current) return false;
+    this.log.info('Cancel requested.');
+    this.current.cancel();
+    return true;
+  }
+
+  /** Runs one explanation under a cancellable progress notification. Never rejects. */
+  explain(options: WorkerExplainOptions, title: string): Thenable<RunOutcome> {
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+      async (progress, token) => {
+        const started = Date.now();
+        let stage: Stage | undefined;
+        let stageStart = started;
+        let shown = 0;
+        const run = startWorker(
+          { type: 'explain', options },
+          {
+            partialRoot: options.out,
+            onLog: (line) => this.log.info(line),
+            onProgress: (p) => {
+              if (p.stage !== stage) {
+                if (stage) this.log.info(`Stage ${stage} finished in ${((Date.now() - stageStart) / 1000).toFixed(2)} s.`);
+                stage = p.stage;
+                stageStart = Date.now();
+              }
+              const percent = overallPercent(p);
+              const increment = percent > shown ? percent - shown : 0;
+              shown = Math.max(shown, percent);
+              progress.report({ message: `${p.stage} ${p.done}/${p.total} ${p.unit}`, increment });
+            },
+          },
+        );
+        this.setCurrent(run);
+        const sub = token.onCancellationRequested(() => this.cancel());
+        this.log.info(`Engine process ${run.pid ?? '?'} started.`);
+        try {
+          const final = await run.finished;
+          if (final.type !== 'done') throw new WorkerError(undefined, 'The engine answered an explain task without a result folder.');
+          this.log.info(`Run finished in ${((Date.now() - started) / 1000).toFixed(2)} s: ${final.dir}`);
+          return { status: 'done', dir: final.dir, summary: final.summary } as const;
+        } catch (e) {
+          const error = e instanceof WorkerError ? e : new WorkerError(undefined, (e as Error)?.message ?? String(e));
+          if (error.cancelled) {
+            this.log.info(`Run cancelled after ${((Date.now() - started) / 1000).toFixed(2)} s; no results were written.`);
+            return { status: 'cancelled' } as const;
+          }
+          return { status: 'error', error } as const;
+        } finally {
+          sub.dispose();
+          this.setCurrent(undefined);
+        }
+      },
+    );
+  }
+
+  /** Reads a model's facts in a worker (parsing a large model would block the host). */
+  describe(model: string, labelsFile?: string): Promise<ModelSummary> {
+    return this.query({ type: 'describe', model, labelsFile }, 'CRAFT: reading the model…') as Promise<ModelSummary>;
+  }
+
+  /** Lists the candidate layers (one probe run of the model) in a worker. */
+  layers(request: LayersRequest): Promise<LayerListing> {
+    return this.query({ type: 'layers', request: { provider: 'cpu', ...request } }, 'CRAFT: probing the layers…') as Promise<LayerListing>;
+  }
+
+  private async query(task: Parameters<typeof startWorker>[0], title: string): Promise<LayerListing | ModelSummary> {
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title }, async () => {
+      const run = startWorker(task, { onLog: (line) => this.log.info(line) });
+      const final = await run.finished;
+      if (final.type !== 'result') throw new WorkerError(undefined, `The engine answered a ${task.type} query without a result.`);
+      return final.value;
+    });
+  }
+
+  private setCurrent(run: WorkerRun | undefined): void {
+    this.current = run;
+    void vscode.commands.executeCommand('setContext', 'craft.running', run !== undefined);
+    this.changed.fire(run !== undefined);
+  }
+
+  dispose(): void {
+    this.current?.cancel();
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Runs one engine task in a child process (src/craft/worker.ts) so the extension host's event loop
+ * stays free, and makes cancel dependable: ask the worker to stop, and if it has not exited within the
+ * grace period, kill it and remove the partial result folders it left. No 'vscode' import: the
+ * integration tests drive this module directly too.
+ */
+import { fork, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { ErrorKind } from '../craft/errors';
+import type { Progress } from '../craft/options';
+import type { FromWorker, ToWorker } from '../craft/worker';
+
+/** Compiled worker entry: out/src/craft/worker.js next to out/src/extension/. */
+export const WORKER_ENTRY = path.join(__dirname, '..', 'craft', 'worker.js');
+/** Hidden folders the bundle writer works in (src/craft/results.ts). */
+const PARTIAL_PREFIX = '.partial-';
+export const DEFAULT_GRACE_MS = 2000;
+
+/** A failure reported by the worker (CraftError fields), or by the process itself. */
+export class WorkerError extends Error {
+  constructor(
+    /** undefined: an unexpected error (a bug), shown with its stack in the log. */
+    readonly kind: ErrorKind | undefined,
+    message: string,
+    readonly hint?: string,
+    readonly detail?: string,
+  ) {
+    super(message);
+    this.name = 'WorkerError';
+  }
+
+  get cancelled(): boolean {
+    return this.kind === 'cancelled';
+  }
+}
+
+export interface WorkerHooks {
+  onProgress?: (p: Progress) => void;
+  onLog?: (line: string) => void;
+  /** Results root of an explain run: partial folders created there are removed after a kill. */
+  partialRoot?: string;
+  /** How long a cancelled worker may take to stop by itself before it is killed. */
+  graceMs?: number;
+  /** Default: WORKER_ENTRY. */
+  entry?: string;
+}
+
+export type FinalMessage = Extract<FromWorker, { type: 'done' } | { type: 'result' }>;
+
+export interface WorkerRun {
+  readonly pid: number | undefined;
+  /** Settles once the process has exited and any cleanup is done; rejects with WorkerError. */
+  readonly finished: Promise<FinalMessage>;
+  /** Asks the worker to stop; kills it after the grace period. Idempotent. */
+  cancel(): void;
+  readonly cancelRequested: boolean;
+}
+
+function listPartials(root: string | undefined): Set<string> {
+  if (!root) return new Set();
+  try {
+    return new Set(fs.readdirSync(root).filter((n) => n.startsWith(PARTIAL_PREFIX)));
+  } catch {
+    return new Set();
+  }
+}
+
+/** Starts a worker on one task. */
+export function startWorker(task: Exclude<ToWorker, { type: 'cancel' }>, hooks: WorkerHooks = {}): WorkerRun {
+  const graceMs = hooks.graceMs ?? DEFAULT_GRACE_MS;
+  const before = listPartials(hooks.partialRoot);
+  const child: ChildProcess = fork(hooks.entry ?? WORKER_ENTRY, [], {
+    // Never inherit the extension host's --inspect flags (port clash) or its Electron mode.
+    execArgv: [],
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    serialization: 'json',
+  });
+  let final: FromWorker | undefined;
+  let cancelRequested = false;
+  let killed = false;
+  let killTimer: NodeJS.Timeout | undefined;
+
+  // Native libraries (ORT) may write to stdout/stderr: keep it in the log, line by line.
+  for (const stream of [child.stdout, child.stderr]) {
+    let pending = '';
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split(/\r?\n/);
+      pending = lines.pop() ?? '';
+      for (const l of lines) if (l.trim()) hooks.onLog?.(`[engine] ${l}`);
+    });
+  }
+
+  const finished = new Promise<FinalMessage>((resolve, reject) => {
+    child.on('message', (raw: unknown) => {
+      const m = raw as FromWorker;
+      switch (m?.type) {
+        case 'progress':
+          if (!cancelRequested) hooks.onProgress?.({ stage: m.stage, done: m.done, total: m.total, unit: m.unit });
+          break;
+        case 'log':
+          hooks.onLog?.(m.line);
+          break;
+        case 'done':
+        case 'result':
+        case 'error':
+          final = m;
+          // The worker exits right after its final message; make sure of it.
+          armKill(graceMs);
+          break;
+        default:
+          break;
+      }
+    });
+    child.on('error', (e) => {
+      if (!final) final = { type: 'error', message: `The CRAFT engine process failed: ${e.message}` };
+      // A process that never started emits no 'exit'.
+      if (child.pid === undefined) reject(new WorkerError(undefined, `Could not start the CRAFT engine process: ${e.message}`));
+    });
+    child.on('exit', (code, signal) => {
+      if (killTimer) clearTimeout(killTimer);
+      void (async () => {
+        if (killed || cancelRequested) await removeNewPartials(hooks.partialRoot, before);
+        if (final?.type === 'done' || final?.type === 'result') return resolve(final);
+        if (final?.type === 'error') return reject(new WorkerError(final.kind, final.message, final.hint, final.stack));
+        if (cancelRequested) return reject(new WorkerError('cancelled', 'The run was cancelled; no results were written.'));
+        const how = signal ? `signal ${signal}` : `exit code ${code}`;
+        reject(
+          new WorkerError(
+            undefined,
+            `The CRAFT engine process stopped unexpectedly (${how}).`,
+            signal === 'SIGKILL' ? 'It may have run out of memory: try fewer images (maxImages) or a smaller batch size.' : undefined,
+          ),
+        );
+      })();
+    });
+  });
+
+  function armKill(ms: number): void {
+    if (killTimer || child.exitCode !== null || child.signalCode !== null) return;
+    killTimer = setTimeout(() => {
+      if (child.exitCode === null && child.signalCode === null) {
+        killed = true;
+        hooks.onLog?.(`The engine process ${child.pid} did not stop within ${ms} ms: killed.`);
+        child.kill('SIGKILL');
+      }
+    }, ms);
+  }
+
+  try {
+    child.send(task);
+  } catch {
+    // Not started (reported through 'error') or already gone (reported through 'exit').
+  }
+
+  return {
+    pid: child.pid,
+    finished,
+    get cancelRequested() {
+      return cancelRequested;
+    },
+    cancel() {
+      if (cancelRequested || child.exitCode !== null || child.signalCode !== null) return;
+      cancelRequested = true;
+      if (child.connected) child.send({ type: 'cancel' } satisfies ToWorker);
+      armKill(graceMs);
+    },
+  };
+}
+
+/** Removes `.partial-*` entries of `root` that were not there before the worker started. */
+async function removeNewPartials(root: string | undefined, before: Set<string>): Promise<void> {
+  if (!root) return;
+  for (const name of listPartials(root)) {
+    if (before.has(name)) continue;
+    await fs.promises.rm(path.join(root, name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}

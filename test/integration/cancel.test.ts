@@ -1,0 +1,85 @@
+/// <reference types="mocha" />
+// Cancelling a run: through the command (the worker stops at its next check and its bundle writer
+// removes the partial folder), and the kill path (a worker that does not stop in time is killed and
+// its partial folder removed by the host). Either way nothing is left behind.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { DEFAULTS } from '../../src/craft/options';
+import { startWorker, WorkerError } from '../../src/extension/runner';
+import { LAYER, api, resultsEntries, sleep, waitFor, workspaceRoot } from './helpers';
+
+describe('cancel', () => {
+  let root: string;
+
+  before(async () => {
+    root = workspaceRoot();
+    await api();
+  });
+
+  it('stops a run within two seconds and leaves no run folder and no partial folder', async () => {
+    const out = path.join(root, '.craft-cancel');
+    fs.mkdirSync(out, { recursive: true });
+    const craft = await api();
+    // A large run: both image folders (400 images), full designs.
+    const running = vscode.commands.executeCommand<string | undefined>('craft.explain', {
+      model: 'model/fmnist_cnn.onnx',
+      images: 'images',
+      class: 9,
+      layer: LAYER,
+      size: [28, 28],
+      concepts: 10,
+      patch: 14,
+      designs: 32,
+      out,
+      reveal: false,
+    });
+    // The engine has started writing (its hidden partial folder exists) before we cancel.
+    await waitFor('the partial bundle folder', () => resultsEntries(out).partials.length > 0, 60_000, 20);
+    assert.equal(craft.isRunning(), true);
+    const t0 = Date.now();
+    assert.equal(await vscode.commands.executeCommand('craft.cancel'), true, 'craft.cancel found the run');
+    const result = await running;
+    const took = Date.now() - t0;
+    assert.equal(result, undefined, 'a cancelled craft.explain returns undefined');
+    assert.ok(took < 2500, `stopped in ${took} ms`);
+    assert.deepEqual(resultsEntries(out), { runs: [], partials: [] });
+    assert.ok(!fs.existsSync(path.join(out, 'latest.json')));
+    assert.equal(craft.isRunning(), false);
+    assert.match(craft.logLines().join('\n'), /Run cancelled after [\d.]+ s; no results were written/);
+    assert.equal(await vscode.commands.executeCommand('craft.cancel'), false, 'nothing left to cancel');
+  });
+
+  it('kills a worker that does not stop in time and removes its partial folder', async () => {
+    const out = path.join(root, '.craft-kill');
+    fs.mkdirSync(out, { recursive: true });
+    const lines: string[] = [];
+    // graceMs 0: the host does not wait for the worker's own cleanup, so the kill path runs.
+    const run = startWorker(
+      {
+        type: 'explain',
+        options: {
+          ...DEFAULTS,
+          model: path.join(root, 'model', 'fmnist_cnn.onnx'),
+          images: path.join(root, 'images'),
+          classId: 9,
+          layer: LAYER,
+          size: [28, 28],
+          patch: 14,
+          out,
+        },
+      },
+      { partialRoot: out, graceMs: 0, onLog: (l) => lines.push(l) },
+    );
+    assert.ok(run.pid);
+    await waitFor('the partial bundle folder', () => resultsEntries(out).partials.length > 0, 60_000, 20);
+    run.cancel();
+    await assert.rejects(run.finished, (e: unknown) => e instanceof WorkerError && e.cancelled);
+    assert.match(lines.join('\n'), /did not stop within 0 ms: killed/);
+    assert.deepEqual(resultsEntries(out), { runs: [], partials: [] });
+    // The process is really gone.
+    await sleep(100);
+    assert.throws(() => process.kill(run.pid!, 0));
+  });
+});
