@@ -95,6 +95,8 @@ async function embedFiles(dir: string, bundle: ResultsBundle): Promise<Record<st
   return files;
 }
 
+// FAST (under the toolkit) probes :focus-visible support with a <style> element and takes its nonce
+// from <meta property="csp-nonce">; without the tag that probe is a CSP violation.
 function reportHtml(o: { bundle: ResultsBundle; view: BundleView; js: string; css: string; nonce: string }): string {
   const b = o.bundle;
   const label = b.class.label ?? b.labels?.[b.class.index];

@@ -1,0 +1,261 @@
+/**
+ * A stand-in for the VS Code webview host on 127.0.0.1: the page's HTML shell under the same strict
+ * CSP (with a nonce) the extension uses, media/webview.{js,css}, the run folder's files, and a tiny
+ * `acquireVsCodeApi` that records posted messages in `window.__posted`, keeps setState in
+ * sessionStorage (so it survives a reload, as VS Code's does) and answers 'ready' with 'show'.
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+import * as path from 'path';
+import type { BundleView, ResultsBundle } from '../../src/protocol';
+
+export type Theme = 'light' | 'dark' | 'high-contrast';
+
+export interface Host {
+  origin: string;
+  /** The page URL; `bundle` overrides the bundle sent with 'show' (e.g. a synthetic big one). */
+  pageUrl(o?: { theme?: Theme; bundle?: string }): string;
+  /** Registers an alternative bundle under a name for pageUrl({ bundle }). */
+  addBundle(name: string, bundle: ResultsBundle): void;
+  close(): Promise<void>;
+}
+
+/** The CSP the extension host should put in its webview HTML (cspSource = webview.cspSource). */
+export function webviewCsp(cspSource: string, nonce: string): string {
+  return [
+    "default-src 'none'",
+    `img-src ${cspSource} data:`,
+    `style-src ${cspSource} 'nonce-${nonce}'`,
+    `script-src 'nonce-${nonce}'`,
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; ');
+}
+
+// VS Code's Light Modern / Dark Modern / Dark High Contrast values for the variables the page and the
+// toolkit read (VS Code puts them on <html>; the body gets the theme class).
+const THEMES: Record<Theme, Record<string, string>> = {
+  light: {
+    'font-family': '-apple-system, BlinkMacSystemFont, "Segoe UI", system-ui, Ubuntu, "Droid Sans", sans-serif',
+    'font-size': '13px',
+    'font-weight': 'normal',
+    'editor-font-family': 'Menlo, Monaco, "Courier New", monospace',
+    foreground: '#3b3b3b',
+    descriptionForeground: '#3b3b3b',
+    'editor-background': '#ffffff',
+    'editor-foreground': '#3b3b3b',
+    'editorWidget-background': '#f8f8f8',
+    'panel-border': '#e5e5e5',
+    'widget-border': '#e5e5e5',
+    focusBorder: '#005fb8',
+    'button-background': '#005fb8',
+    'button-foreground': '#ffffff',
+    'button-hoverBackground': '#0258a8',
+    'button-border': '#0000001a',
+    'button-secondaryBackground': '#e5e5e5',
+    'button-secondaryForeground': '#3b3b3b',
+    'button-secondaryHoverBackground': '#cccccc',
+    'checkbox-background': '#f8f8f8',
+    'checkbox-border': '#cecece',
+    'checkbox-foreground': '#3b3b3b',
+    'input-background': '#ffffff',
+    'input-foreground': '#3b3b3b',
+    'input-border': '#cecece',
+    'input-placeholderForeground': '#767676',
+    'dropdown-background': '#ffffff',
+    'dropdown-foreground': '#3b3b3b',
+    'dropdown-border': '#cecece',
+    'list-activeSelectionBackground': '#e8e8e8',
+    'list-activeSelectionForeground': '#000000',
+    'list-hoverBackground': '#f2f2f2',
+    'textLink-foreground': '#005fb8',
+    'badge-background': '#cccccc',
+    'badge-foreground': '#3b3b3b',
+    'textCodeBlock-background': '#f8f8f8',
+  },
+  dark: {
+    'font-family': '-apple-system, BlinkMacSystemFont, "Segoe UI", system-ui, Ubuntu, "Droid Sans", sans-serif',
+    'font-size': '13px',
+    'font-weight': 'normal',
+    'editor-font-family': 'Menlo, Monaco, "Courier New", monospace',
+    foreground: '#cccccc',
+    descriptionForeground: '#9d9d9d',
+    'editor-background': '#1f1f1f',
+    'editor-foreground': '#cccccc',
+    'editorWidget-background': '#202020',
+    'panel-border': '#2b2b2b',
+    'widget-border': '#313131',
+    focusBorder: '#0078d4',
+    'button-background': '#0078d4',
+    'button-foreground': '#ffffff',
+    'button-hoverBackground': '#026ec1',
+    'button-border': '#ffffff12',
+    'button-secondaryBackground': '#313131',
+    'button-secondaryForeground': '#cccccc',
+    'button-secondaryHoverBackground': '#3c3c3c',
+    'checkbox-background': '#313131',
+    'checkbox-border': '#3c3c3c',
+    'checkbox-foreground': '#cccccc',
+    'input-background': '#313131',
+    'input-foreground': '#cccccc',
+    'input-border': '#3c3c3c',
+    'input-placeholderForeground': '#989898',
+    'dropdown-background': '#313131',
+    'dropdown-foreground': '#cccccc',
+    'dropdown-border': '#3c3c3c',
+    'list-activeSelectionBackground': '#04395e',
+    'list-activeSelectionForeground': '#ffffff',
+    'list-hoverBackground': '#2a2d2e',
+    'textLink-foreground': '#4daafc',
+    'badge-background': '#616161',
+    'badge-foreground': '#f8f8f8',
+    'textCodeBlock-background': '#2b2b2b',
+  },
+  'high-contrast': {
+    'font-family': '-apple-system, BlinkMacSystemFont, "Segoe UI", system-ui, Ubuntu, "Droid Sans", sans-serif',
+    'font-size': '13px',
+    'font-weight': 'normal',
+    'editor-font-family': 'Menlo, Monaco, "Courier New", monospace',
+    foreground: '#ffffff',
+    descriptionForeground: '#ffffff',
+    'editor-background': '#000000',
+    'editor-foreground': '#ffffff',
+    'editorWidget-background': '#0c141f',
+    contrastBorder: '#6fc3df',
+    contrastActiveBorder: '#f38518',
+    focusBorder: '#f38518',
+    'button-background': '#000000',
+    'button-foreground': '#ffffff',
+    'button-border': '#6fc3df',
+    'button-secondaryBackground': '#000000',
+    'button-secondaryForeground': '#ffffff',
+    'checkbox-background': '#000000',
+    'checkbox-border': '#6fc3df',
+    'checkbox-foreground': '#ffffff',
+    'input-background': '#000000',
+    'input-foreground': '#ffffff',
+    'input-border': '#6fc3df',
+    'dropdown-background': '#000000',
+    'dropdown-foreground': '#ffffff',
+    'dropdown-border': '#6fc3df',
+    'list-hoverBackground': '#000000',
+    'textLink-foreground': '#21a6ff',
+    'badge-background': '#000000',
+    'badge-foreground': '#ffffff',
+  },
+};
+
+const BODY_CLASS: Record<Theme, string> = { light: 'vscode-light', dark: 'vscode-dark', 'high-contrast': 'vscode-high-contrast' };
+
+/** JSON that can sit inside an inline <script>. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+export async function startHost(o: { runDir: string; mediaDir: string; bundle: ResultsBundle }): Promise<Host> {
+  const bundles = new Map<string, ResultsBundle>([['main', o.bundle]]);
+  let origin = '';
+
+  const shell = (theme: Theme, bundleName: string): { html: string; nonce: string } => {
+    const nonce = crypto.randomBytes(16).toString('base64');
+    const bundle = bundles.get(bundleName) ?? o.bundle;
+    const view: BundleView = { bundle, baseUrl: `${origin}/run`, runDir: o.runDir };
+    const vars = Object.entries(THEMES[theme]).map(([k, v]) => `--vscode-${k}: ${v};`).join(' ');
+    const html = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${webviewCsp(origin, nonce)}">
+<meta property="csp-nonce" content="${nonce}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style nonce="${nonce}">html { ${vars} }</style>
+<link rel="stylesheet" href="${origin}/media/webview.css">
+<title>CRAFT</title>
+</head>
+<body class="${BODY_CLASS[theme]}" data-vscode-theme-kind="${BODY_CLASS[theme]}" data-vscode-theme-name="${theme}">
+<main id="craft-root"></main>
+<script nonce="${nonce}">
+(() => {
+  const view = ${scriptJson(view)};
+  const KEY = 'craft-test-vscode-state';
+  let acquired = false;
+  window.__posted = [];
+  window.__states = [];
+  window.__view = view;
+  window.acquireVsCodeApi = () => {
+    if (acquired) throw new Error('An instance of the VS Code API has already been acquired');
+    acquired = true;
+    return Object.freeze({
+      postMessage(message) {
+        window.__posted.push(JSON.parse(JSON.stringify(message)));
+        if (message && message.type === 'ready') {
+          setTimeout(() => window.dispatchEvent(new MessageEvent('message', { data: { type: 'show', view } })), 0);
+        }
+      },
+      getState() {
+        const s = sessionStorage.getItem(KEY);
+        return s === null ? undefined : JSON.parse(s);
+      },
+      setState(state) {
+        window.__states.push(JSON.parse(JSON.stringify(state)));
+        sessionStorage.setItem(KEY, JSON.stringify(state));
+        return state;
+      },
+    });
+  };
+})();
+</script>
+<script nonce="${nonce}" src="${origin}/media/webview.js"></script>
+</body>
+</html>`;
+    return { html, nonce };
+  };
+
+  const sendFile = (res: http.ServerResponse, file: string): void => {
+    fs.readFile(file, (err, data) => {
+      if (err) {
+        res.writeHead(404).end();
+        return;
+      }
+      const type = file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : file.endsWith('.png') ? 'image/png' : 'application/octet-stream';
+      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(data);
+    });
+  };
+
+  const inside = (base: string, rel: string): string | undefined => {
+    const full = path.resolve(base, rel);
+    return full.startsWith(path.resolve(base) + path.sep) ? full : undefined;
+  };
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', origin);
+    const p = decodeURIComponent(url.pathname);
+    if (p === '/webview.html') {
+      const theme = (url.searchParams.get('theme') ?? 'light') as Theme;
+      const { html } = shell(THEMES[theme] ? theme : 'light', url.searchParams.get('bundle') ?? 'main');
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
+      return;
+    }
+    const file = p.startsWith('/media/') ? inside(o.mediaDir, p.slice(7)) : p.startsWith('/run/') ? inside(o.runDir, p.slice(5)) : undefined;
+    if (!file) {
+      res.writeHead(404).end();
+      return;
+    }
+    sendFile(res, file);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    origin,
+    pageUrl: (q = {}) => `${origin}/webview.html?theme=${q.theme ?? 'light'}${q.bundle ? `&bundle=${encodeURIComponent(q.bundle)}` : ''}`,
+    addBundle: (name, bundle) => bundles.set(name, bundle),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

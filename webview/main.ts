@@ -1,0 +1,177 @@
+/**
+ * Entry of the results page. Two hosts:
+ * - a VS Code webview (`acquireVsCodeApi` exists): post 'ready', render each 'show', keep the view in
+ *   setState so a reload restores it, and ask the extension host for actions;
+ * - the standalone HTML report (`window.__CRAFT_REPORT__` holds the BundleView and the PNGs as data:
+ *   URIs): render once, no host actions.
+ */
+import type { BundleView, FromWebview, ToWebview, WebviewState } from '../src/protocol';
+import { barList } from './bars';
+import { ImageBrowser, initialBrowserState, type BrowserState } from './browser';
+import { initComponents } from './components';
+import { renderConcepts } from './concepts';
+import { h, replaceChildren } from './dom';
+import { renderHeader } from './header';
+import { makeViewModel, type Mode, type ReportData } from './view-model';
+
+interface VsCodeApi {
+  postMessage(message: FromWebview): void;
+  getState(): unknown;
+  setState(state: WebviewState): void;
+}
+
+declare global {
+  interface Window {
+    __CRAFT_REPORT__?: ReportData;
+    acquireVsCodeApi?: () => VsCodeApi;
+  }
+}
+
+interface StateStore {
+  get(): WebviewState | undefined;
+  set(s: WebviewState): void;
+}
+
+function boot(): void {
+  const root = document.getElementById('craft-root') ?? document.body.appendChild(h('main', { attrs: { id: 'craft-root' } }));
+  root.classList.add('craft');
+  const report = window.__CRAFT_REPORT__;
+  if (report !== undefined) {
+    document.documentElement.classList.add('craft-report');
+    followColorScheme();
+    initComponents(true);
+    let memory: WebviewState | undefined;
+    show(root, report, 'report', { get: () => memory, set: (s) => (memory = s) });
+    return;
+  }
+  if (typeof window.acquireVsCodeApi === 'function') {
+    const api = window.acquireVsCodeApi();
+    initComponents(true);
+    const store: StateStore = { get: () => asState(api.getState()), set: (s) => api.setState(s) };
+    replaceChildren(root, h('p', { class: 'muted loading', attrs: { role: 'status' } }, 'Loading results…'));
+    window.addEventListener('message', (e: MessageEvent) => {
+      const m = e.data as ToWebview | undefined;
+      if (!m || typeof m !== 'object') return;
+      if (m.type === 'show' && isBundleView(m.view)) show(root, m.view, 'vscode', store, (msg) => api.postMessage(msg));
+      else if (m.type === 'error' && typeof m.message === 'string') showError(root, m.message);
+    });
+    api.postMessage({ type: 'ready' });
+    return;
+  }
+  initComponents(false);
+  showError(root, 'No results to show: this page is opened by the CRAFT extension or embedded in a CRAFT report.');
+}
+
+function show(root: HTMLElement, view: ReportData, mode: Mode, store: StateStore, post?: (m: FromWebview) => void): void {
+  try {
+    render(root, view, mode, store, post);
+  } catch (e) {
+    showError(root, `These results could not be displayed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function render(root: HTMLElement, view: ReportData, mode: Mode, store: StateStore, post?: (m: FromWebview) => void): void {
+  const vm = makeViewModel(view, mode, post);
+  const b = vm.bundle;
+  const label = b.class.label ?? b.labels?.[b.class.index] ?? `class ${b.class.index}`;
+  document.title = `CRAFT · ${label}`;
+
+  const saved = store.get();
+  const state: BrowserState = initialBrowserState();
+  if (saved && saved.runDir === view.runDir) {
+    if (Number.isInteger(saved.selectedImage)) state.selected = saved.selectedImage as number;
+    if (typeof saved.opacity === 'number' && saved.opacity >= 0 && saved.opacity <= 1) state.opacity = saved.opacity;
+    if (Array.isArray(saved.hiddenConcepts)) state.hidden = new Set(saved.hiddenConcepts.filter((c) => Number.isInteger(c)));
+  }
+  const save = () =>
+    store.set({ runDir: view.runDir, selectedImage: state.selected, opacity: state.opacity, hiddenConcepts: [...state.hidden].sort((a, c) => a - c) });
+
+  const browser = new ImageBrowser(vm, state, save);
+  const concepts = renderConcepts(vm, {
+    openCrop: (_concept, crop) => {
+      if (post) post({ type: 'openImage', image: crop.image });
+      // In the report there is no editor to open: show the image in the browser instead.
+      browser.select(crop.image, { crop, scroll: !post });
+    },
+    solo: (c) => browser.solo(c),
+  });
+  const chart = barList(
+    vm.ordered.map((c) => ({ concept: c, value: c.importance, share: c.share })),
+    {
+      label: 'Concept importance, share of the total',
+      of: 'the total importance',
+      onPick: (c) => {
+        const card = document.getElementById(`concept-${c.index}`);
+        card?.scrollIntoView({ block: 'start', behavior: 'smooth' });
+        card?.focus({ preventScroll: true });
+      },
+      pickHint: 'Go to its card',
+    },
+  );
+  const className = b.class.label ? `“${b.class.label}”` : `class ${b.class.index}`;
+
+  replaceChildren(
+    root,
+    renderHeader(vm),
+    section(
+      'importance',
+      'Concept importance',
+      `How much each concept drives the model's ${className} score: Sobol total-order importance, as a share of the total.`,
+      chart,
+    ),
+    section('concepts', 'Concepts', post ? 'Each concept’s top crops: the image patches where it is strongest. Activate a crop to open its source image.' : 'Each concept’s top crops: the image patches where it is strongest. Activate a crop to show its source image below.', concepts),
+    section('images', 'Images', b.images[0]?.maps ? 'Each image with the concept attribution maps overlaid, and how much each concept matters for it.' : 'Each image and how much each concept matters for it.', browser.element),
+  );
+  save();
+}
+
+function section(id: string, title: string, intro: string, ...content: HTMLElement[]): HTMLElement {
+  return h(
+    'section',
+    { class: `panel-section section-${id}`, attrs: { 'aria-labelledby': `${id}-title` } },
+    h('h2', { attrs: { id: `${id}-title` } }, title),
+    h('p', { class: 'muted intro' }, intro),
+    ...content,
+  );
+}
+
+function showError(root: HTMLElement, message: string): void {
+  replaceChildren(root, h('div', { class: 'notice notice-error', attrs: { role: 'alert' } }, h('strong', null, 'CRAFT'), h('p', null, message)));
+}
+
+function isBundleView(v: unknown): v is BundleView {
+  const x = v as BundleView | undefined;
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof x.bundle === 'object' &&
+    x.bundle !== null &&
+    Array.isArray(x.bundle.concepts) &&
+    Array.isArray(x.bundle.images) &&
+    typeof x.bundle.class === 'object' &&
+    typeof x.bundle.layer === 'object' &&
+    typeof x.bundle.model === 'object' &&
+    typeof x.runDir === 'string'
+  );
+}
+
+function asState(v: unknown): WebviewState | undefined {
+  return typeof v === 'object' && v !== null && typeof (v as WebviewState).runDir === 'string' ? (v as WebviewState) : undefined;
+}
+
+/**
+ * The report follows the OS colour scheme through CSS; the toolkit reads colours once and again when
+ * the body's class changes, so a class mirrors the scheme.
+ */
+function followColorScheme(): void {
+  const mq = window.matchMedia?.('(prefers-color-scheme: dark)');
+  const apply = () => {
+    document.body.classList.toggle('craft-dark', !!mq?.matches);
+    document.body.classList.toggle('craft-light', !mq?.matches);
+  };
+  apply();
+  mq?.addEventListener?.('change', apply);
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
+else boot();

@@ -1,0 +1,64 @@
+/** What the sections read from a BundleView: concepts in importance order and URLs of the bundle's PNGs. */
+import type { BundleView, ConceptEntry, FromWebview, ResultsBundle } from '../src/protocol';
+
+/** The HTML report's global: a BundleView plus the bundle's PNGs as data: URIs, keyed by relative path. */
+export interface ReportData extends BundleView {
+  files?: Record<string, string>;
+}
+
+export type Mode = 'vscode' | 'report';
+
+export interface ViewModel {
+  bundle: ResultsBundle;
+  runDir: string;
+  mode: Mode;
+  /** Concepts, most important first. */
+  ordered: ConceptEntry[];
+  byIndex: Map<number, ConceptEntry>;
+  /** Model input [height, width]. */
+  size: [number, number];
+  /** Thumbnails this small are drawn with hard pixel edges when enlarged. */
+  pixelated: boolean;
+  /** URL of a bundle file, or undefined when the path is not a plain relative path. */
+  url(relative: string | undefined): string | undefined;
+  /** Sends a message to the extension host (undefined in the report). */
+  post?: (m: FromWebview) => void;
+}
+
+const DATA_PNG = /^data:image\/(png|jpeg|webp);base64,[A-Za-z0-9+/]+=*$/;
+
+export function makeViewModel(view: ReportData, mode: Mode, post?: (m: FromWebview) => void): ViewModel {
+  const bundle = view.bundle;
+  const byIndex = new Map(bundle.concepts.map((c) => [c.index, c]));
+  const ranked = (bundle.ranking ?? []).map((i) => byIndex.get(i)).filter((c): c is ConceptEntry => c !== undefined);
+  const ordered =
+    ranked.length === bundle.concepts.length ? ranked : [...bundle.concepts].sort((a, b) => b.importance - a.importance || a.index - b.index);
+  const size = (bundle.settings?.preprocess?.size ?? [0, 0]) as [number, number];
+  const base = (view.baseUrl || '.').replace(/\/+$/, '');
+  const files = view.files ?? {};
+  const url = (relative: string | undefined): string | undefined => {
+    if (!relative) return undefined;
+    const embedded = Object.prototype.hasOwnProperty.call(files, relative) ? files[relative] : undefined;
+    if (embedded !== undefined) return DATA_PNG.test(embedded) ? embedded : undefined;
+    const parts = relative.split('/');
+    // Only plain paths inside the run folder: no absolute paths, no '..', no schemes.
+    if (parts.some((p) => p === '' || p === '.' || p === '..' || p.includes('\\') || p.includes(':'))) return undefined;
+    return `${base}/${parts.map(encodeURIComponent).join('/')}`;
+  };
+  return {
+    bundle,
+    runDir: view.runDir,
+    mode,
+    ordered,
+    byIndex,
+    size,
+    pixelated: Math.max(size[0], size[1]) > 0 && Math.max(size[0], size[1]) <= 96,
+    url,
+    post,
+  };
+}
+
+/** `url("…")` for CSS, with the characters that could end the string percent-encoded. */
+export function cssUrl(url: string): string {
+  return `url("${url.replace(/["\\\n\r\f]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0'))}")`;
+}
