@@ -6,7 +6,7 @@ import { DEFAULTS, type ExplainOptions } from '../craft/options';
 import { parseSize, readConfigFile } from '../craft/config';
 import { explain } from '../craft/pipeline';
 import { listLayers } from '../craft/layers';
-import type { ProviderRequest } from '../protocol';
+import type { PreprocessConfig, ProviderRequest } from '../protocol';
 
 const HELP = `craft — explain an ONNX image classifier's decision for one class with CRAFT concepts
 (Fel et al., "CRAFT: Concept Recursive Activation FacTorization for Explainability", CVPR 2023)
@@ -27,6 +27,10 @@ explain options:
   --labels FILE       class names (JSON array or one per line); default: labels.json/labels.txt
                       beside the model, else the model's metadata
   --preset NAME       preprocessing preset: [0,1] (default), imagenet, [-1,1]
+  --mean A,B,C        per-channel mean subtracted after scaling (overrides the preset)
+  --std A,B,C         per-channel std divided after the mean (overrides the preset)
+  --bgr               feed channels in BGR order
+  --resize KERNEL     image resize filter: bilinear (default, like PIL), bicubic, lanczos3, nearest
   --concepts N        number of concepts r (default ${DEFAULTS.concepts})
   --patch P           crop size in model-input pixels (default ${DEFAULTS.patch}; stride ⌊0.8·P⌋)
   --batch N           batch size for every forward pass (default ${DEFAULTS.batch})
@@ -48,7 +52,7 @@ const EXIT: Record<ErrorKind, number> = { usage: 2, input: 3, model: 4, provider
 
 const VALUE_FLAGS = [
   'model', 'h', 'images', 'class', 'layer', 'size', 'labels', 'preset', 'concepts', 'patch', 'batch',
-  'designs', 'provider', 'out', 'max-images', 'alpha-w', 'threads', 'config', 'output',
+  'designs', 'provider', 'out', 'max-images', 'alpha-w', 'threads', 'config', 'output', 'mean', 'std', 'resize',
 ];
 
 export async function main(argv: string[]): Promise<number> {
@@ -60,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.once('SIGINT', onSigint);
   try {
-    const args = parseArgs(argv, { values: VALUE_FLAGS, switches: ['help', 'json', 'quiet', 'version'] });
+    const args = parseArgs(argv, { values: VALUE_FLAGS, switches: ['help', 'json', 'quiet', 'version', 'bgr'] });
     if (args.switches.has('help') || args.command === undefined || args.command === 'help') {
       process.stdout.write(HELP);
       return args.command === undefined && !args.switches.has('help') ? 2 : 0;
@@ -97,8 +101,14 @@ function explainOptions(args: ParsedArgs): ExplainOptions {
   if (provider !== undefined && !['auto', 'cpu', 'cuda'].includes(provider)) {
     throw new CraftError('usage', `--provider must be auto, cpu or cuda, got ${JSON.stringify(provider)}.`);
   }
+  const preprocess: Partial<PreprocessConfig> = { ...(fromFile.preprocess ?? {}) };
+  if (args.flags.has('mean')) preprocess.mean = triple(args, 'mean');
+  if (args.flags.has('std')) preprocess.std = triple(args, 'std');
+  if (args.switches.has('bgr')) preprocess.channelOrder = 'BGR';
+  if (args.flags.has('resize')) preprocess.resize = args.flags.get('resize') as PreprocessConfig['resize'];
   const merged: Partial<ExplainOptions> = {
     ...fromFile,
+    ...(Object.keys(preprocess).length ? { preprocess } : {}),
     ...defined({
       model: abs('model'),
       hModel: abs('h'),
@@ -129,6 +139,14 @@ function explainOptions(args: ParsedArgs): ExplainOptions {
     out: path.resolve('.craft'),
     ...merged,
   } as ExplainOptions;
+}
+
+function triple(args: ParsedArgs, name: string): [number, number, number] {
+  const parts = args.flags.get(name)!.split(',').map(Number);
+  if (parts.length !== 3 || !parts.every(Number.isFinite)) {
+    throw new CraftError('usage', `--${name} needs three comma-separated numbers (R,G,B), got ${JSON.stringify(args.flags.get(name))}.`);
+  }
+  return parts as [number, number, number];
 }
 
 function defined<T extends object>(o: T): Partial<T> {

@@ -1,0 +1,121 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ModelEditor, parseModel, DataType } from '../../src/craft/onnx/model';
+import { explain } from '../../src/craft/pipeline';
+import { DEFAULTS } from '../../src/craft/options';
+import { CraftError } from '../../src/craft/errors';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const SAMPLE = path.join(ROOT, 'sample');
+const MODEL = path.join(SAMPLE, 'model/fmnist_cnn.onnx');
+
+function craft(args: string[], cwd = ROOT): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/craft.js'), ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function images(n: number): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-cli-'));
+  const src = path.join(SAMPLE, 'images/sneaker');
+  for (const f of fs.readdirSync(src).sort().slice(0, n)) fs.copyFileSync(path.join(src, f), path.join(dir, f));
+  return dir;
+}
+
+test('craft --help prints the usage and exits 0; no command exits 2', () => {
+  const help = craft(['--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /craft explain --model M\.onnx --images DIR --class K\|LABEL/);
+  assert.match(help.stdout, /Exit codes/);
+  assert.equal(craft([]).code, 2);
+});
+
+test('craft explain runs on a small dataset, prints the ranking and the results folder', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-cli-out-'));
+  const r = craft(['explain', '--model', MODEL, '--images', images(8), '--class', 'Sneaker', '--size', '28', '--layer', '/g/MaxPool_1_output_0', '--concepts', '3', '--patch', '14', '--designs', '8', '--provider', 'cpu', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /class 7 \(Sneaker\), layer \/g\/MaxPool_1_output_0, 8 images, 3 concepts, provider CPU/);
+  const dir = r.stdout.match(/Results: (.*)/)![1].trim();
+  assert.ok(fs.existsSync(path.join(dir, 'results.json')));
+  assert.match(r.stderr, /Execution provider: CPU \(requested\)/);
+  assert.match(r.stderr, /\[importance\] 8\/8 images/);
+});
+
+test('craft explain --json prints one JSON object; --config is read and flags override it', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-cli-json-'));
+  const r = craft(['explain', '--config', path.join(SAMPLE, 'craft.config.json'), '--images', images(6), '--concepts', '2', '--designs', '4', '--out', out, '--json', '--quiet']);
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.equal(summary.importances.length, 2);
+  assert.equal(summary.provider, 'cpu');
+  assert.ok(summary.dir.startsWith(out));
+  assert.equal(r.stderr, '');
+});
+
+test('usage and input errors exit with their codes and say what to do', () => {
+  const few = images(2);
+  const unknownClass = craft(['explain', '--model', MODEL, '--images', few, '--class', 'Boot', '--size', '28']);
+  assert.equal(unknownClass.code, 2);
+  assert.match(unknownClass.stderr, /Unknown class "Boot"/);
+  const notAModel = path.join(few, 'notes.onnx');
+  fs.writeFileSync(notAModel, 'hello');
+  const bad = craft(['explain', '--model', notAModel, '--images', few, '--class', '1']);
+  assert.equal(bad.code, 4);
+  assert.match(bad.stderr, /not a readable ONNX model/);
+  const empty = craft(['explain', '--model', MODEL, '--images', fs.mkdtempSync(path.join(os.tmpdir(), 'craft-empty-')), '--class', '1', '--size', '28']);
+  assert.equal(empty.code, 3);
+  assert.match(empty.stderr, /No images found/);
+  assert.equal(craft(['explain', '--model', MODEL]).code, 2);
+  const flag = craft(['explain', '--concepts', 'ten']);
+  assert.equal(flag.code, 2);
+  assert.match(flag.stderr, /--concepts must be an integer/);
+  assert.equal(craft(['explain', '--bogus', '1']).code, 2);
+  assert.match(craft(['explain', '--mean', '1,2']).stderr, /three comma-separated numbers/);
+});
+
+test('craft layers lists the candidates with shapes and marks the default', () => {
+  const r = craft(['layers', '--model', MODEL, '--size', '28', '--images', images(2)]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\/g\/MaxPool_1_output_0 {2}\[64, 7, 7\] {2}MaxPool {2}≥0/);
+  assert.match(r.stdout, /\/g\/c4\/Conv_output_0 .*has negatives/);
+  assert.match(r.stdout, /\* default: \/h\/Relu_output_0/);
+  const dynamic = craft(['layers', '--model', MODEL]);
+  assert.equal(dynamic.code, 2);
+  assert.match(dynamic.stderr, /--size/);
+});
+
+test('a model with a fixed batch size of 1 runs (every batch is fed one item at a time)', async () => {
+  const ed = new ModelEditor(parseModel(new Uint8Array(fs.readFileSync(MODEL))));
+  ed.removeInput('input');
+  ed.addInput({ name: 'input', elemType: DataType.FLOAT, shape: [1, 3, 28, 28] }, 'start');
+  const fixed = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'craft-fixed-')), 'fixed.onnx');
+  fs.writeFileSync(fixed, ed.toBytes());
+  const o = { ...DEFAULTS, model: fixed, images: images(5), classId: 7, layer: '/g/MaxPool_1_output_0', concepts: 3, patch: 14, designs: 4, provider: 'cpu' as const, out: fs.mkdtempSync(path.join(os.tmpdir(), 'craft-fixed-out-')) };
+  const { bundle } = await explain(o);
+  const dynamic = await explain({ ...o, model: MODEL, size: [28, 28], out: fs.mkdtempSync(path.join(os.tmpdir(), 'craft-dyn-out-')) });
+  assert.equal(bundle.images.length, 5);
+  bundle.importances.forEach((v, i) => assert.ok(Math.abs(v - dynamic.bundle.importances[i]) < 1e-5));
+});
+
+test('--provider cuda fails clearly where CUDA is absent; auto falls back to the CPU', async (t) => {
+  const o = { ...DEFAULTS, model: MODEL, images: images(3), classId: 7, size: [28, 28] as [number, number], layer: '/g/MaxPool_1_output_0', concepts: 2, patch: 14, designs: 4, out: fs.mkdtempSync(path.join(os.tmpdir(), 'craft-cuda-')) };
+  let cudaWorks = true;
+  try {
+    const { bundle } = await explain({ ...o, provider: 'cuda' });
+    assert.equal(bundle.provider, 'cuda');
+  } catch (e) {
+    cudaWorks = false;
+    assert.ok(e instanceof CraftError);
+    assert.equal(e.kind, 'provider');
+    assert.match(e.full, /CUDA[\s\S]*ONNXRUNTIME_NODE_INSTALL=cuda12/);
+  }
+  const lines: string[] = [];
+  const { bundle } = await explain({ ...o, provider: 'auto', log: (l) => lines.push(l) });
+  assert.equal(bundle.provider, cudaWorks ? 'cuda' : 'cpu');
+  assert.equal(bundle.settings.providerRequested, 'auto');
+  assert.ok(lines.some((l) => /^Execution provider: (CUDA|CPU)/.test(l)), lines.join('\n'));
+  if (!cudaWorks) t.diagnostic('CUDA is not available here: checked the CPU fallback and the error message');
+});
