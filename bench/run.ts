@@ -85,6 +85,18 @@ function main(): void {
       console.log(`(${w.key}) run ${k + 1}/${runs}: total ${explainRuns[k].timings.total.toFixed(2)} s, floor ${floorRuns[k].total.toFixed(2)} s, peak RSS ${explainRuns[k].maxRssMB.toFixed(0)} MB`);
     }
     fs.rmSync(images, { recursive: true, force: true });
+    // Memory scaling: one run at a quarter and at twice the image count. Only A (crops × p floats) and
+    // the coefficients should grow with N.
+    const scaling: { images: number; maxRssMB: number }[] = [];
+    if (w.key === 'b') {
+      for (const count of [25, 200]) {
+        const dir = subset(w.imagesDir, count);
+        const r = node('one.js', { ...options, images: dir });
+        fs.rmSync(dir, { recursive: true, force: true });
+        scaling.push({ images: r.images, maxRssMB: r.maxRssMB });
+        console.log(`(${w.key}) scaling: ${r.images} images, peak RSS ${r.maxRssMB.toFixed(0)} MB`);
+      }
+    }
     const stages = Object.keys(explainRuns[0].timings);
     const stageMedians = Object.fromEntries(stages.map((s) => [s, median(explainRuns.map((r) => r.timings[s]))]));
     const floor = Object.fromEntries(Object.keys(floorRuns[0]).map((s) => [s, median(floorRuns.map((r) => r[s]))]));
@@ -94,6 +106,7 @@ function main(): void {
       stagesMedianS: stageMedians, floorMedianS: floor, totalOverFloorMedian: median(ratios),
       nmfShareOfTotal: stageMedians.nmf / stageMedians.total, peakRssMBMedian: median(explainRuns.map((r) => r.maxRssMB)),
       peakRssMBMax: Math.max(...explainRuns.map((r) => r.maxRssMB)), rankingRun1: explainRuns[0].ranking,
+      scaling,
     });
   }
   const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30), provider: 'cpu' };
@@ -110,7 +123,11 @@ function main(): void {
     for (const [s, v] of Object.entries(r.floorMedianS)) lines.push(`| ${s} | ${(v as number).toFixed(3)} |`);
     lines.push('', `- total / floor (median of per-run ratios): **${r.totalOverFloorMedian.toFixed(3)}×**`,
       `- NMF share of total: ${(100 * r.nmfShareOfTotal).toFixed(1)} %`,
-      `- peak RSS: median ${r.peakRssMBMedian.toFixed(0)} MB, max ${r.peakRssMBMax.toFixed(0)} MB`, '');
+      `- peak RSS: median ${r.peakRssMBMedian.toFixed(0)} MB, max ${r.peakRssMBMax.toFixed(0)} MB`);
+    if (r.scaling.length) {
+      lines.push(`- peak RSS against the number of images: ${r.scaling.map((x: { images: number; maxRssMB: number }) => `${x.images} images ${x.maxRssMB.toFixed(0)} MB`).join(', ')}`);
+    }
+    lines.push('');
   }
   fs.writeFileSync(path.join(ROOT, 'bench/results.md'), lines.join('\n'));
   console.log(lines.join('\n'));
