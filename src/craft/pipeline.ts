@@ -190,8 +190,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
       maxBlock: hBatch,
       run: async (coefficients, masks, block) => {
         const coeffDims = m.spatial ? [1, lh, lw, r] : [1, r];
-        const maskDims = m.spatial ? [block, 1, 1, r] : [block, r];
-        const out = await runFloat(hSession, { coeffs: { data: coefficients, dims: coeffDims }, masks: { data: masks, dims: maskDims } }, [hOut]);
+        const out = await runFloat(hSession, { coeffs: { data: coefficients, dims: coeffDims }, masks: { data: masks, dims: [block, r] } }, [hOut]);
         return out[hOut].data;
       },
     };

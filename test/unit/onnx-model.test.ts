@@ -426,7 +426,7 @@ test('reconstruction in front of h equals h on the JS (U ⊙ mask)·W', async (t
 
   const fed = withReconstruction(h, { W: { data: W, rows: r, cols: p }, spatial: { height: 'h', width: 'w' } });
   assert.deepEqual(fed.inputs.map((i) => i.name), ['coeffs', 'masks']);
-  const out2 = (await (await session(fed)).run({ coeffs: f32(U, [1, hh, ww, r]), masks: f32(masks, [M, 1, 1, r]) })).logits;
+  const out2 = (await (await session(fed)).run({ coeffs: f32(U, [1, hh, ww, r]), masks: f32(masks, [M, r]) })).logits;
   assert.ok(maxAbsDiff(out2.data as Float32Array, ref) <= tol);
 
   // Vector case: h takes (N, p) features.
@@ -528,4 +528,27 @@ test('garbage and truncated files give a clear error', () => {
   for (let i = 0; i < 20; i++) bad(Uint8Array.from({ length: 1000 }, () => Math.floor(r() * 256)), /./);
   // A valid protobuf without a graph.
   bad(Uint8Array.from([0x08, 0x07]), /no graph/);
+});
+
+test('reconstruction in front of an NHWC h lays the activations out channels-last', async () => {
+  const r = 2, p = 3, hh = 2, ww = 3, M = 4;
+  const hn = buildModel({
+    inputs: [{ name: 'act', elemType: DataType.FLOAT, shape: ['batch', hh, ww, p] }],
+    outputs: [{ name: 'flat', elemType: DataType.FLOAT, shape: ['batch', hh * ww * p] }],
+    initializers: [{ name: 'shape', dataType: DataType.INT64, dims: [2], values: [-1, hh * ww * p] }],
+    nodes: [{ opType: 'Reshape', inputs: ['act', 'shape'], outputs: ['flat'] }],
+    opset: 13,
+  });
+  const U = randomArray(hh * ww * r, 7);
+  const masks = randomArray(M * r, 8);
+  const W = randomArray(r * p, 9);
+  const recon = withReconstruction(hn, { W: { data: W, rows: r, cols: p }, spatial: { height: hh, width: ww }, layout: 'NHWC' });
+  const out = (await (await session(recon)).run({ coeffs: f32(U, [1, hh, ww, r]), masks: f32(masks, [M, r]) })).flat.data as Float32Array;
+  for (let m = 0; m < M; m++)
+    for (let q = 0; q < hh * ww; q++)
+      for (let c = 0; c < p; c++) {
+        let s = 0;
+        for (let k = 0; k < r; k++) s += U[q * r + k] * masks[m * r + k] * W[k * p + c];
+        assert.ok(Math.abs(out[(m * hh * ww + q) * p + c] - s) < 1e-5);
+      }
 });

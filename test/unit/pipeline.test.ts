@@ -131,7 +131,7 @@ test('golden: importances with the reference W and masks match the reference (â‰
     perImage.push(await imageImportance({
       classes: 10,
       maxBlock: 64,
-      run: async (c, mk, b) => (await runFloat(session, { coeffs: { data: c, dims: [1, 7, 7, 10] }, masks: { data: mk, dims: [b, 1, 1, 10] } }, [out]))[out].data,
+      run: async (c, mk, b) => (await runFloat(session, { coeffs: { data: c, dims: [1, 7, 7, 10] }, masks: { data: mk, dims: [b, 10] } }, [out]))[out].data,
     }, coefficients, design, 32, 9));
   }
   await session.release();

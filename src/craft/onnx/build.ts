@@ -285,7 +285,7 @@ export interface ReconstructionOptions {
   /** Masks M × r baked in as an initializer; omit to make them a graph input (`masksName`). */
   masks?: Float32Matrix;
   /**
-   * Spatial case: coefficients (1, h, w, r) and masks (M, 1, 1, r); h, w fixed or symbolic.
+   * Spatial case: coefficients (1, h, w, r) and masks (M, r); h, w fixed or symbolic.
    * null: vector case, coefficients (1, r) and masks (M, r).
    */
   spatial: { height: number | string; width: number | string } | null;
@@ -301,7 +301,8 @@ export interface ReconstructionOptions {
 
 /**
  * Puts CRAFT's perturbed reconstruction in front of h (craft-reference §4.2): Ap = (U ⊙ mask)·W, i.e.
- * Mul(coeffs, masks) → MatMul(·, W) → [Transpose to (M, p, h, w) when the input is NCHW] → the old input.
+ * vector case Mul(coeffs, masks) → MatMul(·, W); spatial case one GEMM over per-concept basis maps
+ * (see below), reshaped to (M, p, h, w) or (M, h, w, p) → the old input.
  * One run scores all M masks of one image: the output's leading dim is M.
  */
 export function withReconstruction(model: OnnxModel, opts: ReconstructionOptions): OnnxModel {
@@ -324,9 +325,9 @@ export function withReconstruction(model: OnnxModel, opts: ReconstructionOptions
   checkFreeName(ed, coeffs, what);
   const n = (s: string) => ed.freshName(`craft/recon/${s}`);
   const wName = n('W');
-  ed.addInitializer({ name: wName, dataType: DataType.FLOAT, dims: [r, p], values: opts.W.data });
+  if (!opts.spatial) ed.addInitializer({ name: wName, dataType: DataType.FLOAT, dims: [r, p], values: opts.W.data });
   const M: Dim = opts.masks ? opts.masks.rows : 'masks';
-  const maskDims = opts.spatial ? [M, 1, 1, r] : [M, r];
+  const maskDims = [M, r];
   let masks: string;
   if (opts.masks) {
     masks = n('masks');
@@ -336,13 +337,51 @@ export function withReconstruction(model: OnnxModel, opts: ReconstructionOptions
     checkFreeName(ed, masks, what);
     ed.addInput({ name: masks, elemType: DataType.FLOAT, shape: maskDims }, 'start');
   }
-  const scaled = n('scaled');
-  const nodes: NodeSpec[] = [{ opType: 'Mul', inputs: [coeffs, masks], outputs: [scaled], name: n('Mul') }];
-  const needsTranspose = opts.spatial !== null && layout === 'NCHW';
-  const product = needsTranspose ? n('activations_nhwc') : target.name;
-  nodes.push({ opType: 'MatMul', inputs: [scaled, wName], outputs: [product], name: n('MatMul') });
-  if (needsTranspose) {
-    nodes.push({ opType: 'Transpose', inputs: [product], outputs: [target.name], name: n('Transpose'), attributes: [{ name: 'perm', ints: [0, 3, 1, 2] }] });
+  const nodes: NodeSpec[] = [];
+  if (!opts.spatial) {
+    // Vector case: (masks ⊙ u)·W, (M, r)·(r, p).
+    const scaled = n('scaled');
+    nodes.push({ opType: 'Mul', inputs: [coeffs, masks], outputs: [scaled], name: n('Mul') });
+    nodes.push({ opType: 'MatMul', inputs: [scaled, wName], outputs: [target.name], name: n('MatMul') });
+  } else {
+    // Spatial case as one GEMM: per concept j a basis map B_j = u_j ⊗ W_j (every latent position k
+    // times the concept's channel vector), laid out in the input's own order, then
+    // Ap = masks (M × r) · B (r × p·h·w). Same sum as (u ⊙ mask)·W, with no transpose of the M-sized
+    // result (it is the largest tensor of the run).
+    const i64 = (name: string, values: number[]) => {
+      ed.addInitializer({ name, dataType: DataType.INT64, dims: [values.length], values });
+      return name;
+    };
+    const nchw = layout === 'NCHW';
+    const flat = n('coeffs_flat');
+    const cols = n('coeffs_by_concept');
+    const colsShaped = n('coeffs_shaped');
+    const wShaped = n('W_shaped');
+    ed.addInitializer({ name: wShaped, dataType: DataType.FLOAT, dims: nchw ? [r, p, 1] : [r, 1, p], values: opts.W.data });
+    const basis = n('basis');
+    const basisFlat = n('basis_flat');
+    const product = n('product');
+    const shape = n('coeffs_shape');
+    const hw = n('hw');
+    const outShape = n('out_shape');
+    nodes.push(
+      { opType: 'Reshape', inputs: [coeffs, i64(n('shape_hw_r'), [-1, r])], outputs: [flat], name: n('Reshape') },
+      { opType: 'Transpose', inputs: [flat], outputs: [cols], name: n('Transpose'), attributes: [{ name: 'perm', ints: [1, 0] }] },
+      { opType: 'Reshape', inputs: [cols, i64(n('shape_cols'), nchw ? [r, 1, -1] : [r, -1, 1])], outputs: [colsShaped], name: n('Reshape') },
+      { opType: 'Mul', inputs: [colsShaped, wShaped], outputs: [basis], name: n('Mul') },
+      { opType: 'Reshape', inputs: [basis, i64(n('shape_basis'), [r, -1])], outputs: [basisFlat], name: n('Reshape') },
+      { opType: 'MatMul', inputs: [masks, basisFlat], outputs: [product], name: n('MatMul') },
+      { opType: 'Shape', inputs: [coeffs], outputs: [shape], name: n('Shape') },
+      { opType: 'Slice', inputs: [shape, i64(n('start'), [1]), i64(n('end'), [3])], outputs: [hw], name: n('Slice') },
+      {
+        opType: 'Concat',
+        inputs: nchw ? [i64(n('lead'), [-1, p]), hw] : [i64(n('lead'), [-1]), hw, i64(n('tail'), [p])],
+        outputs: [outShape],
+        name: n('Concat'),
+        attributes: [{ name: 'axis', int: 0 }],
+      },
+      { opType: 'Reshape', inputs: [product, outShape], outputs: [target.name], name: n('Reshape') },
+    );
   }
   for (const node of [...nodes].reverse()) ed.addNode(node, 'start');
   ed.removeInput(target.name);
