@@ -108,10 +108,14 @@ export async function computeActivations(args: {
     for (let k = 0; k < v.length; k++) if (v[k] < minActivation) minActivation = v[k];
   };
 
+  // Decoding the next chunk overlaps with ONNX Runtime working on this one.
+  const load = (start: number) => loadImages(args.files.slice(start, start + batch), pre, { maxPixels: args.maxPixels, concurrency: 2 });
+  let pending = args.files.length > 0 ? load(0) : undefined;
   for (let start = 0; start < args.files.length; start += batch) {
     throwIfCancelled(args.signal);
     const chunk = args.files.slice(start, start + batch);
-    const loaded = await loadImages(chunk, pre, { maxPixels: args.maxPixels, concurrency: 2 });
+    const loaded = await pending!;
+    pending = start + batch < args.files.length ? load(start + batch) : undefined;
     const ok = loaded.flatMap((r) => (r.ok ? [r.image] : []));
     for (const r of loaded) {
       if (!r.ok) {
