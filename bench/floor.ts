@@ -4,7 +4,8 @@
 // (timing does not depend on values), batched as the pipeline batches them. Prints {"g_crops": s, "g_images": s, "h_designs": s, "total": s}.
 import * as fs from 'fs';
 import * as ort from 'onnxruntime-node';
-import { parseModel, extractSubgraph } from '../src/craft/onnx/model';
+import { parseModel } from '../src/craft/onnx/model';
+import { extractSubgraph } from '../src/craft/onnx/subgraph';
 
 interface FloorArgs {
   model: string;

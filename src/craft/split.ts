@@ -6,7 +6,8 @@ import { makePreprocess } from './preprocess';
 import { findLabels, resolveClass } from './labels';
 import type { ExplainOptions } from './options';
 import { describeModel, inputSize, probeLayers, usableLayersText, defaultLayer, runOnce, type ModelInfo, type LayerCandidate } from './onnx/inspect';
-import { extractSubgraph, parseModel, NotACleanCutError, type OnnxModel } from './onnx/model';
+import { parseModel, type OnnxModel } from './onnx/model';
+import { extractSubgraph, NotACleanCutError } from './onnx/subgraph';
 import { SessionFactory } from './onnx/sessions';
 import type { PreprocessConfig } from '../protocol';
 

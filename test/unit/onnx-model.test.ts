@@ -4,19 +4,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import {
-  DataType,
-  ModelEditor,
-  NotACleanCutError,
-  OnnxModel,
-  OnnxModelError,
-  extractSubgraph,
-  opsetVersion,
-  parseModel,
-  readInitializer,
-  serializeModel,
-  withOutputs,
-} from '../../src/craft/onnx/model';
+import { OnnxModel, OnnxModelError, opsetVersion, parseModel, readInitializer, serializeModel } from '../../src/craft/onnx/model';
+import { DataType } from '../../src/craft/onnx/fields';
+import { ModelEditor } from '../../src/craft/onnx/editor';
+import { NotACleanCutError, extractSubgraph, withOutputs } from '../../src/craft/onnx/subgraph';
 import { buildMatMulModel, buildModel, withInputResize, withReconstruction, withSpatialMean } from '../../src/craft/onnx/build';
 import { encodeMessage, messageField, stringField, varintField, floatField, lenField } from '../../src/craft/onnx/protobuf';
 

@@ -4,15 +4,9 @@
  * g). Everything goes through ModelEditor, so the wrapped model's own fields pass through unchanged.
  */
 import { messageField, stringField, varintField, encodeMessage } from './protobuf';
-import {
-  DataType,
-  Dim,
-  ModelEditor,
-  NodeSpec,
-  OnnxModel,
-  TensorSpec,
-  ValueInfoSpec,
-} from './model';
+import { Dim, OnnxModel } from './model';
+import { DataType } from './fields';
+import { ModelEditor, NodeSpec, TensorSpec, ValueInfoSpec } from './editor';
 
 export type Layout = 'NCHW' | 'NHWC';
 

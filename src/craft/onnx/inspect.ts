@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { CraftError } from '../errors';
-import { parseModel, withOutputs, extractSubgraph, NotACleanCutError, type Dim, type OnnxModel } from './model';
+import { parseModel, type Dim, type OnnxModel } from './model';
+import { withOutputs, extractSubgraph, NotACleanCutError } from './subgraph';
 import { runFloat, type SessionFactory } from './sessions';
 
 /** What the engine needs to know about a classifier file. */
