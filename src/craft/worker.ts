@@ -9,6 +9,7 @@ import { listLayers, type LayerListing } from './layers';
 import { findLabels } from './labels';
 import { describeModel } from './onnx/inspect';
 import { explain } from './pipeline';
+import { writeReport } from './report';
 import type { ExplainOptions, Progress } from './options';
 import type { ProviderRequest } from '../protocol';
 
@@ -44,6 +45,8 @@ export type ToWorker =
   | { type: 'layers'; request: LayersRequest }
   /** Read the model's input/output facts and labels. */
   | { type: 'describe'; model: string; labelsFile?: string }
+  /** Write the standalone HTML report of a run (embedding every PNG is too much work for the host). */
+  | { type: 'report'; runDir: string; output?: string }
   /** Abort the running task: the engine stops at its next check and removes its partial bundle. */
   | { type: 'cancel' };
 
@@ -67,8 +70,8 @@ export type FromWorker =
   | { type: 'log'; line: string }
   /** explain finished: the bundle folder, committed. */
   | { type: 'done'; dir: string; summary: RunSummary }
-  /** layers/describe finished. */
-  | { type: 'result'; value: LayerListing | ModelSummary }
+  /** layers/describe/report finished (report: the written file's path). */
+  | { type: 'result'; value: LayerListing | ModelSummary | string }
   /** Any failure; kind 'cancelled' after a cancel. `kind` is undefined for unexpected errors (bugs). */
   | { type: 'error'; kind?: CraftError['kind']; message: string; hint?: string; stack?: string };
 
@@ -133,6 +136,8 @@ async function handle(task: ToWorker, controller: AbortController): Promise<From
       return { type: 'result', value: await listLayers(task.request) };
     case 'describe':
       return { type: 'result', value: await describe(task.model, task.labelsFile) };
+    case 'report':
+      return { type: 'result', value: await writeReport(task.runDir, task.output) };
     default:
       throw new CraftError('usage', `Unknown worker task ${JSON.stringify((task as { type?: unknown }).type)}.`);
   }

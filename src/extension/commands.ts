@@ -45,7 +45,7 @@ export class Commands {
       ['craft.openResults', (a) => this.openResults(a)],
       ['craft.listLayers', (a) => this.listLayers(a)],
       ['craft.cancel', () => this.runs.cancel()],
-      ['craft.exportReport', (a) => this.exportReport(a)],
+      ['craft.exportReport', (a, b) => this.exportReport(a, b)],
       ['craft.showLog', () => this.log.show()],
     ];
     return entries.map(([id, fn]) => vscode.commands.registerCommand(id, (...args: unknown[]) => this.guard(id, () => fn(...args))));
@@ -221,39 +221,30 @@ export class Commands {
     return listing;
   }
 
-  /** craft.exportReport [runDir]: writes the standalone HTML report where the user says. */
-  async exportReport(raw: unknown): Promise<string | undefined> {
+  /**
+   * craft.exportReport [runDir [, output]]: writes the standalone HTML report; asks where unless
+   * `output` (a path or Uri) is given. Returns the written file.
+   */
+  async exportReport(raw: unknown, rawOutput?: unknown): Promise<string | undefined> {
     const runDir = raw instanceof vscode.Uri ? raw.fsPath : typeof raw === 'string' ? raw : await this.pickRun();
     if (!runDir) return undefined;
-    const target = await vscode.window.showSaveDialog({
-      title: 'CRAFT: save the HTML report',
-      defaultUri: vscode.Uri.file(path.join(runDir, 'report.html')),
-      filters: { 'HTML report': ['html'] },
-    });
-    if (!target) return undefined;
-    const written = await writeReport(runDir, target.fsPath);
+    let output = rawOutput instanceof vscode.Uri ? rawOutput.fsPath : typeof rawOutput === 'string' ? path.resolve(runDir, rawOutput) : undefined;
+    if (!output) {
+      const target = await vscode.window.showSaveDialog({
+        title: 'CRAFT: save the HTML report',
+        defaultUri: vscode.Uri.file(path.join(runDir, 'report.html')),
+        filters: { 'HTML report': ['html'] },
+      });
+      if (!target) return undefined;
+      output = target.fsPath;
+    }
+    const written = await this.runs.report(runDir, output);
     this.log.info(`Report written: ${written}`);
     void vscode.window.showInformationMessage(`CRAFT: report saved to ${written}`, 'Open').then((c) => {
       if (c === 'Open') void vscode.env.openExternal(vscode.Uri.file(written));
     });
     return written;
   }
-}
-
-/**
- * src/craft/report.ts (the standalone HTML report, `writeReport(runDir, output?) → path`), loaded when
- * first needed so the extension still starts if it is missing.
- */
-async function writeReport(runDir: string, output: string): Promise<string> {
-  let mod: { writeReport?: (runDir: string, output?: string) => Promise<string> };
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    mod = require(path.join(__dirname, '..', 'craft', 'report.js'));
-  } catch (e) {
-    throw new CraftError('io', `The HTML report writer is not available: ${(e as Error).message}`, 'Rebuild the extension (npm run build).');
-  }
-  if (typeof mod.writeReport !== 'function') throw new CraftError('io', 'The HTML report writer is not available (report.js exports no writeReport).');
-  return mod.writeReport(runDir, output);
 }
 
 /** Results folders of the workspace folders (setting craft.resultsFolder or "out" in craft.config.json). */

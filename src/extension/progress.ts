@@ -108,7 +108,12 @@ export class Runs {
     return this.query({ type: 'layers', request: { provider: 'cpu', ...request } }, 'CRAFT: probing the layers…') as Promise<LayerListing>;
   }
 
-  private async query(task: Parameters<typeof startWorker>[0], title: string): Promise<LayerListing | ModelSummary> {
+  /** Writes a run's standalone HTML report in a worker; returns its path. */
+  report(runDir: string, output?: string): Promise<string> {
+    return this.query({ type: 'report', runDir, output }, 'CRAFT: writing the report…') as Promise<string>;
+  }
+
+  private async query(task: Parameters<typeof startWorker>[0], title: string): Promise<LayerListing | ModelSummary | string> {
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title }, async () => {
       const run = startWorker(task, { onLog: (line) => this.log.info(line) });
       const final = await run.finished;

@@ -107,6 +107,16 @@ describe('craft.explain', () => {
     assert.match(text, /Done: class 9 \(Ankle boot\)/);
   });
 
+  it('exports the standalone HTML report of a run', async () => {
+    const file = path.join(path.dirname(firstRun), 'exported', 'report.html');
+    const written = await within(60_000, 'craft.exportReport', vscode.commands.executeCommand<string | undefined>('craft.exportReport', firstRun, file));
+    assert.equal(written, file);
+    const html = fs.readFileSync(file, 'utf8');
+    assert.match(html, /^<!DOCTYPE html>/i);
+    assert.match(html, /Content-Security-Policy/);
+    assert.ok(html.includes('data:image/png;base64,'), 'the PNGs are embedded');
+  });
+
   it('reopens a past run from its folder without recomputing', async () => {
     const craft = await api();
     const other = await within(

@@ -4,7 +4,12 @@
 // Recipe and reasons: docs/toolchain.md, "Real VS Code for integration tests".
 //
 //   node out/test/integration/launch.js [--workspace DIR] [--screenshot-dir DIR]
-//                                       [--palette-check] [--verbose] [--keep-temp]
+//                                       [--palette-check] [--no-ui-check] [--verbose] [--keep-temp]
+//
+// After the suite, a UI check drives "CRAFT: Explain class" through the palette on a fresh copy of
+// sample/ without craft.config.json (every prompt answered by typing and Enter), counts the concept
+// cards in the results webview, reloads the window and counts them again (panel restored). It is
+// skipped with --no-ui-check, and when CRAFT_IT_GREP selects a subset of the suite.
 //
 // Prints `N passed, N failed` and exits with the number of failures (0 = ok).
 // Env: CRAFT_IT_TIMEOUT_MS (overall limit, default 600000), CRAFT_IT_GREP
@@ -17,6 +22,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Browser, Page, chromium } from 'playwright-core';
 import type { SuiteResult } from './index';
+import { conceptCards, explainAnsweringEveryPrompt, openWorkbench, runFromPalette, tabTitles } from './ui';
 
 const CODE_SERVER_VERSION = '4.100.3';
 const CHROMIUM = '/usr/bin/chromium';
@@ -37,6 +43,7 @@ interface Options {
   workspace?: string;
   screenshotDir: string;
   paletteCheck: boolean;
+  uiCheck: boolean;
   verbose: boolean;
   keepTemp: boolean;
   timeoutMs: number;
@@ -48,6 +55,7 @@ function parseArgs(argv: string[]): Options {
   const opts: Options = {
     screenshotDir: path.join(repoRoot, 'test-artifacts'),
     paletteCheck: false,
+    uiCheck: !process.env.CRAFT_IT_GREP,
     verbose: process.env.CRAFT_IT_VERBOSE === '1',
     keepTemp: process.env.CRAFT_IT_KEEP_TEMP === '1',
     timeoutMs: Number(process.env.CRAFT_IT_TIMEOUT_MS) > 0 ? Number(process.env.CRAFT_IT_TIMEOUT_MS) : 10 * 60_000,
@@ -62,6 +70,8 @@ function parseArgs(argv: string[]): Options {
     if (a === '--workspace') opts.workspace = path.resolve(value());
     else if (a === '--screenshot-dir') opts.screenshotDir = path.resolve(value());
     else if (a === '--palette-check') opts.paletteCheck = true;
+    else if (a === '--ui-check') opts.uiCheck = true;
+    else if (a === '--no-ui-check') opts.uiCheck = false;
     else if (a === '--verbose') opts.verbose = true;
     else if (a === '--keep-temp') opts.keepTemp = true;
     else if (a === '--summary') opts.summary = path.resolve(value());
@@ -263,6 +273,110 @@ async function paletteCheck(page: Page, screenshotDir: string): Promise<string> 
   return file;
 }
 
+interface CheckResult {
+  name: string;
+  error?: string;
+}
+
+/**
+ * The palette-driven run on a fresh workspace copy without craft.config.json (see the header). Each
+ * named check passes or fails on its own; a failure of the run itself fails the checks after it.
+ */
+async function explainUiCheck(browser: Browser, base: string, port: number, tmpRoot: string, screenshotDir: string): Promise<CheckResult[]> {
+  const parent = path.join(tmpRoot, 'ui');
+  fs.mkdirSync(parent);
+  const workspace = copySample(parent);
+  fs.rmSync(path.join(workspace, 'craft.config.json'));
+  const results: CheckResult[] = [];
+  const check = async (name: string, fn: () => Promise<void>): Promise<boolean> => {
+    try {
+      await fn();
+      results.push({ name });
+      log(`ui check passed: ${name}`);
+      return true;
+    } catch (e) {
+      results.push({ name, error: (e as Error).message });
+      log(`ui check FAILED: ${name}: ${(e as Error).message}`);
+      return false;
+    }
+  };
+  const { context, page } = await openWorkbench(browser, base, port, workspace, repoRoot);
+  page.on('pageerror', (e) => process.stdout.write(`[ui browser error] ${e.message}\n`));
+  try {
+    let run: Awaited<ReturnType<typeof explainAnsweringEveryPrompt>> | undefined;
+    const ran = await check('palette: "CRAFT: Explain class" asks model, size, images, class and layer, then writes a run', async () => {
+      run = await explainAnsweringEveryPrompt(page, workspace, log, screenshotDir);
+      log(`ui: run ${run.runDir}`);
+    });
+    const names = [
+      'panel: the webview shows one .concept-card per concept',
+      'config: craft.config.json remembers the answers (relative paths)',
+      'panel: "Save HTML report" asks where (save dialog) and writes the report',
+      'panel: clicking a crop opens its source image in an editor',
+      'panel: restored with its cards after a window reload (serializer)',
+    ];
+    if (!ran || !run) {
+      for (const name of names) results.push({ name, error: 'the palette run failed' });
+      return results;
+    }
+    const r = run;
+    await check(names[0], async () => {
+      if (r.concepts < 1 || r.cards !== r.concepts) throw new Error(`${r.cards} concept cards for ${r.concepts} concepts`);
+    });
+    await check(names[1], async () => {
+      const want = { model: 'model/fmnist_cnn.onnx', size: [28, 28], images: 'images/ankle_boot', class: 9, layer: '/g/MaxPool_1_output_0' };
+      const got = r.config;
+      for (const [k, v] of Object.entries(want)) {
+        if (JSON.stringify(got[k]) !== JSON.stringify(v)) throw new Error(`"${k}" is ${JSON.stringify(got[k])}, expected ${JSON.stringify(v)}`);
+      }
+    });
+    await check(names[2], async () => {
+      const { frame } = await conceptCards(page, r.concepts, 10_000);
+      await frame.getByText('Save HTML report', { exact: true }).first().click();
+      // Remote window: VS Code's own save dialog, a quick input prefilled with <runDir>/report.html.
+      const input = page.locator('.quick-input-widget .quick-input-box input');
+      await input.waitFor({ state: 'visible', timeout: 15_000 });
+      let proposed = '';
+      for (let i = 0; i < 50 && !proposed.endsWith('report.html'); i++) {
+        proposed = await input.inputValue();
+        await page.waitForTimeout(100);
+      }
+      if (!proposed.endsWith('report.html')) throw new Error(`the save dialog proposed ${proposed}`);
+      await page.keyboard.press('Enter');
+      const report = path.join(r.runDir, 'report.html');
+      const end = Date.now() + 60_000;
+      while (!fs.existsSync(report) && Date.now() < end) await new Promise((res) => setTimeout(res, 250));
+      if (!fs.existsSync(report)) throw new Error(`${report} was not written`);
+      if (!/^<!DOCTYPE html>/i.test(fs.readFileSync(report, 'utf8'))) throw new Error('the report is not an HTML page');
+    });
+    await check(names[3], async () => {
+      const { frame } = await conceptCards(page, r.concepts, 10_000);
+      const crop = frame.locator('.concept-card button.crop').first();
+      const source = ((await crop.getAttribute('title')) ?? '').split('\n')[0];
+      if (!source) throw new Error('the crop names no source image');
+      await crop.click();
+      const tab = page.locator('.tabs-container .tab .label-name', { hasText: path.basename(source) });
+      await tab.first().waitFor({ state: 'visible', timeout: 15_000 });
+    });
+    await check(names[4], async () => {
+      // Through the workbench's own command: its shutdown flushes the editor state (with the page's
+      // setState) to storage before the reload, as the desktop window does.
+      await runFromPalette(page, 'Developer: Reload Window');
+      await page.waitForEvent('load', { timeout: 30_000 }).catch(() => undefined);
+      await page.locator('.monaco-workbench .part.statusbar').waitFor({ state: 'visible', timeout: 60_000 });
+      const { count } = await conceptCards(page, r.concepts, 90_000);
+      log(`ui: tabs after the reload: ${JSON.stringify(await tabTitles(page))}`);
+      fs.mkdirSync(screenshotDir, { recursive: true });
+      await page.screenshot({ path: path.join(screenshotDir, 'ui-restored.png') });
+      if (count !== r.concepts) throw new Error(`${count} concept cards after the reload, expected ${r.concepts}`);
+    });
+    return results;
+  } finally {
+    if (results.some((c) => c.error)) await page.screenshot({ path: path.join(screenshotDir, 'ui-failure.png') }).catch(() => undefined);
+    await context.close().catch(() => undefined);
+  }
+}
+
 async function main(): Promise<number> {
   const opts = parseArgs(process.argv.slice(2));
   const started = Date.now();
@@ -295,6 +409,7 @@ async function main(): Promise<number> {
   let exitCodeFromHost: number | undefined;
   let harnessError: string | undefined;
   let paletteError: string | undefined;
+  let uiChecks: CheckResult[] = [];
   let page: Page | undefined;
 
   try {
@@ -423,6 +538,12 @@ async function main(): Promise<number> {
             paletteError = (e as Error).message;
           }
         }
+
+        if (opts.uiCheck) {
+          run.checkpoint();
+          fs.mkdirSync(opts.screenshotDir, { recursive: true });
+          uiChecks = await explainUiCheck(run.browser, base, port, run.tmpRoot, opts.screenshotDir);
+        }
       })(),
     ]);
   } catch (e) {
@@ -431,7 +552,7 @@ async function main(): Promise<number> {
     if (timer) clearTimeout(timer);
   }
 
-  const failedRun = harnessError !== undefined || (result?.failed ?? 1) > 0;
+  const failedRun = harnessError !== undefined || (result?.failed ?? 1) > 0 || uiChecks.some((c) => c.error !== undefined);
   if (failedRun && page) {
     try {
       fs.mkdirSync(opts.screenshotDir, { recursive: true });
@@ -462,6 +583,12 @@ async function main(): Promise<number> {
   } else if ((exitCodeFromHost ?? 0) !== 0 && failed === 0) {
     process.stdout.write(`HARNESS ERROR: extension host exit code ${exitCodeFromHost} but no failed test\n`);
     failed += 1;
+  }
+  for (const c of uiChecks) {
+    if (c.error) {
+      process.stdout.write(`FAILED: ui check: ${c.name}\n  ${c.error}\n`);
+      failed += 1;
+    } else passed += 1;
   }
   if (paletteError) {
     process.stdout.write(`FAILED: palette check\n  ${paletteError}\n`);
