@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Matrix, fromRows, fromFlat, toRows, transpose, zeros } from '../../src/craft/matrix';
-import { fitNmf, transformNmf, initNndsvda, jsProducts, truncatedSvd, NmfFit } from '../../src/craft/nmf';
+import { fitNmf, transformNmf, NmfFit } from '../../src/craft/nmf';
+import { initNndsvda, truncatedSvd } from '../../src/craft/nmf-init';
+import { jsProducts } from '../../src/craft/nmf-products';
 import { gram, matmul, symmetricEigen } from '../../src/craft/linalg';
 
 const repoRoot = path.resolve(__dirname, '../../..');

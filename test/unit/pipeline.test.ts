@@ -9,7 +9,8 @@ import { computeActivations, latentSize, projectImages } from '../../src/craft/a
 import { DEFAULTS, type ExplainOptions } from '../../src/craft/options';
 import { listImages, loadImage } from '../../src/craft/images';
 import { fromFlat, type Matrix } from '../../src/craft/matrix';
-import { jsProducts, transformNmf, transformProjected } from '../../src/craft/nmf';
+import { transformNmf, transformProjected } from '../../src/craft/nmf';
+import { jsProducts } from '../../src/craft/nmf-products';
 import { withInputResize, withProjection, withReconstruction, withSpatialMean } from '../../src/craft/onnx/build';
 import { runFloat } from '../../src/craft/onnx/sessions';
 import { imageImportance, meanImportance, rankConcepts } from '../../src/craft/importance';

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import type { DataProducts } from '../nmf';
+import type { DataProducts } from '../nmf-products';
 import type { Matrix } from '../matrix';
 import { buildMatMulModel } from './build';
 import type { SessionFactory } from './sessions';
