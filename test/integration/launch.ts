@@ -24,9 +24,9 @@ import { Browser, Page, chromium } from 'playwright-core';
 import type { SuiteResult } from './index';
 import { conceptCards, explainAnsweringEveryPrompt, openWorkbench, runFromPalette, tabTitles } from './ui';
 
-const CODE_SERVER_VERSION = '4.100.3';
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
+export const CODE_SERVER_VERSION = '4.100.3';
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
@@ -37,7 +37,7 @@ const CHROMIUM_ARGS = [
   '--disable-quic',
 ];
 
-const repoRoot = path.resolve(__dirname, '../../..');
+export const repoRoot = path.resolve(__dirname, '../../..');
 
 interface Options {
   workspace?: string;
@@ -87,7 +87,7 @@ function serverDir(): string {
 }
 
 /** Runs scripts/setup-code-server.sh unless its completion marker exists; returns lib/vscode. */
-function ensureSetup(timeoutMs: number): string {
+export function ensureSetup(timeoutMs: number): string {
   const dir = serverDir();
   const vscodeDir = path.join(dir, 'node_modules', 'code-server', 'lib', 'vscode');
   const ready = fs.existsSync(path.join(dir, '.craft-setup-complete')) && fs.existsSync(path.join(vscodeDir, 'out', 'server-main.js'));
@@ -100,11 +100,11 @@ function ensureSetup(timeoutMs: number): string {
 }
 
 const t0 = Date.now();
-function log(msg: string): void {
+export function log(msg: string): void {
   process.stdout.write(`[launch +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
@@ -128,7 +128,7 @@ function httpStatus(url: string): Promise<number> {
   });
 }
 
-async function waitForServer(url: string, server: ChildProcess, limitMs: number): Promise<void> {
+export async function waitForServer(url: string, server: ChildProcess, limitMs: number): Promise<void> {
   const end = Date.now() + limitMs;
   while (Date.now() < end) {
     if (server.exitCode !== null || server.signalCode !== null) {
@@ -144,12 +144,29 @@ async function waitForServer(url: string, server: ChildProcess, limitMs: number)
   throw new Error(`VS Code server did not answer on ${url} within ${limitMs} ms`);
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** server-main.js and its flags; dirs = [server data, user data, extensions]. */
+export function serverArgs(vscodeDir: string, port: number, dirs: string[]): string[] {
+  return [
+    path.join(vscodeDir, 'out', 'server-main.js'),
+    '--host', '127.0.0.1',
+    '--port', String(port),
+    '--without-connection-token',
+    '--accept-server-license-terms',
+    '--enable-smoke-test-driver',
+    '--disable-telemetry',
+    '--disable-workspace-trust',
+    '--server-data-dir', dirs[0],
+    '--user-data-dir', dirs[1],
+    '--extensions-dir', dirs[2],
+  ];
+}
+
 /** A fresh copy of the repo's sample/ so that tests never modify the repo. */
-function copySample(tmpRoot: string): string {
+export function copySample(tmpRoot: string): string {
   const dest = path.join(tmpRoot, 'sample');
   fs.cpSync(path.join(repoRoot, 'sample'), dest, {
     recursive: true,
@@ -179,7 +196,7 @@ const NOISE = [/ENOTFOUND/, /open-vsx\.org/, /service ?worker/i, /telemetry/i, /
 
 const RESULT_PREFIX = 'CRAFT_IT_RESULT ';
 
-class Run {
+export class Run {
   server?: ChildProcess;
   browser?: Browser;
   tmpRoot?: string;
@@ -439,19 +456,7 @@ async function main(): Promise<number> {
         const logFd = fs.openSync(serverLog, 'a');
         run.server = spawn(
           process.execPath,
-          [
-            path.join(vscodeDir, 'out', 'server-main.js'),
-            '--host', '127.0.0.1',
-            '--port', String(port),
-            '--without-connection-token',
-            '--accept-server-license-terms',
-            '--enable-smoke-test-driver',
-            '--disable-telemetry',
-            '--disable-workspace-trust',
-            '--server-data-dir', dirs[0],
-            '--user-data-dir', dirs[1],
-            '--extensions-dir', dirs[2],
-          ],
+          serverArgs(vscodeDir, port, dirs),
           {
             detached: true,
             stdio: ['ignore', logFd, logFd],
@@ -603,10 +608,13 @@ async function main(): Promise<number> {
   return Math.min(failed, 255);
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    process.stdout.write(`HARNESS ERROR: ${(e as Error).stack ?? e}\n0 passed, 1 failed\n`);
-    process.exit(1);
-  },
-);
+// vsix-check.ts imports the helpers above without running the suite.
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stdout.write(`HARNESS ERROR: ${(e as Error).stack ?? e}\n0 passed, 1 failed\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,165 @@
+// Packages the extension as a linux-x64 VSIX (offline, vsce), installs it into the VS Code server like
+// a user would (server-main.js --install-extension), opens a copy of sample/ WITHOUT the development
+// extension, and runs "CRAFT: Explain class" from the palette: the installed extension must run the
+// engine (native onnxruntime-node and sharp from the VSIX) and show the concept cards.
+//
+//   node out/test/integration/vsix-check.js [--vsix FILE] [--screenshot-dir DIR] [--keep-temp]
+//
+// Prints the VSIX size and `N passed, N failed`; exit code = failures.
+import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { chromium } from 'playwright-core';
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  Run,
+  copySample,
+  ensureSetup,
+  freePort,
+  log,
+  repoRoot,
+  serverArgs,
+  waitForServer,
+} from './launch';
+import { conceptCards, openWorkbench, runFromPalette, waitForRun } from './ui';
+
+const MAX_VSIX_BYTES = 30 * 1024 * 1024;
+const EXTENSION_ID = 'craft-explain.craft-explain';
+
+/** A failed step that later steps need: stop (already counted). */
+class Stop extends Error {}
+
+interface Options {
+  vsix?: string;
+  screenshotDir: string;
+  keepTemp: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { screenshotDir: path.join(repoRoot, 'test-artifacts'), keepTemp: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--vsix') o.vsix = path.resolve(argv[++i]);
+    else if (a === '--screenshot-dir') o.screenshotDir = path.resolve(argv[++i]);
+    else if (a === '--keep-temp') o.keepTemp = true;
+    else throw new Error(`unknown argument ${a}`);
+  }
+  return o;
+}
+
+async function main(): Promise<number> {
+  const opts = parseArgs(process.argv.slice(2));
+  const run = new Run();
+  run.artifactsDir = opts.screenshotDir;
+  process.once('exit', () => run.killSync());
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => void run.cleanup(opts.keepTemp).finally(() => process.exit(130)));
+  }
+  let passed = 0;
+  let failed = 0;
+  const check = async (name: string, fn: () => Promise<void>): Promise<boolean> => {
+    try {
+      await fn();
+      passed++;
+      log(`passed: ${name}`);
+      return true;
+    } catch (e) {
+      failed++;
+      process.stdout.write(`FAILED: ${name}\n  ${(e as Error).message.split('\n').join('\n  ')}\n`);
+      return false;
+    }
+  };
+
+  try {
+    const vscodeDir = ensureSetup(10 * 60_000);
+    run.tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-vsix-'));
+    const dirs = ['server-data', 'user-data', 'extensions'].map((d) => {
+      const p = path.join(run.tmpRoot!, d);
+      fs.mkdirSync(p);
+      return p;
+    });
+
+    let vsix = opts.vsix;
+    const packaged = await check('vsce package --target linux-x64 works offline', async () => {
+      if (vsix) return;
+      vsix = path.join(run.tmpRoot!, 'craft-explain-linux-x64.vsix');
+      const vsce = path.join(repoRoot, 'node_modules', '.bin', 'vsce');
+      const r = spawnSync(vsce, ['package', '--target', 'linux-x64', '--allow-missing-repository', '-o', vsix], { cwd: repoRoot, encoding: 'utf8', timeout: 5 * 60_000 });
+      if (r.status !== 0) throw new Error(`vsce exited ${r.status ?? r.signal}:\n${(r.stdout + r.stderr).slice(-3000)}`);
+      log(`packaged ${vsix}`);
+    });
+    if (!packaged || !vsix) throw new Stop();
+    const bytes = fs.statSync(vsix).size;
+    log(`VSIX size: ${bytes} bytes (${(bytes / 1024 / 1024).toFixed(2)} MB)`);
+    await check('the VSIX is under 30 MB', async () => {
+      if (bytes >= MAX_VSIX_BYTES) throw new Error(`${bytes} bytes`);
+    });
+
+    const installed = await check('server-main.js --install-extension installs it', async () => {
+      const args = [
+        path.join(vscodeDir, 'out', 'server-main.js'),
+        '--accept-server-license-terms',
+        '--server-data-dir', dirs[0],
+        '--user-data-dir', dirs[1],
+        '--extensions-dir', dirs[2],
+        '--install-extension', vsix!,
+      ];
+      const r = spawnSync(process.execPath, args, {
+        encoding: 'utf8',
+        timeout: 3 * 60_000,
+      });
+      if (r.status !== 0) throw new Error(`exit ${r.status ?? r.signal}: ${(r.stdout + r.stderr).slice(-2000)}`);
+      const folder = fs.readdirSync(dirs[2]).find((n) => n.startsWith(`${EXTENSION_ID}-`));
+      if (!folder) throw new Error(`no ${EXTENSION_ID}-* folder in ${dirs[2]}: ${fs.readdirSync(dirs[2]).join(', ')}`);
+      const ext = path.join(dirs[2], folder);
+      for (const f of ['out/src/extension/index.js', 'out/src/craft/worker.js', 'media/webview.js', 'schemas/craft.config.schema.json', 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1']) {
+        if (!fs.existsSync(path.join(ext, f))) throw new Error(`${f} is missing from the installed extension`);
+      }
+      if (fs.existsSync(path.join(ext, 'node_modules/onnxruntime-node/bin/napi-v6/win32'))) throw new Error('Windows binaries were packaged');
+      log(`installed into ${ext}`);
+    });
+    if (!installed) throw new Stop();
+
+    const workspace = copySample(run.tmpRoot);
+    const port = await freePort();
+    const serverLog = path.join(run.tmpRoot, 'server.log');
+    const logFd = fs.openSync(serverLog, 'a');
+    run.server = spawn(process.execPath, serverArgs(vscodeDir, port, dirs), { detached: true, stdio: ['ignore', logFd, logFd], env: process.env });
+    fs.closeSync(logFd);
+    const base = `http://127.0.0.1:${port}`;
+    await waitForServer(`${base}/version`, run.server, 60_000);
+    run.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
+    // No extensionDevelopmentPath: only the installed VSIX can provide the command.
+    const { page } = await openWorkbench(run.browser, base, port, workspace);
+    await check('the installed extension runs "CRAFT: Explain class" from the palette and shows the concept cards', async () => {
+      // sample/craft.config.json names model, images, class, layer and size: no prompt.
+      await runFromPalette(page, 'CRAFT: Explain class');
+      const runDir = await waitForRun(path.join(workspace, '.craft'), undefined, 180_000);
+      const bundle = JSON.parse(fs.readFileSync(path.join(runDir, 'results.json'), 'utf8')) as { concepts: unknown[]; provider: string };
+      const { count } = await conceptCards(page, bundle.concepts.length, 60_000);
+      fs.mkdirSync(opts.screenshotDir, { recursive: true });
+      await page.screenshot({ path: path.join(opts.screenshotDir, 'vsix-check.png') });
+      if (count !== bundle.concepts.length) throw new Error(`${count} concept cards for ${bundle.concepts.length} concepts`);
+      log(`run ${runDir}: ${count} concept cards, provider ${bundle.provider}`);
+    });
+  } catch (e) {
+    if (!(e instanceof Stop)) {
+      failed++;
+      process.stdout.write(`HARNESS ERROR: ${(e as Error).stack ?? e}\n`);
+    }
+  } finally {
+    await run.cleanup(opts.keepTemp, failed > 0);
+  }
+  process.stdout.write(`${passed} passed, ${failed} failed\n`);
+  return Math.min(failed, 255);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stdout.write(`HARNESS ERROR: ${(e as Error).stack ?? e}\n0 passed, 1 failed\n`);
+    process.exit(1);
+  },
+);
