@@ -37,7 +37,7 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri, t
   if (!fs.existsSync(js.fsPath)) {
     return page(csp, n, title, '', `<main id="craft-root"><div role="alert">
 <h2>CRAFT: the results view is not built</h2>
-<p>${escapeHtml(js.fsPath)} is missing. Build it with <code>node scripts/build-webview.js</code>, then reopen these results with “CRAFT: Open results…”.</p>
+<p>${escapeHtml(js.fsPath)} is missing. Build it with <code>npm run build</code> (or <code>npm run build:webview</code>), then reopen these results with “CRAFT: Open results…”.</p>
 <p>The results themselves are complete in the run folder.</p></div></main>`);
   }
   const link = fs.existsSync(css.fsPath) ? `<link rel="stylesheet" href="${webview.asWebviewUri(css).toString()}" nonce="${n}">` : '';
