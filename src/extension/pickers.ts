@@ -168,8 +168,17 @@ export async function pickClass(model: ModelSummary, remembered?: string | numbe
   const rememberedIndex = items.findIndex(
     (it) => remembered !== undefined && (String(it.index) === String(remembered).trim() || normalise(model.labels?.[it.index] ?? '') === normalise(String(remembered))),
   );
-  if (rememberedIndex >= 0) items[rememberedIndex].description = 'last used';
-  const picked = await vscode.window.showQuickPick(items, {
+  // The class chosen last time comes first (Enter keeps it), then every class in index order.
+  const shown: ClassItem[] =
+    rememberedIndex >= 0
+      ? [
+          { label: 'last used', kind: vscode.QuickPickItemKind.Separator, index: -1 },
+          { ...items[rememberedIndex], description: 'last used' },
+          { label: 'all classes', kind: vscode.QuickPickItemKind.Separator, index: -1 },
+          ...items,
+        ]
+      : items;
+  const picked = await vscode.window.showQuickPick(shown, {
     title: title('class'),
     placeHolder: model.labels ? `Which class to explain? (${count} classes; labels from ${path.basename(model.labelsSource)})` : `Which class to explain? (${count} classes, no labels found)`,
     matchOnDescription: true,

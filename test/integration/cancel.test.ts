@@ -42,6 +42,7 @@ describe('cancel', () => {
     assert.equal(await vscode.commands.executeCommand('craft.cancel'), true, 'craft.cancel found the run');
     const result = await running;
     const took = Date.now() - t0;
+    console.log(`      cancel → craft.explain returned after ${took} ms`);
     assert.equal(result, undefined, 'a cancelled craft.explain returns undefined');
     assert.ok(took < 2500, `stopped in ${took} ms`);
     assert.deepEqual(resultsEntries(out), { runs: [], partials: [] });

@@ -200,6 +200,32 @@ describe('remembered choices (craft.config.json)', () => {
     assert.equal(after.images, 'images/sneaker', 'the new image folder is remembered');
   });
 
+  it('"choose again" asks every question, offering the remembered answers first', async () => {
+    fs.writeFileSync(configFile, original);
+    // Enter on each prompt: the remembered model, size (prefilled), images and class are first; the layer
+    // list puts the default layer first, so that answer changes.
+    let done = false;
+    const running = vscode.commands.executeCommand<string | undefined>('craft.explainChooseAgain', { maxImages: 20, concepts: 3, designs: 4, reveal: false });
+    void Promise.resolve(running).finally(() => (done = true));
+    let accepted = 0;
+    while (!done) {
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      accepted++;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const dir = await within(120_000, 'craft.explainChooseAgain', running);
+    assert.ok(dir, `the run went through (${accepted} accepts)`);
+    const b = readJson<ResultsBundle>(path.join(dir, 'results.json'));
+    assert.deepEqual(b.class, { index: 9, label: 'Ankle boot' });
+    assert.equal(b.datasetRoot, path.join(root, 'images', 'ankle_boot'));
+    assert.equal(b.layer.name, '/h/Relu_output_0', 'the default layer');
+    const cfg = readJson(configFile);
+    assert.equal(cfg.layer, '/h/Relu_output_0', 'the new answer is remembered');
+    assert.equal(cfg.class, 'Ankle boot', 'unchanged answers keep their written form');
+    assert.equal(cfg.images, 'images/ankle_boot');
+    assert.deepEqual(cfg.size, [28, 28]);
+  });
+
   it('runs directly, asking nothing, when the config file names model, images, class and layer', async () => {
     fs.writeFileSync(configFile, original);
     const cfg = readJson(configFile);
