@@ -6,6 +6,7 @@ import { DEFAULTS, type ExplainOptions } from '../craft/options';
 import { parseSize, readConfigFile } from '../craft/config';
 import { explain } from '../craft/pipeline';
 import { listLayers } from '../craft/layers';
+import { writeReport } from '../craft/report';
 import type { PreprocessConfig, ProviderRequest } from '../protocol';
 
 const HELP = `craft — explain an ONNX image classifier's decision for one class with CRAFT concepts
@@ -15,6 +16,7 @@ Usage:
   craft explain --model M.onnx --images DIR --class K|LABEL [options]
   craft explain --config craft.config.json [options]
   craft layers  --model M.onnx [--size H[xW]] [--images DIR]
+  craft report  RESULTS_DIR [--output FILE.html]   (a standalone HTML page of a run)
 
 explain options:
   --model FILE        the classifier (ONNX), or g when --h is given
@@ -74,8 +76,10 @@ export async function main(argv: string[]): Promise<number> {
         return await runExplain(args, printer, controller.signal);
       case 'layers':
         return await runLayers(args);
+      case 'report':
+        return await runReport(args);
       default:
-        throw new CraftError('usage', `Unknown command ${JSON.stringify(args.command)}.`, 'Commands: explain, layers. Run `craft --help`.');
+        throw new CraftError('usage', `Unknown command ${JSON.stringify(args.command)}.`, 'Commands: explain, layers, report. Run `craft --help`.');
     }
   } catch (e) {
     printer.endLine();
@@ -198,5 +202,13 @@ async function runLayers(args: ParsedArgs): Promise<number> {
     process.stdout.write(`${mark} ${layer.name}  [${layer.shape.join(', ')}]  ${layer.op}  ${sign}\n`);
   }
   process.stdout.write(result.defaultLayer ? `* default: ${result.defaultLayer}\n` : 'No usable layer found.\n');
+  return 0;
+}
+
+async function runReport(args: ParsedArgs): Promise<number> {
+  const dir = args.positional[0];
+  if (!dir) throw new CraftError('usage', 'Missing RESULTS_DIR.', 'Usage: craft report RESULTS_DIR [--output FILE.html]');
+  const file = await writeReport(path.resolve(dir), args.flags.has('output') ? path.resolve(args.flags.get('output')!) : undefined);
+  process.stdout.write(`Report: ${file}\n`);
   return 0;
 }

@@ -44,6 +44,12 @@ test('craft explain runs on a small dataset, prints the ranking and the results 
   assert.ok(fs.existsSync(path.join(dir, 'results.json')));
   assert.match(r.stderr, /Execution provider: CPU \(requested\)/);
   assert.match(r.stderr, /\[importance\] 8\/8 images/);
+  const report = craft(['report', dir, '--output', path.join(out, 'page.html')]);
+  assert.equal(report.code, 0, report.stderr);
+  assert.match(fs.readFileSync(path.join(out, 'page.html'), 'utf8'), /<html/i);
+  const notARun = craft(['report', out]);
+  assert.equal(notARun.code, 3);
+  assert.match(notARun.stderr, /results\.json is missing/);
 });
 
 test('craft explain --json prints one JSON object; --config is read and flags override it', () => {
