@@ -4,7 +4,7 @@ import { computeActivations, latentSize, projectImages } from './activations';
 import { writeMaps, writeTopCrops } from './assets';
 import { conceptColor, toHex } from './colors';
 import { cropGrid } from './crops';
-import { CraftError, throwIfCancelled, isCancellation } from './errors';
+import { CraftError, throwIfCancelled } from './errors';
 import { listImages } from './images';
 import { imageImportance, meanImportance, rankConcepts, type PerturbedLogits } from './importance';
 import { fromFlat, toRows } from './matrix';
@@ -16,7 +16,7 @@ import { runFloat, type SessionFactory } from './onnx/sessions';
 import type { ExplainOptions, Stage } from './options';
 import { BundleWriter, runName } from './results';
 import { haltonDesign } from './sobol';
-import { prepareModel, type PreparedModel } from './split';
+import { negativeActivations, prepareModel } from './split';
 import { RESULTS_VERSION, type ConceptEntry, type ImageEntry, type ResultsBundle } from '../protocol';
 
 /** Below this many multiply-adds per product the float64 JS products are fast enough (and exact). */
@@ -99,9 +99,8 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
   try {
     // Activations: one streaming pass over the images.
     timer.start('activations');
-    const cropsModel = m.spatial
-      ? withSpatialMean(withInputResize(m.g, { height: H, width: W, layout: m.preprocess.layout, cropHeight: o.patch, cropWidth: o.patch }), { layout: m.layerLayout, replace: true })
-      : withInputResize(m.g, { height: H, width: W, layout: m.preprocess.layout, cropHeight: o.patch, cropWidth: o.patch });
+    const resized = withInputResize(m.g, { height: H, width: W, layout: m.preprocess.layout, cropHeight: o.patch, cropWidth: o.patch });
+    const cropsModel = m.spatial ? withSpatialMean(resized, { layout: m.layerLayout, replace: true }) : resized;
     const cropsSession = await m.factory.create(cropsModel.bytes, 'g with the crop resize');
     sessions.push(cropsSession);
     const gBatch = effectiveBatch(o.batch, 3 * H * W, m.info.fixedBatch);
@@ -127,9 +126,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
     const p = m.channels;
     const r = o.concepts;
     if (nImages === 0) throw new CraftError('input', `None of the ${files.length} images could be read.`, 'See the skipped files above.');
-    if (acts.minActivation < 0) {
-      throw new CraftError('model', `Layer ${m.layer} has negative activations (minimum ${acts.minActivation.toPrecision(3)}), and NMF needs activations ≥ 0.`, 'Choose a layer right after a ReLU; `craft layers` lists the non-negative ones.');
-    }
+    if (acts.minActivation < 0) throw negativeActivations(m.layer, acts.minActivation, 'on some crops');
     if (n < r) {
       throw new CraftError('input', `Only ${n} crops (${nImages} usable images × ${grid.perImage} crops) for ${r} concepts: NMF needs at least as many crops as concepts.`, `Use fewer concepts (--concepts ${Math.max(1, n)}), a smaller patch, or more images.`);
     }
@@ -170,9 +167,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
       onProgress: (done, total) => progress('transform', done, total, 'images'),
       signal: o.signal,
     });
-    if (projection.minActivation < 0) {
-      throw new CraftError('model', `Layer ${m.layer} has negative activations on some images (minimum ${projection.minActivation.toPrecision(3)}), and NMF needs activations ≥ 0.`, 'Choose a layer right after a ReLU; `craft layers` lists the non-negative ones.');
-    }
+    if (projection.minActivation < 0) throw negativeActivations(m.layer, projection.minActivation, 'on some images');
     const Uimg = (await transformProjected({ rows: projection.positions, cols: r, data: projection.projected }, fit.W, p, { tol: o.tol, maxIter: o.maxIter, alphaW: o.alphaW, signal: o.signal })).U;
 
     // Importance: Sobol total order through h for every image (§4).
@@ -267,7 +262,6 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
     return { dir, bundle };
   } catch (e) {
     await writer.abort();
-    if (isCancellation(e)) throw e;
     throw e;
   } finally {
     for (const s of sessions) await s.release().catch(() => undefined);
@@ -282,5 +276,3 @@ function checkOptions(o: ExplainOptions): void {
   if (o.designs < 2) throw new CraftError('usage', 'designs must be at least 2 (the Jansen estimator needs a sample variance).');
   if (!(o.mapPercentile >= 0 && o.mapPercentile <= 100)) throw new CraftError('usage', `mapPercentile must be in [0, 100], got ${o.mapPercentile}.`);
 }
-
-export type { PreparedModel };

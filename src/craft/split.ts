@@ -112,7 +112,7 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
   let min = Infinity;
   for (const v of act.data) if (v < min) min = v;
   if (min < 0) {
-    throw new CraftError('model', `Layer ${layer} has negative activations (minimum ${min.toPrecision(3)} on the probe images), and NMF needs activations ≥ 0.`, o.hModel ? 'Split the model after a ReLU (or similar) instead.' : usableLayersText(await listCandidates()));
+    throw negativeActivations(layer, min, 'on the probe images', o.hModel ? 'Split the model after a ReLU (or similar) instead.' : usableLayersText(await listCandidates()));
   }
   const spatial = layerShape.length === 3;
   const layerLayout = info.layout;
@@ -151,6 +151,15 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
     info, factory, preprocess, layer, layerShape, layerLayout, channels, spatial, g, h, hPath, classes, labels,
     classIndex: cls.index, classLabel: cls.label, splitCheck, warnings,
   };
+}
+
+/** The error for a layer that NMF cannot factorise. */
+export function negativeActivations(layer: string, min: number, where: string, hint?: string): CraftError {
+  return new CraftError(
+    'model',
+    `Layer ${layer} has negative activations (minimum ${min.toPrecision(3)} ${where}), and NMF needs activations ≥ 0.`,
+    hint ?? 'Choose a layer right after a ReLU; `craft layers` lists the non-negative ones.',
+  );
 }
 
 function readH(file: string): OnnxModel {
