@@ -72,8 +72,12 @@ export function colourMap(values: Float64Array, color: Rgb): Uint8Array {
   const out = new Uint8Array(values.length * 4);
   for (let k = 0; k < values.length; k++) {
     const v = values[k];
-    const level = v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255);
-    out.set(lut.subarray(level * 4, level * 4 + 4), k * 4);
+    const level = (v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255)) * 4;
+    const o = k * 4;
+    out[o] = lut[level];
+    out[o + 1] = lut[level + 1];
+    out[o + 2] = lut[level + 2];
+    out[o + 3] = lut[level + 3];
   }
   return out;
 }
