@@ -109,17 +109,21 @@ export class Commands {
       this.report('craft.explain', outcome.error);
       return undefined;
     }
-    // The answers were good (the run went through, or the user stopped it): remember them.
-    if (outcome.status === 'done' && plan.remember.class !== undefined) {
-      plan.remember.class = outcome.summary.classIndex;
-      plan.remember.classLabel = outcome.summary.classLabel;
-    }
-    await this.remember(plan.folder, plan.remember);
     if (outcome.status === 'cancelled') {
+      // The user stopped a run, not the answers: keep what the prompts were told (arguments are not
+      // remembered from a run that did not finish).
+      await this.remember(plan.folder, plan.asked);
       void vscode.window.showInformationMessage('CRAFT: run cancelled; no results were written.');
       return undefined;
     }
     const s = outcome.summary;
+    // The run went through: remember its answers and arguments (the class as the index it resolved to,
+    // with its label so that "class": "Ankle boot" is not rewritten as 9).
+    if (plan.remember.class !== undefined) {
+      plan.remember.class = s.classIndex;
+      plan.remember.classLabel = s.classLabel;
+    }
+    await this.remember(plan.folder, plan.remember);
     this.status.showRun(s.provider, outcome.dir);
     this.log.info(
       `Done: class ${s.classIndex}${s.classLabel ? ` (${s.classLabel})` : ''}, layer ${s.layer}, ${s.images} images (${s.skipped} skipped), ` +

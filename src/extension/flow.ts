@@ -41,8 +41,10 @@ export interface ExplainArgs {
 export interface RunPlan {
   folder: string;
   options: WorkerExplainOptions;
-  /** Choices to write back into craft.config.json once the run succeeds. */
+  /** Choices to write back into craft.config.json once the run succeeds (answers and arguments). */
   remember: Choices;
+  /** The answers to prompts only: kept even when the run is cancelled, so they need not be given again. */
+  asked: Choices;
   reveal: boolean;
 }
 
@@ -141,6 +143,7 @@ export async function planRun(args: ExplainArgs, engine: EngineQueries, onNote: 
   const c = config.options;
   const force = args.force === true;
   const remember: Choices = {};
+  const asked: Choices = {};
 
   let model = abs(args.model);
   if (model) remember.model = model;
@@ -148,7 +151,7 @@ export async function planRun(args: ExplainArgs, engine: EngineQueries, onNote: 
   else {
     model = await pickModel(c.model, settings.resultsFolder);
     if (!model) return undefined;
-    remember.model = model;
+    remember.model = asked.model = model;
   }
   if (!fs.existsSync(model)) throw new CraftError('input', `Model not found: ${model}`, 'Choose an existing .onnx file.');
   // The stored answers (images, class, layer, size, labels, h) were given for the stored model: they
@@ -170,7 +173,7 @@ export async function planRun(args: ExplainArgs, engine: EngineQueries, onNote: 
     else if (!size) {
       size = await askSize(info, c.size);
       if (!size) return undefined;
-      remember.size = size;
+      remember.size = asked.size = size;
     }
   }
 
@@ -180,16 +183,18 @@ export async function planRun(args: ExplainArgs, engine: EngineQueries, onNote: 
   if (!images) {
     images = await pickImages(c.images, settings.resultsFolder);
     if (!images) return undefined;
-    remember.images = images;
+    remember.images = asked.images = images;
   }
 
   let classId: string | number | undefined = args.class;
   if (classId !== undefined) remember.class = classId;
   else classId = stored(c.classId);
   if (classId === undefined) {
-    classId = await pickClass(await describe(), c.classId);
+    const info = await describe();
+    classId = await pickClass(info, c.classId);
     if (classId === undefined) return undefined;
-    remember.class = classId;
+    remember.class = asked.class = classId;
+    asked.classLabel = info.labels?.[classId];
   }
 
   let layer = args.layer;
@@ -203,7 +208,7 @@ export async function planRun(args: ExplainArgs, engine: EngineQueries, onNote: 
     }
     layer = await pickLayer(listing, c.layer);
     if (!layer) return undefined;
-    remember.layer = layer;
+    remember.layer = asked.layer = layer;
   }
 
   const patch = patchGiven ?? autoPatch(size!);
@@ -228,7 +233,7 @@ export async function planRun(args: ExplainArgs, engine: EngineQueries, onNote: 
     out: abs(args.out) ?? c.out ?? outSetting,
     maxImages: args.maxImages ?? c.maxImages,
   };
-  return { folder, options: stripUndefined(options), remember, reveal: args.reveal !== false };
+  return { folder, options: stripUndefined(options), remember, asked, reveal: args.reveal !== false };
 }
 
 function stripUndefined<T extends object>(o: T): T {

@@ -22,6 +22,8 @@ describe('cancel', () => {
     const out = path.join(root, '.craft-cancel');
     fs.mkdirSync(out, { recursive: true });
     const craft = await api();
+    const configFile = path.join(root, 'craft.config.json');
+    const config = fs.readFileSync(configFile, 'utf8');
     // A large run: both image folders (400 images), full designs.
     const running = vscode.commands.executeCommand<string | undefined>('craft.explain', {
       model: 'model/fmnist_cnn.onnx',
@@ -50,6 +52,7 @@ describe('cancel', () => {
     assert.equal(craft.isRunning(), false);
     assert.match(craft.logLines().join('\n'), /Run cancelled after [\d.]+ s; no results were written/);
     assert.equal(await vscode.commands.executeCommand('craft.cancel'), false, 'nothing left to cancel');
+    assert.equal(fs.readFileSync(configFile, 'utf8'), config, 'arguments of a cancelled run are not remembered');
   });
 
   it('kills a worker that does not stop in time and removes its partial folder', async () => {

@@ -221,7 +221,7 @@ describe('remembered choices (craft.config.json)', () => {
     assert.equal(b.layer.name, '/h/Relu_output_0', 'the default layer');
     const cfg = readJson(configFile);
     assert.equal(cfg.layer, '/h/Relu_output_0', 'the new answer is remembered');
-    assert.equal(cfg.class, 'Ankle boot', 'unchanged answers keep their written form');
+    assert.equal(cfg.class, 'Ankle boot', `unchanged answers keep their written form: ${JSON.stringify(cfg)}`);
     assert.equal(cfg.images, 'images/ankle_boot');
     assert.deepEqual(cfg.size, [28, 28]);
   });

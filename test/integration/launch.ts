@@ -319,6 +319,12 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
   };
   const { context, page } = await openWorkbench(browser, base, port, workspace, repoRoot);
   page.on('pageerror', (e) => process.stdout.write(`[ui browser error] ${e.message}\n`));
+  // The window's console (webview frames included), shown when a check fails.
+  const consoleLines: string[] = [];
+  page.on('console', (m) => {
+    consoleLines.push(`[+${((Date.now() - t0) / 1000).toFixed(1)}s ${m.type()}] ${m.text().slice(0, 300)}`);
+    if (consoleLines.length > 400) consoleLines.shift();
+  });
   try {
     let run: Awaited<ReturnType<typeof explainAnsweringEveryPrompt>> | undefined;
     const ran = await check('palette: "CRAFT: Explain class" asks model, size, images, class and layer, then writes a run', async () => {
@@ -329,8 +335,8 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
       'panel: the webview shows one .concept-card per concept',
       'config: craft.config.json remembers the answers (relative paths)',
       'panel: "Save HTML report" asks where (save dialog) and writes the report',
-      'panel: clicking a crop opens its source image in an editor',
       'panel: restored with its cards after a window reload (serializer)',
+      'panel (restored): clicking a crop opens its source image in an editor',
     ];
     if (!ran || !run) {
       for (const name of names) results.push({ name, error: 'the palette run failed' });
@@ -367,15 +373,13 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
       if (!/^<!DOCTYPE html>/i.test(fs.readFileSync(report, 'utf8'))) throw new Error('the report is not an HTML page');
     });
     await check(names[3], async () => {
-      const { frame } = await conceptCards(page, r.concepts, 10_000);
-      const crop = frame.locator('.concept-card button.crop').first();
-      const source = ((await crop.getAttribute('title')) ?? '').split('\n')[0];
-      if (!source) throw new Error('the crop names no source image');
-      await crop.click();
-      const tab = page.locator('.tabs-container .tab .label-name', { hasText: path.basename(source) });
-      await tab.first().waitFor({ state: 'visible', timeout: 15_000 });
-    });
-    await check(names[4], async () => {
+      // The browser workbench serves every webview from the page's own origin, through one service
+      // worker registration per webview id; a webview restored under the previous id's worker (or
+      // racing another webview, e.g. VS Code's image preview, for it) can wait for its
+      // 'controllerchange' for minutes (seen here). Desktop VS Code gives each webview its own origin.
+      // So the reload comes before any other webview is opened, and the registrations are dropped
+      // first: the restored webview then starts like the first one.
+      await page.evaluate('navigator.serviceWorker.getRegistrations().then((rs) => Promise.all(rs.map((r) => r.unregister())))');
       // Through the workbench's own command: its shutdown flushes the editor state (with the page's
       // setState) to storage before the reload, as the desktop window does.
       await runFromPalette(page, 'Developer: Reload Window');
@@ -387,9 +391,23 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
       await page.screenshot({ path: path.join(screenshotDir, 'ui-restored.png') });
       if (count !== r.concepts) throw new Error(`${count} concept cards after the reload, expected ${r.concepts}`);
     });
+    await check(names[4], async () => {
+      const { frame } = await conceptCards(page, r.concepts, 10_000);
+      const crop = frame.locator('.concept-card button.crop').first();
+      const source = ((await crop.getAttribute('title')) ?? '').split('\n')[0];
+      if (!source) throw new Error('the crop names no source image');
+      await crop.click();
+      const tab = page.locator('.tabs-container .tab', { has: page.locator('.label-name', { hasText: path.basename(source) }) }).first();
+      await tab.waitFor({ state: 'visible', timeout: 15_000 });
+    });
     return results;
   } finally {
-    if (results.some((c) => c.error)) await page.screenshot({ path: path.join(screenshotDir, 'ui-failure.png') }).catch(() => undefined);
+    if (results.some((c) => c.error)) {
+      await page.screenshot({ path: path.join(screenshotDir, 'ui-failure.png') }).catch(() => undefined);
+      const relevant = consoleLines.filter((l) => !NOISE.some((re) => re.test(l)) || /service worker/i.test(l));
+      process.stdout.write(`ui window console (last lines):\n${relevant.slice(-60).join('\n')}\n`);
+      process.stdout.write(`ui frames: ${page.frames().map((f) => f.url().slice(0, 160)).join('\n  ')}\n`);
+    }
     await context.close().catch(() => undefined);
   }
 }
