@@ -39,8 +39,8 @@ class ResultsPanel {
   constructor(
     readonly panel: vscode.WebviewPanel,
     readonly runDir: string,
-    private bundle: ResultsBundle | undefined,
-    private readonly extensionUri: vscode.Uri,
+    private readonly bundle: ResultsBundle | undefined,
+    extensionUri: vscode.Uri,
     private readonly log: Log,
     private readonly onDispose: () => void,
     private readonly loadError?: string,

@@ -35,17 +35,17 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri, t
   const n = nonce();
   const csp = contentSecurityPolicy(webview.cspSource, n);
   if (!fs.existsSync(js.fsPath)) {
-    return page(csp, n, title, '', `<main id="craft-root"><div role="alert">
+    return page(csp, title, '', `<main id="craft-root"><div role="alert">
 <h2>CRAFT: the results view is not built</h2>
 <p>${escapeHtml(js.fsPath)} is missing. Build it with <code>npm run build</code> (or <code>npm run build:webview</code>), then reopen these results with “CRAFT: Open results…”.</p>
 <p>The results themselves are complete in the run folder.</p></div></main>`);
   }
   const link = fs.existsSync(css.fsPath) ? `<link rel="stylesheet" href="${webview.asWebviewUri(css).toString()}" nonce="${n}">` : '';
-  return page(csp, n, title, link, `<main id="craft-root"></main>
+  return page(csp, title, link, `<main id="craft-root"></main>
 <script nonce="${n}" src="${webview.asWebviewUri(js).toString()}"></script>`);
 }
 
-function page(csp: string, n: string, title: string, head: string, body: string): string {
+function page(csp: string, title: string, head: string, body: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

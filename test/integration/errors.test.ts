@@ -7,6 +7,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { LayerListing } from '../../src/craft/layers';
 import { imagePath } from '../../src/extension/panel';
+import { resultsHtml } from '../../src/extension/webviewHtml';
 import type { ResultsBundle } from '../../src/protocol';
 import { EXTENSION_ID, LAYER, api, resultsEntries, within, workspaceRoot } from './helpers';
 
@@ -91,5 +92,37 @@ describe('errors', () => {
     assert.equal(imagePath(bundle, 2), undefined);
     assert.equal(imagePath(bundle, 3), undefined);
     assert.equal(imagePath(bundle, 4), undefined);
+  });
+});
+
+describe('results page HTML', () => {
+  // Only cspSource and asWebviewUri are read to build the HTML.
+  const webview = {
+    cspSource: 'https://example.vscode-cdn.net',
+    asWebviewUri: (u: vscode.Uri) => vscode.Uri.parse(`https://example.vscode-cdn.net${u.path}`),
+  } as unknown as vscode.Webview;
+
+  it('loads the built page under a strict nonce CSP', () => {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+    const html = resultsHtml(webview, ext.extensionUri, 'CRAFT: <x>');
+    const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1] ?? '';
+    const nonce = /'nonce-([^']+)'/.exec(csp)?.[1];
+    assert.ok(nonce && nonce.length >= 16, csp);
+    assert.equal(
+      csp,
+      `default-src 'none'; img-src ${webview.cspSource} data:; style-src ${webview.cspSource} 'nonce-${nonce}'; script-src 'nonce-${nonce}'; font-src ${webview.cspSource}`,
+    );
+    assert.match(html, new RegExp(`<script nonce="${nonce}" src="https://example\\.vscode-cdn\\.net[^"]*/media/webview\\.js"></script>`));
+    assert.match(html, /<link rel="stylesheet" href="[^"]*\/media\/webview\.css"/);
+    assert.ok(!/<script(?![^>]*nonce=)/.test(html), 'every script carries the nonce');
+    assert.match(html, /<title>CRAFT: &lt;x&gt;<\/title>/);
+    assert.notEqual(resultsHtml(webview, ext.extensionUri, 't'), resultsHtml(webview, ext.extensionUri, 't'), 'a new nonce each time');
+  });
+
+  it('says how to build the page when media/webview.js is missing', () => {
+    const html = resultsHtml(webview, vscode.Uri.file(path.join(workspaceRoot(), 'no-extension-here')), 't');
+    assert.match(html, /the results view is not built/);
+    assert.match(html, /npm run build/);
+    assert.ok(!html.includes('<script'), 'no script at all');
   });
 });
