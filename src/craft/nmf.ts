@@ -231,26 +231,10 @@ export async function transformNmf(
     throw new Error(`NMF transform: the concept bank has ${W.cols} channels but the activations have ${X.cols}.`);
   }
   checkCount('components (rows of W)', W.rows, 1);
-  const tol = options.tol ?? 1e-4;
-  const maxIter = options.maxIter ?? 200;
-  const alphaW = options.alphaW ?? 0;
-  checkNonNegative('tol', tol);
-  checkCount('maxIter', maxIter, 1);
-  checkNonNegative('alphaW', alphaW);
   throwIfAborted(options.signal);
-
-  const U = zeros(X.rows, W.rows);
-  const Ht = transpose(W);
-  const reg = computeRegularization(X.rows, X.cols, alphaW);
-  const { iterations } = await fitCoordinateDescent(X, U, Ht, {
-    tol,
-    maxIter,
-    reg,
-    updateH: false,
-    signal: options.signal,
-    onIteration: options.onIteration,
-  });
-  return { U, iterations };
+  // W is fixed, so X·Wᵀ is all the coordinate descent reads of X.
+  const XWt = checkShape(await X.times(transpose(W)), X.rows, W.rows, 'X·Wᵀ');
+  return transformProjected(XWt, W, X.cols, options);
 }
 
 /**
