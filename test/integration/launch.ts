@@ -25,17 +25,9 @@ import type { SuiteResult } from './index';
 import { conceptCards, explainAnsweringEveryPrompt, openWorkbench, runFromPalette, tabTitles } from './ui';
 
 export const CODE_SERVER_VERSION = '4.100.3';
-export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+// One set of Chromium flags for every browser test (see toolchain.md).
+export { CHROMIUM, CHROMIUM_ARGS } from '../webview/browser-harness';
+import { CHROMIUM, CHROMIUM_ARGS } from '../webview/browser-harness';
 
 export const repoRoot = path.resolve(__dirname, '../../..');
 
