@@ -161,6 +161,17 @@ export async function reconstructionError(X: DataProducts, W: Matrix, H: Matrix)
   return Math.sqrt(Math.max(0, X.sumSquares - 2 * cross + quad));
 }
 
+/** sklearn's defaults (tol 1e-4, max_iter 200, alpha_W 0), checked. */
+function solverOptions(options: Omit<NmfOptions, 'components'>): { tol: number; maxIter: number; alphaW: number } {
+  const tol = options.tol ?? 1e-4;
+  const maxIter = options.maxIter ?? 200;
+  const alphaW = options.alphaW ?? 0;
+  checkNonNegative('tol', tol);
+  checkCount('maxIter', maxIter, 1);
+  checkNonNegative('alphaW', alphaW);
+  return { tol, maxIter, alphaW };
+}
+
 /**
  * sklearn NMF(n_components=r, alpha_W=alphaW, tol, max_iter).fit_transform(X):
  * nndsvda init, coordinate descent on both factors. X is n × p; returns U (n × r), W (r × p).
@@ -170,12 +181,7 @@ export async function fitNmf(X: DataProducts, options: NmfOptions): Promise<NmfF
   checkData(X);
   const r = options.components;
   checkCount('components', r, 1);
-  const tol = options.tol ?? 1e-4;
-  const maxIter = options.maxIter ?? 200;
-  const alphaW = options.alphaW ?? 0;
-  checkNonNegative('tol', tol);
-  checkCount('maxIter', maxIter, 1);
-  checkNonNegative('alphaW', alphaW);
+  const { tol, maxIter, alphaW } = solverOptions(options);
   const n = X.rows;
   const p = X.cols;
   if (r > n) {
@@ -250,12 +256,7 @@ export async function transformProjected(
 ): Promise<{ U: Matrix; iterations: number }> {
   if (XWt.cols !== W.rows) throw new Error(`NMF transform: X·Wᵀ has ${XWt.cols} columns for ${W.rows} concepts.`);
   if (W.cols !== nFeatures) throw new Error(`NMF transform: the concept bank has ${W.cols} channels, expected ${nFeatures}.`);
-  const tol = options.tol ?? 1e-4;
-  const maxIter = options.maxIter ?? 200;
-  const alphaW = options.alphaW ?? 0;
-  checkNonNegative('tol', tol);
-  checkCount('maxIter', maxIter, 1);
-  checkNonNegative('alphaW', alphaW);
+  const { tol, maxIter, alphaW } = solverOptions(options);
   throwIfAborted(options.signal);
   const U = zeros(XWt.rows, W.rows);
   const { iterations } = await fitCoordinateDescent(undefined, U, transpose(W), {
