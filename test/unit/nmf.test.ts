@@ -11,6 +11,7 @@ import { fitNmf, transformNmf, NmfFit } from '../../src/craft/nmf';
 import { initNndsvda, truncatedSvd } from '../../src/craft/nmf-init';
 import { jsProducts } from '../../src/craft/nmf-products';
 import { gram, matmul, symmetricEigen } from '../../src/craft/linalg';
+import { cosine } from './helpers';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const referenceDir = path.join(repoRoot, 'test/fixtures/fashion-mnist/reference');
@@ -45,16 +46,6 @@ function readF32(name: string, rows: number, cols: number): Matrix {
   const values = new Float32Array(rows * cols);
   for (let i = 0; i < values.length; i++) values[i] = buf.readFloatLE(i * 4);
   return fromFlat(values, rows, cols);
-}
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb);
 }
 
 /** ‖X − U·W‖_F computed directly (n × p residual), to check the backend-only formula. */

@@ -17,6 +17,7 @@ import { imageImportance, meanImportance, rankConcepts } from '../../src/craft/i
 import { haltonDesign } from '../../src/craft/sobol';
 import { readBundle } from '../../src/craft/results';
 import { CraftError } from '../../src/craft/errors';
+import { cosine } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const SAMPLE = path.join(ROOT, 'sample');
@@ -57,16 +58,6 @@ function smallDataset(n: number, extra: Record<string, Buffer | string> = {}): s
   for (const f of fs.readdirSync(src).sort().slice(0, n)) fs.copyFileSync(path.join(src, f), path.join(dir, f));
   for (const [name, data] of Object.entries(extra)) fs.writeFileSync(path.join(dir, name), data);
   return dir;
-}
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb);
 }
 
 async function goldenActivations() {

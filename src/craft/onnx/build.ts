@@ -135,6 +135,17 @@ function pickInput(model: OnnxModel, name: string | undefined, what: string) {
   return model.inputs[0];
 }
 
+/** The output a composition works on: the one named, or the model's only output. */
+function pickOutput(model: OnnxModel, name: string | undefined, what: string) {
+  if (name !== undefined) {
+    const v = model.outputs.find((o) => o.name === name);
+    if (!v) throw new Error(`${what}: '${name}' is not an output of the model`);
+    return v;
+  }
+  if (model.outputs.length !== 1) throw new Error(`${what}: the model has ${model.outputs.length} outputs; say which one to use`);
+  return model.outputs[0];
+}
+
 function checkFreeName(ed: ModelEditor, name: string, what: string): void {
   if (ed.isUsed(name)) throw new Error(`${what}: the name '${name}' is already used in the model; choose another`);
 }
@@ -242,9 +253,8 @@ export function withSpatialMean(model: OnnxModel, opts: SpatialMeanOptions = {})
   const what = 'withSpatialMean';
   const ed = new ModelEditor(model);
   const opset = defaultOpset(ed, what, 1);
-  const source = opts.source ?? (model.outputs.length === 1 ? model.outputs[0].name : undefined);
-  if (!source) throw new Error(`${what}: the model has ${model.outputs.length} outputs; say which one to average`);
-  if (!model.outputs.some((o) => o.name === source)) throw new Error(`${what}: '${source}' is not an output of the model`);
+  const src = pickOutput(model, opts.source, what);
+  const source = src.name;
   const outputName = opts.outputName ?? 'pooled';
   checkFreeName(ed, outputName, what);
   const layout = opts.layout ?? 'NCHW';
@@ -258,7 +268,6 @@ export function withSpatialMean(model: OnnxModel, opts: SpatialMeanOptions = {})
   } else {
     ed.addNode({ opType: 'ReduceMean', inputs: [source], outputs: [outputName], name, attributes: [{ name: 'axes', ints: axes }, { name: 'keepdims', int: 0 }] });
   }
-  const src = model.outputs.find((o) => o.name === source)!;
   const s = src.shape;
   const shape: Dim[] | undefined = s && s.length === 4 ? [s[0], layout === 'NCHW' ? s[1] : s[3]] : undefined;
   if (opts.replace) ed.removeOutput(source);
@@ -405,9 +414,8 @@ export function withProjection(model: OnnxModel, opts: ProjectionOptions): OnnxM
   const what = 'withProjection';
   const ed = new ModelEditor(model);
   defaultOpset(ed, what, 1);
-  const source = opts.source ?? (model.outputs.length === 1 ? model.outputs[0].name : undefined);
-  if (!source || !model.outputs.some((o) => o.name === source)) throw new Error(`${what}: say which output to project`);
-  const src = model.outputs.find((o) => o.name === source)!;
+  const src = pickOutput(model, opts.source, what);
+  const source = src.name;
   if (src.shape && src.shape.length !== (opts.spatial ? 4 : 2)) throw new Error(`${what}: '${source}' has rank ${src.shape.length}`);
   const { rows: r, cols: p } = opts.W;
   const n = (s: string) => ed.freshName(`craft/project/${s}`);
