@@ -12,6 +12,8 @@ export interface DataProducts {
   readonly mean: number; // mean of all entries of X
   readonly sumSquares: number; // ‖X‖_F²
   readonly minValue: number; // smallest entry (NMF requires >= 0)
+  /** unit roundoff of the products (2⁻⁵³ in float64, 2⁻²⁴ in float32): results below it are noise */
+  readonly unitRoundoff: number;
   /** X · B, B is p × k → n × k */
   times(B: Matrix): Promise<Matrix>;
   /** Xᵀ · B, B is n × k → p × k */
@@ -172,6 +174,7 @@ export function jsProducts(X: Matrix): DataProducts {
     mean: data.length > 0 ? sum / data.length : NaN,
     sumSquares,
     minValue: finite ? minValue : NaN,
+    unitRoundoff: 2 ** -53,
     times: async (B) => jsTimes(data, n, p, B),
     transposeTimes: async (B) => jsTransposeTimes(data, n, p, B),
     dispose: async () => undefined,

@@ -10,6 +10,8 @@ import { Matrix, fromRows, fromFlat, toRows, transpose, zeros } from '../../src/
 import { fitNmf, transformNmf, NmfFit } from '../../src/craft/nmf';
 import { initNndsvda, truncatedSvd } from '../../src/craft/nmf-init';
 import { jsProducts } from '../../src/craft/nmf-products';
+import { ortProducts } from '../../src/craft/onnx/products';
+import { SessionFactory } from '../../src/craft/onnx/sessions';
 import { gram, matmul, symmetricEigen } from '../../src/craft/linalg';
 import { cosine } from './helpers';
 
@@ -157,6 +159,27 @@ test('truncatedSvd and nndsvda: iterating on the left side (n < p) gives the tra
   // σ_j are the square roots of the top eigenvalues of AᵀA (64 × 64, done directly here)
   const eig = symmetricEigen(gram(A));
   for (let j = 0; j < 10; j++) assertClose(s1.S[j], Math.sqrt(eig.values[j]), 1e-9 * s1.S[0], `σ${j} vs eig(AᵀA)`);
+});
+
+test('truncatedSvd on float32 ONNX Runtime products stops at their noise floor, not at the cap', async () => {
+  const A = readF32('crop_activations_800x64.f32', 800, 64);
+  const factory = await SessionFactory.open('cpu', new Uint8Array());
+  const products = await ortProducts(Float32Array.from(A.data), 800, 64, factory);
+  try {
+    const exact = await truncatedSvd(jsProducts(A), 10);
+    const svd = await truncatedSvd(products, 10, { maxIter: 50 });
+    assert.ok(svd.converged && svd.iterations < 25, `float32 SVD: converged ${svd.converged} after ${svd.iterations} iterations`);
+    assert.ok(svd.iterations <= exact.iterations, `float32 ${svd.iterations} vs float64 ${exact.iterations} iterations`);
+    for (let j = 0; j < 10; j++) assertClose(svd.S[j], exact.S[j], 1e-5 * exact.S[0], `σ${j}`);
+    // the singular vectors span the same space: |cos| with the float64 ones
+    for (let j = 0; j < 10; j++) {
+      const a = Array.from(svd.Vt.data.subarray(j * 64, (j + 1) * 64));
+      const b = Array.from(exact.Vt.data.subarray(j * 64, (j + 1) * 64));
+      assert.ok(Math.abs(cosine(a, b)) > 0.999, `v${j}: |cos| ${Math.abs(cosine(a, b))}`);
+    }
+  } finally {
+    await products.dispose();
+  }
 });
 
 // ---------------------------------------------------------------- T4

@@ -49,6 +49,7 @@ export async function ortProducts(
     mean: sum / X.length,
     sumSquares,
     minValue,
+    unitRoundoff: 2 ** -24,
     times: (B) => run(times, B, p, n),
     transposeTimes: (B) => run(transposeTimes, B, n, p),
     dispose: async () => {
