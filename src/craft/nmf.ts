@@ -71,17 +71,20 @@ export function cdSweep(W: Matrix, HHt: Matrix, XHt: Matrix): number {
   const g = HHt.data;
   const xh = XHt.data;
   let violation = 0;
-  for (let t = 0; t < k; t++) {
-    const gt = t * k;
-    const hess = g[gt + t];
-    for (let i = 0; i < m; i++) {
-      const wi = i * k;
-      // gradient = (W·HHt − XHt)[i, t], with W's earlier columns already updated
+  // sklearn loops t outside, i inside. Row i's update reads only row i of W, so running each row's
+  // k updates together gives the same W while that row stays in cache; only the order of the
+  // float64 sum of |pg| differs.
+  for (let i = 0; i < m; i++) {
+    const wi = i * k;
+    for (let t = 0; t < k; t++) {
+      const gt = t * k;
+      // gradient = (W·HHt − XHt)[i, t], with the row's earlier columns already updated
       let grad = -xh[wi + t];
       for (let s = 0; s < k; s++) grad += g[gt + s] * w[wi + s];
       // projected gradient
       const pg = w[wi + t] === 0 ? Math.min(0, grad) : grad;
       violation += Math.abs(pg);
+      const hess = g[gt + t];
       if (hess !== 0) w[wi + t] = Math.max(w[wi + t] - grad / hess, 0);
     }
   }
