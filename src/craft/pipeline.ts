@@ -6,13 +6,14 @@ import { conceptColor, toHex } from './colors';
 import { cropGrid } from './crops';
 import { CraftError, throwIfCancelled } from './errors';
 import { listImages } from './images';
-import { imageImportance, meanImportance, rankConcepts, type PerturbedLogits } from './importance';
+import { imageImportance, meanImportance, rankConcepts } from './importance';
 import { fromFlat, toRows } from './matrix';
 import { fitNmf, transformProjected } from './nmf';
 import { jsProducts, type DataProducts } from './nmf-products';
-import { withInputResize, withProjection, withReconstruction, withSpatialMean } from './onnx/build';
+import { withInputResize, withProjection, withSpatialMean } from './onnx/build';
+import { perturbedLogits } from './perturbed';
 import { ortProducts } from './onnx/products';
-import { runFloat, type SessionFactory } from './onnx/sessions';
+import type { SessionFactory } from './onnx/sessions';
 import type { ExplainOptions, Stage } from './options';
 import { BundleWriter, runName } from './results';
 import { haltonDesign } from './sobol';
@@ -173,29 +174,21 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
     // Importance: Sobol total order through h for every image (§4).
     timer.start('importance');
     const design = haltonDesign(r, o.designs);
-    const perturbed = withReconstruction(m.h, {
-      W: { data: Float32Array.from(fit.W.data), rows: r, cols: p },
-      spatial: m.spatial ? { height: lh, width: lw } : null,
-      layout: m.layerLayout,
-    });
-    const hSession = await m.factory.create(perturbed.bytes, 'h with the concept reconstruction');
-    sessions.push(hSession);
-    const hOut = hSession.outputNames[0];
-    const logits: PerturbedLogits = {
-      classes: m.classes,
-      maxBlock: hBatch,
-      run: async (coefficients, masks, block) => {
-        const coeffDims = m.spatial ? [1, lh, lw, r] : [1, r];
-        const out = await runFloat(hSession, { coeffs: { data: coefficients, dims: coeffDims }, masks: { data: masks, dims: [block, r] } }, [hOut]);
-        return out[hOut].data;
-      },
-    };
-    const perImage: Float64Array[] = [];
     const hw = lh * lw;
+    const coefficientsOf = (i: number) => Float32Array.from(Uimg.data.subarray(i * hw * r, (i + 1) * hw * r));
+    const perturbed = await perturbedLogits({
+      h: m.h, W: fit.W, spatial: m.spatial ? [lh, lw] : null, layout: m.layerLayout, classes: m.classes,
+      batch: hBatch, fixedBatch: m.info.fixedBatch, designRows: design.rows,
+      capBlock: effectiveBatch,
+      probe: { coefficients: coefficientsOf(0), masks: Float32Array.from(design.data) },
+      factory: m.factory, log,
+    });
+    sessions.push(...perturbed.sessions);
+    const logits = perturbed.logits;
+    const perImage: Float64Array[] = [];
     for (let i = 0; i < nImages; i++) {
       throwIfCancelled(o.signal);
-      const coefficients = Float32Array.from(Uimg.data.subarray(i * hw * r, (i + 1) * hw * r));
-      perImage.push(await imageImportance(logits, coefficients, design, o.designs, m.classIndex));
+      perImage.push(await imageImportance(logits, coefficientsOf(i), design, o.designs, m.classIndex));
       progress('importance', i + 1, nImages, 'images');
     }
     const importances = meanImportance(perImage, r);

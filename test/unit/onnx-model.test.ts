@@ -10,6 +10,7 @@ import { ModelEditor } from '../../src/craft/onnx/editor';
 import { NotACleanCutError, extractSubgraph, withOutputs } from '../../src/craft/onnx/subgraph';
 import { buildMatMulModel, buildModel, withInputResize, withReconstruction, withSpatialMean } from '../../src/craft/onnx/build';
 import { encodeMessage, messageField, stringField, varintField, floatField, lenField } from '../../src/craft/onnx/protobuf';
+import { maxAbs, maxAbsDiff, randomArray, rng } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const FULL = path.join(ROOT, 'sample/model/fmnist_cnn.onnx');
@@ -21,36 +22,6 @@ const LAYER = '/g/MaxPool_1_output_0';
 const load = (p: string) => parseModel(new Uint8Array(fs.readFileSync(p)));
 const session = (m: OnnxModel) => ort.InferenceSession.create(m.bytes, { logSeverityLevel: 3 });
 const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'length mismatch');
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d;
-}
-
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
-  return m;
-}
-
-/** Deterministic uniform [0,1) numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomArray(n: number, seed: number): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: n }, r);
-}
 
 /** The first `n` ankle boots as one NCHW batch: grey 28×28 replicated to 3 channels, /255. */
 async function loadImages(n: number): Promise<Float32Array> {

@@ -300,6 +300,12 @@ export interface ReconstructionOptions {
   coeffsName?: string;
   /** Default 'masks' (used only when masks are an input). */
   masksName?: string;
+  /**
+   * The end of h's affine prefix (affinePrefix(h).output). Then only the r basis maps and a zero map
+   * go through that prefix, and the masks mix its r + 1 results (see affine.ts); needs a dynamic
+   * batch in the prefix, numeric height and width, and opset >= 10.
+   */
+  through?: string;
 }
 
 /**
@@ -311,7 +317,7 @@ export interface ReconstructionOptions {
 export function withReconstruction(model: OnnxModel, opts: ReconstructionOptions): OnnxModel {
   const what = 'withReconstruction';
   const ed = new ModelEditor(model);
-  defaultOpset(ed, what, 1);
+  defaultOpset(ed, what, opts.through ? 10 : 1);
   const target = pickInput(model, opts.target, what);
   const layout = opts.layout ?? 'NCHW';
   const r = opts.W.rows;
@@ -327,70 +333,141 @@ export function withReconstruction(model: OnnxModel, opts: ReconstructionOptions
   const coeffs = opts.coeffsName ?? 'coeffs';
   checkFreeName(ed, coeffs, what);
   const n = (s: string) => ed.freshName(`craft/recon/${s}`);
-  const wName = n('W');
-  if (!opts.spatial) ed.addInitializer({ name: wName, dataType: DataType.FLOAT, dims: [r, p], values: opts.W.data });
+  const i64 = (name: string, values: number[]) => {
+    ed.addInitializer({ name, dataType: DataType.INT64, dims: [values.length], values });
+    return name;
+  };
+  const f32 = (name: string, dims: number[], values: ArrayLike<number>) => {
+    ed.addInitializer({ name, dataType: DataType.FLOAT, dims, values: Float32Array.from(values) });
+    return name;
+  };
   const M: Dim = opts.masks ? opts.masks.rows : 'masks';
   const maskDims = [M, r];
   let masks: string;
   if (opts.masks) {
-    masks = n('masks');
-    ed.addInitializer({ name: masks, dataType: DataType.FLOAT, dims: maskDims as number[], values: opts.masks.data });
+    masks = f32(n('masks'), maskDims as number[], opts.masks.data);
   } else {
     masks = opts.masksName ?? 'masks';
     checkFreeName(ed, masks, what);
     ed.addInput({ name: masks, elemType: DataType.FLOAT, shape: maskDims }, 'start');
   }
   const nodes: NodeSpec[] = [];
+  const nchw = layout === 'NCHW';
+  // Per concept c a basis map B_c = u_c ⊗ W_c (every latent position times the concept's channel
+  // vector) in the input's own order, flattened: basisFlat is r × (p·h·w). Then
+  // Ap = masks (M × r) · basisFlat, the same sum as (u ⊙ mask)·W with no transpose of the M-sized
+  // result (the largest tensor of the run).
+  const basisFlat = n('basis_flat');
+  let features: number | undefined; // p·h·w when known
   if (!opts.spatial) {
-    // Vector case: (masks ⊙ u)·W, (M, r)·(r, p).
-    const scaled = n('scaled');
-    nodes.push({ opType: 'Mul', inputs: [coeffs, masks], outputs: [scaled], name: n('Mul') });
-    nodes.push({ opType: 'MatMul', inputs: [scaled, wName], outputs: [target.name], name: n('MatMul') });
+    features = p;
+    if (opts.through) {
+      const col = n('coeffs_col');
+      nodes.push(
+        { opType: 'Reshape', inputs: [coeffs, i64(n('shape_r1'), [r, 1])], outputs: [col], name: n('Reshape') },
+        { opType: 'Mul', inputs: [col, f32(n('W'), [r, p], opts.W.data)], outputs: [basisFlat], name: n('Mul') },
+      );
+    } else {
+      // Vector case: (masks ⊙ u)·W, (M, r)·(r, p).
+      const scaled = n('scaled');
+      nodes.push({ opType: 'Mul', inputs: [coeffs, masks], outputs: [scaled], name: n('Mul') });
+      nodes.push({ opType: 'MatMul', inputs: [scaled, f32(n('W'), [r, p], opts.W.data)], outputs: [target.name], name: n('MatMul') });
+    }
   } else {
-    // Spatial case as one GEMM: per concept j a basis map B_j = u_j ⊗ W_j (every latent position k
-    // times the concept's channel vector), laid out in the input's own order, then
-    // Ap = masks (M × r) · B (r × p·h·w). Same sum as (u ⊙ mask)·W, with no transpose of the M-sized
-    // result (it is the largest tensor of the run).
-    const i64 = (name: string, values: number[]) => {
-      ed.addInitializer({ name, dataType: DataType.INT64, dims: [values.length], values });
-      return name;
-    };
-    const nchw = layout === 'NCHW';
+    const { height, width } = opts.spatial;
+    if (typeof height === 'number' && typeof width === 'number') features = p * height * width;
     const flat = n('coeffs_flat');
     const cols = n('coeffs_by_concept');
     const colsShaped = n('coeffs_shaped');
-    const wShaped = n('W_shaped');
-    ed.addInitializer({ name: wShaped, dataType: DataType.FLOAT, dims: nchw ? [r, p, 1] : [r, 1, p], values: opts.W.data });
     const basis = n('basis');
-    const basisFlat = n('basis_flat');
-    const product = n('product');
-    const shape = n('coeffs_shape');
-    const hw = n('hw');
-    const outShape = n('out_shape');
     nodes.push(
       { opType: 'Reshape', inputs: [coeffs, i64(n('shape_hw_r'), [-1, r])], outputs: [flat], name: n('Reshape') },
       { opType: 'Transpose', inputs: [flat], outputs: [cols], name: n('Transpose'), attributes: [{ name: 'perm', ints: [1, 0] }] },
       { opType: 'Reshape', inputs: [cols, i64(n('shape_cols'), nchw ? [r, 1, -1] : [r, -1, 1])], outputs: [colsShaped], name: n('Reshape') },
-      { opType: 'Mul', inputs: [colsShaped, wShaped], outputs: [basis], name: n('Mul') },
+      { opType: 'Mul', inputs: [colsShaped, f32(n('W_shaped'), nchw ? [r, p, 1] : [r, 1, p], opts.W.data)], outputs: [basis], name: n('Mul') },
       { opType: 'Reshape', inputs: [basis, i64(n('shape_basis'), [r, -1])], outputs: [basisFlat], name: n('Reshape') },
-      { opType: 'MatMul', inputs: [masks, basisFlat], outputs: [product], name: n('MatMul') },
-      { opType: 'Shape', inputs: [coeffs], outputs: [shape], name: n('Shape') },
-      { opType: 'Slice', inputs: [shape, i64(n('start'), [1]), i64(n('end'), [3])], outputs: [hw], name: n('Slice') },
-      {
-        opType: 'Concat',
-        inputs: nchw ? [i64(n('lead'), [-1, p]), hw] : [i64(n('lead'), [-1]), hw, i64(n('tail'), [p])],
-        outputs: [outShape],
-        name: n('Concat'),
-        attributes: [{ name: 'axis', int: 0 }],
-      },
-      { opType: 'Reshape', inputs: [product, outShape], outputs: [target.name], name: n('Reshape') },
     );
   }
+  // What h's input receives: the M reconstructions, or (through) the zero map and the r basis maps.
+  let source: string | undefined;
+  if (opts.through) {
+    if (features === undefined) throw new Error(`${what}: 'through' needs numeric height and width`);
+    source = n('basis_and_zero');
+    nodes.push({ opType: 'Concat', inputs: [f32(n('zero_map'), [1, features], new Float32Array(features)), basisFlat], outputs: [source], name: n('Concat'), attributes: [{ name: 'axis', int: 0 }] });
+  } else if (opts.spatial) {
+    source = n('product');
+    nodes.push({ opType: 'MatMul', inputs: [masks, basisFlat], outputs: [source], name: n('MatMul') });
+  }
+  if (source !== undefined) {
+    if (opts.spatial) {
+      const shape = n('coeffs_shape');
+      const hw = n('hw');
+      const outShape = n('out_shape');
+      nodes.push(
+        { opType: 'Shape', inputs: [coeffs], outputs: [shape], name: n('Shape') },
+        { opType: 'Slice', inputs: [shape, i64(n('start'), [1]), i64(n('end'), [3])], outputs: [hw], name: n('Slice') },
+        {
+          opType: 'Concat',
+          inputs: nchw ? [i64(n('lead'), [-1, p]), hw] : [i64(n('lead'), [-1]), hw, i64(n('tail'), [p])],
+          outputs: [outShape],
+          name: n('Concat'),
+          attributes: [{ name: 'axis', int: 0 }],
+        },
+        { opType: 'Reshape', inputs: [source, outShape], outputs: [target.name], name: n('Reshape') },
+      );
+    } else {
+      nodes.push({ opType: 'Identity', inputs: [source], outputs: [target.name], name: n('Identity') });
+    }
+  }
   for (const node of [...nodes].reverse()) ed.addNode(node, 'start');
+  if (opts.through) mixAt(ed, opts.through, masks, r, n, i64, f32);
   ed.removeInput(target.name);
   const coeffShape: Dim[] = opts.spatial ? [1, opts.spatial.height, opts.spatial.width, r] : [1, r];
   ed.addInput({ name: coeffs, elemType: DataType.FLOAT, shape: coeffShape }, 'start');
   return ed.toModel();
+}
+
+/**
+ * The mixing step of withReconstruction's `through` mode, at the end T of h's affine prefix P, which
+ * now holds P(0), P(B_1), …, P(B_r): T_m = (1 − Σ_c m_c)·P(0) + Σ_c m_c·P(B_c), as one
+ * (M × (r+1))·((r+1) × |T|) product, reshaped to T's own shape for the rest of h.
+ */
+function mixAt(
+  ed: ModelEditor,
+  through: string,
+  masks: string,
+  r: number,
+  n: (s: string) => string,
+  i64: (name: string, values: number[]) => string,
+  f32: (name: string, dims: number[], values: ArrayLike<number>) => string,
+): void {
+  const prefixOut = n('prefix_out');
+  ed.renameNodeOutput(through, prefixOut);
+  const rows = n('prefix_rows');
+  const sum = n('mask_sum');
+  const lead = n('zero_weight');
+  const weights = n('weights');
+  const mixed = n('mixed');
+  const shape = n('prefix_shape');
+  const tail = n('prefix_tail');
+  const mixedShape = n('mixed_shape');
+  const nodes: NodeSpec[] = [
+    { opType: 'Flatten', inputs: [prefixOut], outputs: [rows], name: n('Flatten'), attributes: [{ name: 'axis', int: 1 }] },
+    { opType: 'MatMul', inputs: [masks, f32(n('ones'), [r, 1], new Float32Array(r).fill(1))], outputs: [sum], name: n('MatMul') },
+    { opType: 'Sub', inputs: [f32(n('one'), [1], [1]), sum], outputs: [lead], name: n('Sub') },
+    { opType: 'Concat', inputs: [lead, masks], outputs: [weights], name: n('Concat'), attributes: [{ name: 'axis', int: 1 }] },
+    { opType: 'MatMul', inputs: [weights, rows], outputs: [mixed], name: n('MatMul') },
+    { opType: 'Shape', inputs: [prefixOut], outputs: [shape], name: n('Shape') },
+    { opType: 'Slice', inputs: [shape, i64(n('tail_start'), [1]), i64(n('tail_end'), [2 ** 31 - 1])], outputs: [tail], name: n('Slice') },
+    { opType: 'Concat', inputs: [i64(n('mixed_lead'), [-1]), tail], outputs: [mixedShape], name: n('Concat'), attributes: [{ name: 'axis', int: 0 }] },
+    { opType: 'Reshape', inputs: [mixed, mixedShape], outputs: [through], name: n('Reshape') },
+  ];
+  // Each goes right after the previous one, starting after the prefix's last node.
+  let after = prefixOut;
+  for (const node of nodes) {
+    ed.addNode(node, { after });
+    after = node.outputs[0];
+  }
 }
 
 export interface ProjectionOptions {

@@ -385,11 +385,17 @@ export class ModelEditor {
 
   // --- editing -------------------------------------------------------------------------------
 
-  addNode(spec: NodeSpec, at: 'start' | 'end' = 'end'): void {
+  /** Adds a node first, last, or right after the node that produces the tensor `after` (graph order stays topological). */
+  addNode(spec: NodeSpec, at: 'start' | 'end' | { after: string } = 'end'): void {
     const field = encodeNode(spec);
     const entry = { field, info: parseNode(field, 0) };
     if (at === 'start') this.nodeList.unshift(entry);
-    else this.nodeList.push(entry);
+    else if (at === 'end') this.nodeList.push(entry);
+    else {
+      const i = this.nodeList.findIndex((n) => n.info.outputs.includes(at.after));
+      if (i < 0) throw new Error(`addNode: no node produces '${at.after}'`);
+      this.nodeList.splice(i + 1, 0, entry);
+    }
     this.reindex();
     for (const n of [...spec.inputs, ...spec.outputs, spec.name ?? '']) if (n) this.names.add(n);
   }
@@ -476,6 +482,22 @@ export class ModelEditor {
         f.no === SPARSE_VALUES ? messageField(SPARSE_VALUES, replaceStrings(fieldMessage(f), [TENSOR_NAME], from, to) ?? fieldMessage(f)) : f);
       return { field: messageField(GRAPH_SPARSE_INITIALIZER, sf), name: to };
     }));
+    this.names.add(to);
+  }
+
+  /**
+   * Renames the output `from` of the node that produces it, leaving its readers (nodes, graph
+   * outputs) on the old name, so that new nodes can be put in between. `to` may come from freshName;
+   * throws if a node, initializer or graph input already uses it.
+   */
+  renameNodeOutput(from: string, to: string): void {
+    const taken = this.nodeList.some((n) => n.info.inputs.includes(to) || n.info.outputs.includes(to)) || this.initializerNames.includes(to) || this.inputNames.includes(to);
+    if (taken) throw new Error(`renameNodeOutput: '${to}' is already used in the model`);
+    const i = this.nodeList.findIndex((n) => n.info.outputs.includes(from));
+    if (i < 0) throw new Error(`renameNodeOutput: no node produces '${from}'`);
+    const nf = fieldMessage(this.nodeList[i].field).map((f) => (f.no === NODE_OUTPUT && fieldString(f) === from ? stringField(NODE_OUTPUT, to) : f));
+    const field = messageField(GRAPH_NODE, nf);
+    this.nodeList[i] = { field, info: parseNode(field, i) };
     this.names.add(to);
   }
 
