@@ -4,6 +4,7 @@ import { throwIfCancelled } from './errors';
 import { decodeImage, encodePng, loadImages, relativeImagePath } from './images';
 import { preprocessRgb } from './preprocess';
 import { runFloat } from './onnx/sessions';
+import { Pending } from './pending';
 import type { PreprocessConfig, SkippedImage } from '../protocol';
 
 /** Float32 storage that grows by appending rows; only A and the spatial activations use it. */
@@ -108,40 +109,53 @@ export async function computeActivations(args: {
     for (let k = 0; k < v.length; k++) if (v[k] < minActivation) minActivation = v[k];
   };
 
-  // Decoding the next chunk overlaps with ONNX Runtime working on this one.
-  const load = (start: number) => loadImages(args.files.slice(start, start + batch), pre, { maxPixels: args.maxPixels, concurrency: 2 });
-  let pending = args.files.length > 0 ? load(0) : undefined;
-  for (let start = 0; start < args.files.length; start += batch) {
-    throwIfCancelled(args.signal);
-    const chunk = args.files.slice(start, start + batch);
-    const loaded = await pending!;
-    pending = start + batch < args.files.length ? load(start + batch) : undefined;
-    const ok = loaded.flatMap((r) => (r.ok ? [r.image] : []));
-    for (const r of loaded) {
-      if (!r.ok) {
-        const entry = { path: relativeImagePath(args.root, r.path), reason: r.reason };
-        skipped.push(entry);
-        args.onSkip(entry);
+  // Decoding the next chunk, and encoding the thumbnails, overlap with ONNX Runtime working on this one.
+  const load = (start: number) => handled(loadImages(args.files.slice(start, start + batch), pre, { maxPixels: args.maxPixels, concurrency: 2 }));
+  let next = args.files.length > 0 ? load(0) : undefined;
+  const thumbnails = new Pending(Math.max(4, batch));
+  try {
+    for (let start = 0; start < args.files.length; start += batch) {
+      throwIfCancelled(args.signal);
+      const chunk = args.files.slice(start, start + batch);
+      const loaded = await next!;
+      next = start + batch < args.files.length ? load(start + batch) : undefined;
+      const ok = loaded.flatMap((r) => (r.ok ? [r.image] : []));
+      for (const r of loaded) {
+        if (!r.ok) {
+          const entry = { path: relativeImagePath(args.root, r.path), reason: r.reason };
+          skipped.push(entry);
+          args.onSkip(entry);
+        }
       }
+      if (ok.length > 0) {
+        const crops = new Float32Array(ok.length * grid.perImage * cropSize);
+        for (let i = 0; i < ok.length; i++) {
+          const img = ok[i];
+          grid.positions.forEach((pos, j) =>
+            extractCrop(img.tensor, pre.layout, H, W, pos.y, pos.x, patch, crops, (i * grid.perImage + j) * cropSize),
+          );
+          const index = images.length;
+          await thumbnails.add(encodePng(img.rgb, W, H, 3).then((png) => args.writeThumbnail(index, png)));
+          images.push({ path: relativeImagePath(args.root, img.path), file: img.path, width: img.width, height: img.height });
+        }
+        for (const out of await runBatched(s.session, { name: s.input, itemDims: cropDims }, s.output, crops, ok.length * grid.perImage, batch, s.fixedBatch)) {
+          track(out);
+          A.append(out);
+        }
+      }
+      args.onProgress(Math.min(args.files.length, start + chunk.length), args.files.length);
     }
-    if (ok.length > 0) {
-      const crops = new Float32Array(ok.length * grid.perImage * cropSize);
-      for (let i = 0; i < ok.length; i++) {
-        const img = ok[i];
-        grid.positions.forEach((pos, j) =>
-          extractCrop(img.tensor, pre.layout, H, W, pos.y, pos.x, patch, crops, (i * grid.perImage + j) * cropSize),
-        );
-        await args.writeThumbnail(images.length, await encodePng(img.rgb, W, H, 3));
-        images.push({ path: relativeImagePath(args.root, img.path), file: img.path, width: img.width, height: img.height });
-      }
-      for (const out of await runBatched(s.session, { name: s.input, itemDims: cropDims }, s.output, crops, ok.length * grid.perImage, batch, s.fixedBatch)) {
-        track(out);
-        A.append(out);
-      }
-    }
-    args.onProgress(Math.min(args.files.length, start + chunk.length), args.files.length);
+    await thumbnails.drain();
+  } finally {
+    await thumbnails.settle();
   }
   return { A, images, skipped, minActivation };
+}
+
+/** The promise itself, marked as handled: a prefetch that fails while nobody awaits it yet must not count as an unhandled rejection. */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }
 
 /**
@@ -167,15 +181,21 @@ export async function projectImages(args: {
   const chunks: Float32Array[] = [];
   let minActivation = Infinity;
   const step = args.fixedBatch ?? args.batch;
-  for (let start = 0; start < args.thumbnails.length; start += step) {
-    throwIfCancelled(args.signal);
+  // Thumbnails decode on libuv's threads: the next batch is read while ONNX Runtime runs this one.
+  const load = (start: number) => {
     const files = args.thumbnails.slice(start, start + step);
     const batch = new Float32Array((args.fixedBatch ?? files.length) * size);
-    for (const [i, file] of files.entries()) {
+    return handled(Promise.all(files.map(async (file, i) => {
       const d = await decodeImage(file);
       if (!d.ok || d.image.width !== W || d.image.height !== H) throw new Error(`The run's own thumbnail ${file} could not be read back.`);
       batch.set(preprocessRgb(d.image.rgb, args.preprocess), i * size);
-    }
+    })).then(() => ({ files, batch })));
+  };
+  let next = args.thumbnails.length > 0 ? load(0) : undefined;
+  for (let start = 0; start < args.thumbnails.length; start += step) {
+    throwIfCancelled(args.signal);
+    const { files, batch } = await next!;
+    next = start + step < args.thumbnails.length ? load(start + step) : undefined;
     const out = await runFloat(args.session, { [args.input]: { data: batch, dims: [args.fixedBatch ?? files.length, ...itemDims] } }, ['projected', 'minimum']);
     const per = out.projected.data.length / (args.fixedBatch ?? files.length);
     chunks.push(out.projected.data.slice(0, per * files.length));

@@ -3,6 +3,7 @@ import { cropRgb, type CropGrid } from './crops';
 import { throwIfCancelled } from './errors';
 import { decodeImage, encodePng } from './images';
 import { attributionMap, colourMap, mapSize, percentile } from './maps';
+import { Pending } from './pending';
 import type { Matrix } from './matrix';
 import type { CropEntry, PreprocessConfig } from '../protocol';
 
@@ -32,28 +33,36 @@ export async function writeTopCrops(args: {
   }
   const needed = [...new Set(picks.flat().map((k) => Math.floor(k / grid.perImage)))].sort((a, b) => a - b);
   const rgb = new Map<number, Uint8Array>();
-  for (const i of needed) {
-    throwIfCancelled(args.signal);
-    const decoded = await decodeImage(args.thumbnails[i]);
-    if (!decoded.ok) throw new Error(`The run's own thumbnail could not be read back: ${decoded.reason}`);
-    rgb.set(i, decoded.image.rgb);
-  }
-  const width = args.preprocess.size[1];
-  const P = grid.patch;
-  const scale = P < MIN_CROP_DISPLAY ? Math.ceil(MIN_CROP_DISPLAY / P) : 1;
-  const entries: CropEntry[][] = [];
-  for (let c = 0; c < r; c++) {
-    const list: CropEntry[] = [];
-    for (const [rank, k] of picks[c].entries()) {
-      const image = Math.floor(k / grid.perImage);
-      const { x, y } = grid.positions[k % grid.perImage];
-      const file = `crops/c${c}_${rank}.png`;
-      await args.write(file, await encodePng(cropRgb(rgb.get(image)!, width, y, x, P), P, P, 3, [P * scale, P * scale]));
-      list.push({ image, x, y, size: P, coefficient: U.data[k * r + c], file });
+  const pending = new Pending();
+  try {
+    for (const i of needed) {
+      throwIfCancelled(args.signal);
+      await pending.add(decodeImage(args.thumbnails[i]).then((decoded) => {
+        if (!decoded.ok) throw new Error(`The run's own thumbnail could not be read back: ${decoded.reason}`);
+        rgb.set(i, decoded.image.rgb);
+      }));
     }
-    entries.push(list);
+    await pending.drain();
+    const width = args.preprocess.size[1];
+    const P = grid.patch;
+    const scale = P < MIN_CROP_DISPLAY ? Math.ceil(MIN_CROP_DISPLAY / P) : 1;
+    const entries: CropEntry[][] = [];
+    for (let c = 0; c < r; c++) {
+      const list: CropEntry[] = [];
+      for (const [rank, k] of picks[c].entries()) {
+        const image = Math.floor(k / grid.perImage);
+        const { x, y } = grid.positions[k % grid.perImage];
+        const file = `crops/c${c}_${rank}.png`;
+        await pending.add(encodePng(cropRgb(rgb.get(image)!, width, y, x, P), P, P, 3, [P * scale, P * scale]).then((png) => args.write(file, png)));
+        list.push({ image, x, y, size: P, coefficient: U.data[k * r + c], file });
+      }
+      entries.push(list);
+    }
+    await pending.drain();
+    return entries;
+  } finally {
+    await pending.settle();
   }
-  return entries;
 }
 
 /**
@@ -86,26 +95,32 @@ export async function writeMaps(args: {
   const maps: string[] = [];
   const presence: number[][] = [];
   const tile = 4 * H * W;
-  for (let i = 0; i < args.images; i++) {
-    throwIfCancelled(args.signal);
-    const means: number[] = [];
-    const strip = new Uint8Array(r * tile);
-    for (let c = 0; c < r; c++) {
-      const heat = new Float64Array(hw);
-      let sum = 0;
-      for (let k = 0; k < hw; k++) {
-        heat[k] = Uimg.data[(i * hw + k) * r + c];
-        sum += heat[k];
+  const pending = new Pending();
+  try {
+    for (let i = 0; i < args.images; i++) {
+      throwIfCancelled(args.signal);
+      const means: number[] = [];
+      const strip = new Uint8Array(r * tile);
+      for (let c = 0; c < r; c++) {
+        const heat = new Float64Array(hw);
+        let sum = 0;
+        for (let k = 0; k < hw; k++) {
+          heat[k] = Uimg.data[(i * hw + k) * r + c];
+          sum += heat[k];
+        }
+        means.push(sum / hw);
+        strip.set(colourMap(attributionMap(heat, h, w, thresholds[c], H, W), conceptColor(c)), c * tile);
       }
-      means.push(sum / hw);
-      strip.set(colourMap(attributionMap(heat, h, w, thresholds[c], H, W), conceptColor(c)), c * tile);
+      // One file per image (not per concept): thousands of tiny files cost more than the maps themselves.
+      const file = `maps/${i}.png`;
+      await pending.add(encodePng(strip, W, H * r, 4).then((png) => args.write(file, png)));
+      maps.push(file);
+      presence.push(means);
+      args.onProgress(i + 1, args.images);
     }
-    // One file per image (not per concept): thousands of tiny files cost more than the maps themselves.
-    const file = `maps/${i}.png`;
-    await args.write(file, await encodePng(strip, W, H * r, 4));
-    maps.push(file);
-    presence.push(means);
-    args.onProgress(i + 1, args.images);
+    await pending.drain();
+  } finally {
+    await pending.settle();
   }
   return { maps, presence };
 }
