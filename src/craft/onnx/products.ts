@@ -30,11 +30,10 @@ export async function ortProducts(
     buildMatMulModel({ a: { name: 'X', data: X, rows: n, cols: p }, b: { name: 'B', rows: p, cols: 'k' } }).bytes,
     'the NMF product graph',
   );
-  // Xᵀ is stored transposed rather than read through Gemm's transA, which MLAS runs ~5× slower here.
-  const Xt = new Float32Array(p * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) Xt[j * n + i] = X[i * p + j];
-  const transposeTimes = await factory.create(
-    buildMatMulModel({ a: { name: 'X', data: Xt, rows: p, cols: n }, b: { name: 'B', rows: n, cols: 'k' } }).bytes,
+  // Xᵀ·B is computed as (Bᵀ·X)ᵀ with the same X: a MatMul with X as its right operand (which MLAS
+  // packs once) is ~5× faster here than Gemm(transA), and no transposed copy of X is kept.
+  const leftTimes = await factory.create(
+    buildMatMulModel({ a: { name: 'B', rows: 'k', cols: n }, b: { name: 'X', data: X, rows: n, cols: p } }).bytes,
     'the NMF product graph',
   );
   const run = async (session: ort.InferenceSession, B: Matrix, rows: number, outRows: number): Promise<Matrix> => {
@@ -42,6 +41,16 @@ export async function ortProducts(
     const feed = new ort.Tensor('float32', Float32Array.from(B.data), [B.rows, B.cols]);
     const out = await session.run({ B: feed });
     return { rows: outRows, cols: B.cols, data: Float64Array.from(out.Y.data as Float32Array) };
+  };
+  const transposeTimes = async (B: Matrix): Promise<Matrix> => {
+    if (B.rows !== n) throw new Error(`ortProducts: operand is ${B.rows}x${B.cols}, expected ${n} rows`);
+    const k = B.cols;
+    const bt = new Float32Array(k * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) bt[j * n + i] = B.data[i * k + j];
+    const y = (await leftTimes.run({ B: new ort.Tensor('float32', bt, [k, n]) })).Y.data as Float32Array; // k × p
+    const out = new Float64Array(p * k);
+    for (let j = 0; j < k; j++) for (let q = 0; q < p; q++) out[q * k + j] = y[j * p + q];
+    return { rows: p, cols: k, data: out };
   };
   return {
     rows: n,
@@ -51,10 +60,10 @@ export async function ortProducts(
     minValue,
     unitRoundoff: 2 ** -24,
     times: (B) => run(times, B, p, n),
-    transposeTimes: (B) => run(transposeTimes, B, n, p),
+    transposeTimes,
     dispose: async () => {
       await times.release();
-      await transposeTimes.release();
+      await leftTimes.release();
     },
   };
 }
