@@ -48,17 +48,14 @@ export function extractCrop(
   out: Float32Array,
   offset: number,
 ): void {
-  if (layout === 'NCHW') {
-    for (let c = 0; c < 3; c++) {
-      for (let i = 0; i < patch; i++) {
-        const src = c * height * width + (y + i) * width + x;
-        out.set(image.subarray(src, src + patch), offset + (c * patch + i) * patch);
-      }
-    }
-  } else {
+  // Plain loops: a subarray per row would allocate ~300 000 views on (b).
+  const rowLength = layout === 'NCHW' ? patch : patch * 3;
+  const planes = layout === 'NCHW' ? 3 : 1;
+  let o = offset;
+  for (let c = 0; c < planes; c++) {
     for (let i = 0; i < patch; i++) {
-      const src = ((y + i) * width + x) * 3;
-      out.set(image.subarray(src, src + patch * 3), offset + i * patch * 3);
+      const src = layout === 'NCHW' ? c * height * width + (y + i) * width + x : ((y + i) * width + x) * 3;
+      for (let j = 0; j < rowLength; j++) out[o++] = image[src + j];
     }
   }
 }
