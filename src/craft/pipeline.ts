@@ -10,7 +10,7 @@ import { imageImportance, meanImportance, rankConcepts } from './importance';
 import { fromFlat, toRows } from './matrix';
 import { fitNmf, transformProjected } from './nmf';
 import { jsProducts, type DataProducts } from './nmf-products';
-import { withInputResize, withProjection, withSpatialMean } from './onnx/build';
+import { cropsGraph, projectionGraph, CROPS } from './graphs';
 import { perturbedLogits } from './perturbed';
 import { ortProducts } from './onnx/products';
 import type { SessionFactory } from './onnx/sessions';
@@ -100,9 +100,8 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
   try {
     // Activations: one streaming pass over the images.
     timer.start('activations');
-    const resized = withInputResize(m.g, { height: H, width: W, layout: m.preprocess.layout, cropHeight: o.patch, cropWidth: o.patch });
-    const cropsModel = m.spatial ? withSpatialMean(resized, { layout: m.layerLayout, replace: true }) : resized;
-    const cropsSession = await m.factory.create(cropsModel.bytes, 'g with the crop resize');
+    const cropsModel = cropsGraph(m, o.patch);
+    const cropsSession = await m.factory.create(cropsModel.model.bytes, 'g with the crop resize');
     sessions.push(cropsSession);
     const gBatch = effectiveBatch(o.batch, 3 * H * W, m.info.fixedBatch);
     const hBatch = effectiveBatch(o.batch, m.layerShape.reduce((a, b) => a * b, 1), m.info.fixedBatch);
@@ -114,7 +113,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
       patch: o.patch,
       batch: gBatch,
       channels: m.channels,
-      crops: { session: cropsSession, input: 'crops', output: m.spatial ? 'pooled' : m.layer, fixedBatch: m.info.fixedBatch },
+      crops: { session: cropsSession, input: CROPS, output: cropsModel.output, fixedBatch: m.info.fixedBatch },
       maxPixels: o.maxPixels,
       writeThumbnail: (i, png) => writer.writeFile(thumbnail(i), png),
       onSkip: (s) => log(`Skipped ${s.path}: ${s.reason}`),
@@ -152,10 +151,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
     // coordinate descent like the reference. A second pass over the images computes only X·Wᵀ.
     timer.start('transform');
     const [lh, lw] = latentSize(m.layerShape, m.layerLayout);
-    const projectSession = await m.factory.create(
-      withProjection(m.g, { W: { data: Float32Array.from(fit.W.data), rows: r, cols: p }, spatial: m.spatial, layout: m.layerLayout }).bytes,
-      'g with the projection on the concepts',
-    );
+    const projectSession = await m.factory.create(projectionGraph(m, fit.W).bytes, 'g with the projection on the concepts');
     sessions.push(projectSession);
     const projection = await projectImages({
       thumbnails,

@@ -11,7 +11,8 @@ import { listImages, loadImage } from '../../src/craft/images';
 import { fromFlat, type Matrix } from '../../src/craft/matrix';
 import { transformNmf, transformProjected } from '../../src/craft/nmf';
 import { jsProducts } from '../../src/craft/nmf-products';
-import { withInputResize, withProjection, withReconstruction, withSpatialMean } from '../../src/craft/onnx/build';
+import { withReconstruction } from '../../src/craft/onnx/build';
+import { cropsGraph, projectionGraph, CROPS } from '../../src/craft/graphs';
 import { runFloat } from '../../src/craft/onnx/sessions';
 import { imageImportance, meanImportance, rankConcepts } from '../../src/craft/importance';
 import { haltonDesign } from '../../src/craft/sobol';
@@ -64,12 +65,12 @@ async function goldenActivations() {
   const o = goldenOptions();
   const files = await listImages(o.images);
   const m = await prepareModel(o, files, () => undefined);
-  const cropsModel = withSpatialMean(withInputResize(m.g, { height: 28, width: 28 }), { replace: true });
-  const crops = await m.factory.create(cropsModel.bytes, 'crops');
+  const cropsModel = cropsGraph(m, 14);
+  const crops = await m.factory.create(cropsModel.model.bytes, 'crops');
   const thumbs = tempDir('thumbs');
   const acts = await computeActivations({
     files, root: o.images, preprocess: m.preprocess, patch: 14, batch: 64, channels: m.channels,
-    crops: { session: crops, input: 'crops', output: 'pooled' },
+    crops: { session: crops, input: CROPS, output: cropsModel.output },
     writeThumbnail: async (i, png) => fs.writeFileSync(path.join(thumbs, `${i}.png`), png),
     onSkip: () => undefined, onProgress: () => undefined,
   });
@@ -97,7 +98,7 @@ test('golden: importances with the reference W and masks match the reference (â‰
   const design = haltonDesign(10, 32);
   assert.deepEqual(Array.from(design.data), Array.from(masks));
   // Second pass as the pipeline does it: g with the projection on W, from the thumbnails.
-  const project = await m.factory.create(withProjection(m.g, { W: { data: Float32Array.from(W.data), rows: 10, cols: 64 }, spatial: true }).bytes, 'projection');
+  const project = await m.factory.create(projectionGraph(m, W).bytes, 'projection');
   const projection = await projectImages({ thumbnails, preprocess: m.preprocess, session: project, input: m.info.inputName, concepts: 10, batch: 64, onProgress: () => undefined });
   await project.release();
   assert.equal(projection.positions, 200 * 49);
