@@ -97,6 +97,8 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
 
   const writer = await BundleWriter.begin(o.out, runName(m.classLabel ?? `class-${m.classIndex}`));
   const sessions: { release(): Promise<void> }[] = [];
+  // Work started early and awaited later; settled before a failed run's folder is removed.
+  const background: Promise<unknown>[] = [];
   try {
     // Activations: one streaming pass over the images.
     timer.start('activations');
@@ -147,6 +149,13 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
     progress('nmf', fit.iterations, fit.iterations, 'iterations');
     log(`NMF: ${fit.iterations} iterations${fit.converged ? '' : ' (stopped at max_iter, as the reference usually does)'}, relative reconstruction error ${fit.relativeError.toFixed(4)}.`);
 
+    // The top crops need only U: they are cut and encoded (sharp works on libuv's threads) while the
+    // second pass runs.
+    const write = (rel: string, png: Buffer) => writer.writeFile(rel, png);
+    const topCrops = writeTopCrops({ U: fit.U, grid, top: o.topCrops, thumbnails, preprocess: m.preprocess, write, signal: o.signal });
+    topCrops.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+    background.push(topCrops);
+
     // Transform: concept coefficients of every latent position of every image (§3), all rows in one
     // coordinate descent like the reference. A second pass over the images computes only X·Wᵀ.
     timer.start('transform');
@@ -192,11 +201,10 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
 
     // Maps and crops.
     timer.start('maps');
-    const write = (rel: string, png: Buffer) => writer.writeFile(rel, png);
     const { maps, presence } = m.spatial
       ? await writeMaps({ Uimg, images: nImages, latent: [lh, lw], size: [H, W], percentile: o.mapPercentile, write, signal: o.signal, onProgress: (d, t) => progress('maps', d, t, 'images') })
       : { maps: undefined, presence: Array.from({ length: nImages }, (_, i) => Array.from(Uimg.data.subarray(i * r, (i + 1) * r))) };
-    const crops = await writeTopCrops({ U: fit.U, grid, top: o.topCrops, thumbnails, preprocess: m.preprocess, write, signal: o.signal });
+    const crops = await topCrops;
 
     timer.start('write');
     throwIfCancelled(o.signal);
@@ -250,6 +258,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
     log(`Timings (s): ${Object.entries(bundle.timings).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
     return { dir, bundle };
   } catch (e) {
+    await Promise.allSettled(background);
     await writer.abort();
     throw e;
   } finally {
