@@ -52,7 +52,7 @@ export async function perturbedLogits(s: PerturbedSetup): Promise<{ logits: Pert
         (await runFloat(session, { coeffs: { data: coefficients, dims: coeffDims }, masks: { data: masks, dims: [block, r] } }, [out]))[out].data,
     };
   };
-  const plainSession = await s.factory.create(withReconstruction(s.h, { W, spatial, layout: s.layout }).bytes, 'h with the concept reconstruction');
+  const plainSession = await s.factory.create(withReconstruction(s.h, { W, spatial, layout: s.layout }).bytes, 'h with the concept reconstruction', { spinning: false });
   const plain = make(plainSession, s.batch);
   const prefix = s.fixedBatch ? null : affinePrefix(s.h);
   if (!prefix) return { logits: plain, sessions: [plainSession] };
@@ -60,7 +60,7 @@ export async function perturbedLogits(s: PerturbedSetup): Promise<{ logits: Pert
   let throughSession: ort.InferenceSession | undefined;
   try {
     const model = withOutputs(withReconstruction(s.h, { W, spatial, layout: s.layout, through: prefix.output }), [prefix.output]);
-    throughSession = await s.factory.create(model.bytes, 'h with the reconstruction through its affine prefix');
+    throughSession = await s.factory.create(model.bytes, 'h with the reconstruction through its affine prefix', { spinning: false });
     const block = Math.min(s.batch, s.probe.masks.length / r);
     const masks = s.probe.masks.subarray(0, block * r);
     const out = throughSession.outputNames[0];

@@ -29,12 +29,14 @@ export async function ortProducts(
   const times = await factory.create(
     buildMatMulModel({ a: { name: 'X', data: X, rows: n, cols: p }, b: { name: 'B', rows: p, cols: 'k' } }).bytes,
     'the NMF product graph',
+    { spinning: false },
   );
   // Xᵀ·B is computed as (Bᵀ·X)ᵀ with the same X: a MatMul with X as its right operand (which MLAS
   // packs once) is ~5× faster here than Gemm(transA), and no transposed copy of X is kept.
   const leftTimes = await factory.create(
     buildMatMulModel({ a: { name: 'B', rows: 'k', cols: n }, b: { name: 'X', data: X, rows: n, cols: p } }).bytes,
     'the NMF product graph',
+    { spinning: false },
   );
   const run = async (session: ort.InferenceSession, B: Matrix, rows: number, outRows: number): Promise<Matrix> => {
     if (B.rows !== rows) throw new Error(`ortProducts: operand is ${B.rows}x${B.cols}, expected ${rows} rows`);
