@@ -1,7 +1,7 @@
 import type * as ort from 'onnxruntime-node';
 import { cropGrid, extractCrop } from './crops';
 import { throwIfCancelled } from './errors';
-import { decodeImage, encodePng, loadImages, relativeImagePath } from './images';
+import { loadImages, readPixels, relativeImagePath } from './images';
 import { preprocessRgb } from './preprocess';
 import { runFloat } from './onnx/sessions';
 import { Pending } from './pending';
@@ -78,9 +78,10 @@ export interface ActivationResult {
 }
 
 /**
- * The first streaming pass over the images: decode, resize and preprocess each, write its thumbnail
- * (the image exactly as the model sees it, reused by the second pass), cut the grid crops and run g on
- * them (resized inside ORT). Only A and the thumbnails on disk outlive a batch.
+ * The first streaming pass over the images: decode, resize and preprocess each, save its resized
+ * pixels (the image exactly as the model sees it, reused by the second pass, the top crops and the
+ * thumbnail), cut the grid crops and run g on them (resized inside ORT). Only A and the pixels on
+ * disk outlive a batch.
  */
 export async function computeActivations(args: {
   files: string[];
@@ -91,7 +92,7 @@ export async function computeActivations(args: {
   channels: number;
   crops: CropSession;
   maxPixels?: number;
-  writeThumbnail: (index: number, png: Buffer) => Promise<void>;
+  savePixels: (index: number, rgb: Uint8Array) => Promise<void>;
   onSkip: (s: SkippedImage) => void;
   onProgress: (done: number, total: number) => void;
   signal?: AbortSignal;
@@ -109,10 +110,10 @@ export async function computeActivations(args: {
     for (let k = 0; k < v.length; k++) if (v[k] < minActivation) minActivation = v[k];
   };
 
-  // Decoding the next chunk, and encoding the thumbnails, overlap with ONNX Runtime working on this one.
+  // Decoding the next chunk, and saving the pixels, overlap with ONNX Runtime working on this one.
   const load = (start: number) => handled(loadImages(args.files.slice(start, start + batch), pre, { maxPixels: args.maxPixels, concurrency: 2 }));
   let next = args.files.length > 0 ? load(0) : undefined;
-  const thumbnails = new Pending(Math.max(4, batch));
+  const saving = new Pending(Math.max(4, batch));
   try {
     for (let start = 0; start < args.files.length; start += batch) {
       throwIfCancelled(args.signal);
@@ -135,7 +136,7 @@ export async function computeActivations(args: {
             extractCrop(img.tensor, pre.layout, H, W, pos.y, pos.x, patch, crops, (i * grid.perImage + j) * cropSize),
           );
           const index = images.length;
-          await thumbnails.add(encodePng(img.rgb, W, H, 3).then((png) => args.writeThumbnail(index, png)));
+          await saving.add(args.savePixels(index, img.rgb));
           images.push({ path: relativeImagePath(args.root, img.path), file: img.path, width: img.width, height: img.height });
         }
         for (const out of await runBatched(s.session, { name: s.input, itemDims: cropDims }, s.output, crops, ok.length * grid.perImage, batch, s.fixedBatch)) {
@@ -145,9 +146,9 @@ export async function computeActivations(args: {
       }
       args.onProgress(Math.min(args.files.length, start + chunk.length), args.files.length);
     }
-    await thumbnails.drain();
+    await saving.drain();
   } finally {
-    await thumbnails.settle();
+    await saving.settle();
   }
   return { A, images, skipped, minActivation };
 }
@@ -159,13 +160,14 @@ function handled<T>(p: Promise<T>): Promise<T> {
 }
 
 /**
- * The second pass, after the NMF fit: every usable image (re-read from its thumbnail, which holds the
- * resized pixels exactly) goes through g with the projection on W appended (withProjection), giving
+ * The second pass, after the NMF fit: every usable image (its resized pixels, saved by the first
+ * pass) goes through g with the projection on W appended (withProjection), giving
  * X·Wᵀ for each latent position, (image, y, x) × r: all the NMF transform needs. Memory stays at
  * N·h·w·r numbers instead of N·h·w·p activations.
  */
 export async function projectImages(args: {
-  thumbnails: string[];
+  /** The pixels files the first pass saved, in image order. */
+  pixels: string[];
   preprocess: PreprocessConfig;
   session: ort.InferenceSession;
   input: string;
@@ -181,26 +183,24 @@ export async function projectImages(args: {
   const chunks: Float32Array[] = [];
   let minActivation = Infinity;
   const step = args.fixedBatch ?? args.batch;
-  // Thumbnails decode on libuv's threads: the next batch is read while ONNX Runtime runs this one.
+  // The next batch is read while ONNX Runtime runs this one.
   const load = (start: number) => {
-    const files = args.thumbnails.slice(start, start + step);
+    const files = args.pixels.slice(start, start + step);
     const batch = new Float32Array((args.fixedBatch ?? files.length) * size);
     return handled(Promise.all(files.map(async (file, i) => {
-      const d = await decodeImage(file);
-      if (!d.ok || d.image.width !== W || d.image.height !== H) throw new Error(`The run's own thumbnail ${file} could not be read back.`);
-      batch.set(preprocessRgb(d.image.rgb, args.preprocess), i * size);
+      batch.set(preprocessRgb(await readPixels(file, W, H), args.preprocess), i * size);
     })).then(() => ({ files, batch })));
   };
-  let next = args.thumbnails.length > 0 ? load(0) : undefined;
-  for (let start = 0; start < args.thumbnails.length; start += step) {
+  let next = args.pixels.length > 0 ? load(0) : undefined;
+  for (let start = 0; start < args.pixels.length; start += step) {
     throwIfCancelled(args.signal);
     const { files, batch } = await next!;
-    next = start + step < args.thumbnails.length ? load(start + step) : undefined;
+    next = start + step < args.pixels.length ? load(start + step) : undefined;
     const out = await runFloat(args.session, { [args.input]: { data: batch, dims: [args.fixedBatch ?? files.length, ...itemDims] } }, ['projected', 'minimum']);
     const per = out.projected.data.length / (args.fixedBatch ?? files.length);
     chunks.push(out.projected.data.slice(0, per * files.length));
     minActivation = Math.min(minActivation, out.minimum.data[0]);
-    args.onProgress(start + files.length, args.thumbnails.length);
+    args.onProgress(start + files.length, args.pixels.length);
   }
   const total = chunks.reduce((a, c) => a + c.length, 0);
   const projected = new Float64Array(total);

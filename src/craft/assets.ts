@@ -1,7 +1,7 @@
 import { conceptColor } from './colors';
 import { cropRgb, type CropGrid } from './crops';
 import { throwIfCancelled } from './errors';
-import { decodeImage, encodePng } from './images';
+import { encodePng, readPixels } from './images';
 import { attributionMap, colourMap, mapSize, percentile } from './maps';
 import { Pending } from './pending';
 import type { Matrix } from './matrix';
@@ -12,14 +12,14 @@ const MIN_CROP_DISPLAY = 64;
 
 /**
  * PNG thumbnails of each concept's top crops (the crops with the largest U[:, c], as the notebooks'
- * `argsort(crops_u[:, c])[::-1][:10]`), cut from the thumbnails of the images that hold one.
+ * `argsort(crops_u[:, c])[::-1][:10]`), cut from the resized pixels of the images that hold one.
  */
 export async function writeTopCrops(args: {
   U: Matrix;
   grid: CropGrid;
   top: number;
-  /** The run's thumbnails (the images resized to the model input, as PNG). */
-  thumbnails: string[];
+  /** The run's pixels files (the images resized to the model input, raw RGB). */
+  pixels: string[];
   preprocess: PreprocessConfig;
   write: (rel: string, png: Buffer) => Promise<void>;
   signal?: AbortSignal;
@@ -37,10 +37,7 @@ export async function writeTopCrops(args: {
   try {
     for (const i of needed) {
       throwIfCancelled(args.signal);
-      await pending.add(decodeImage(args.thumbnails[i]).then((decoded) => {
-        if (!decoded.ok) throw new Error(`The run's own thumbnail could not be read back: ${decoded.reason}`);
-        rgb.set(i, decoded.image.rgb);
-      }));
+      await pending.add(readPixels(args.pixels[i], args.preprocess.size[1], args.preprocess.size[0]).then((pixels) => rgb.set(i, pixels)));
     }
     await pending.drain();
     const width = args.preprocess.size[1];
@@ -60,6 +57,29 @@ export async function writeTopCrops(args: {
     }
     await pending.drain();
     return entries;
+  } finally {
+    await pending.settle();
+  }
+}
+
+/**
+ * The PNG thumbnail of every image (its resized pixels, as the model sees it), for the viewer. Runs
+ * in the background while the NMF works on one core, so the encodes take no time of their own.
+ */
+export async function writeThumbnails(args: {
+  pixels: string[];
+  size: [number, number];
+  write: (index: number, png: Buffer) => Promise<void>;
+  signal?: AbortSignal;
+}): Promise<void> {
+  const [H, W] = args.size;
+  const pending = new Pending(2);
+  try {
+    for (const [i, file] of args.pixels.entries()) {
+      throwIfCancelled(args.signal);
+      await pending.add(readPixels(file, W, H).then((rgb) => encodePng(rgb, W, H, 3)).then((png) => args.write(i, png)));
+    }
+    await pending.drain();
   } finally {
     await pending.settle();
   }

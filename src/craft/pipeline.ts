@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { computeActivations, latentSize, projectImages } from './activations';
-import { writeMaps, writeTopCrops } from './assets';
+import { writeMaps, writeThumbnails, writeTopCrops } from './assets';
 import { conceptColor, toHex } from './colors';
 import { cropGrid } from './crops';
 import { CraftError, throwIfCancelled } from './errors';
@@ -65,6 +65,9 @@ export function toolVersion(): { name: string; version: string } {
 }
 
 const thumbnail = (i: number) => `images/${i}.png`;
+/** Working folder of the bundle being written: each image's resized pixels, raw, between the passes. */
+const PIXELS_DIR = '.pixels';
+const pixelsFile = (i: number) => `${PIXELS_DIR}/${i}.rgb`;
 
 /** Products with X on ONNX Runtime when they are big enough to matter, else exact float64 JS. */
 async function productsFor(X: Float32Array, n: number, p: number, r: number, factory: SessionFactory): Promise<DataProducts> {
@@ -117,13 +120,17 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
       channels: m.channels,
       crops: { session: cropsSession, input: CROPS, output: cropsModel.output, fixedBatch: m.info.fixedBatch },
       maxPixels: o.maxPixels,
-      writeThumbnail: (i, png) => writer.writeFile(thumbnail(i), png),
+      savePixels: (i, rgb) => writer.writeFile(pixelsFile(i), Buffer.from(rgb.buffer, rgb.byteOffset, rgb.length)),
       onSkip: (s) => log(`Skipped ${s.path}: ${s.reason}`),
       onProgress: (done, total) => progress('activations', done, total, 'images'),
       signal: o.signal,
     });
     const nImages = acts.images.length;
-    const thumbnails = acts.images.map((_, i) => path.join(writer.tempDir, thumbnail(i)));
+    const pixels = acts.images.map((_, i) => path.join(writer.tempDir, pixelsFile(i)));
+    // PNG thumbnails for the viewer, encoded on libuv's threads while the NMF keeps one core busy.
+    const thumbnails = writeThumbnails({ pixels, size: [H, W], write: (i, png) => writer.writeFile(thumbnail(i), png), signal: o.signal });
+    thumbnails.catch(() => undefined); // awaited before the bundle is written
+    background.push(thumbnails);
     const n = acts.A.rows;
     const p = m.channels;
     const r = o.concepts;
@@ -152,7 +159,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
     // The top crops need only U: they are cut and encoded (sharp works on libuv's threads) while the
     // second pass runs.
     const write = (rel: string, png: Buffer) => writer.writeFile(rel, png);
-    const topCrops = writeTopCrops({ U: fit.U, grid, top: o.topCrops, thumbnails, preprocess: m.preprocess, write, signal: o.signal });
+    const topCrops = writeTopCrops({ U: fit.U, grid, top: o.topCrops, pixels, preprocess: m.preprocess, write, signal: o.signal });
     topCrops.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     background.push(topCrops);
 
@@ -163,7 +170,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
     const projectSession = await m.factory.create(projectionGraph(m, fit.W).bytes, 'g with the projection on the concepts');
     sessions.push(projectSession);
     const projection = await projectImages({
-      thumbnails,
+      pixels,
       preprocess: m.preprocess,
       session: projectSession,
       input: m.info.inputName,
@@ -205,6 +212,8 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
       ? await writeMaps({ Uimg, images: nImages, latent: [lh, lw], size: [H, W], percentile: o.mapPercentile, write, signal: o.signal, onProgress: (d, t) => progress('maps', d, t, 'images') })
       : { maps: undefined, presence: Array.from({ length: nImages }, (_, i) => Array.from(Uimg.data.subarray(i * r, (i + 1) * r))) };
     const crops = await topCrops;
+    await thumbnails;
+    await writer.remove(PIXELS_DIR);
 
     timer.start('write');
     throwIfCancelled(o.signal);

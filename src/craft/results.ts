@@ -41,6 +41,15 @@ export class BundleWriter {
     }
   }
 
+  /** Removes a file or folder of the bundle being written (working files that must not be committed). */
+  async remove(relative: string): Promise<void> {
+    try {
+      await fs.promises.rm(path.join(this.tempDir, relative), { recursive: true, force: true });
+    } catch (e) {
+      throw ioError(`remove ${relative} in ${this.tempDir}`, e);
+    }
+  }
+
   /** Writes results.json, moves the folder into place and points latest.json at it. Returns the folder. */
   async commit(bundle: ResultsBundle): Promise<string> {
     await this.writeFile(RESULTS_FILE, JSON.stringify(bundle));

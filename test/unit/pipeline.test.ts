@@ -7,7 +7,7 @@ import { explain } from '../../src/craft/pipeline';
 import { prepareModel } from '../../src/craft/split';
 import { computeActivations, latentSize, projectImages } from '../../src/craft/activations';
 import { DEFAULTS, type ExplainOptions } from '../../src/craft/options';
-import { listImages, loadImage } from '../../src/craft/images';
+import { decodeImage, listImages, loadImage } from '../../src/craft/images';
 import { fromFlat, type Matrix } from '../../src/craft/matrix';
 import { transformNmf, transformProjected } from '../../src/craft/nmf';
 import { jsProducts } from '../../src/craft/nmf-products';
@@ -67,16 +67,16 @@ async function goldenActivations() {
   const m = await prepareModel(o, files, () => undefined);
   const cropsModel = cropsGraph(m, 14);
   const crops = await m.factory.create(cropsModel.model.bytes, 'crops');
-  const thumbs = tempDir('thumbs');
+  const pixelsDir = tempDir('pixels');
   const acts = await computeActivations({
     files, root: o.images, preprocess: m.preprocess, patch: 14, batch: 64, channels: m.channels,
     crops: { session: crops, input: CROPS, output: cropsModel.output },
-    writeThumbnail: async (i, png) => fs.writeFileSync(path.join(thumbs, `${i}.png`), png),
+    savePixels: async (i, rgb) => fs.writeFileSync(path.join(pixelsDir, `${i}.rgb`), rgb),
     onSkip: () => undefined, onProgress: () => undefined,
   });
   await crops.release();
-  const thumbnails = acts.images.map((_, i) => path.join(thumbs, `${i}.png`));
-  return { m, acts, thumbnails };
+  const pixels = acts.images.map((_, i) => path.join(pixelsDir, `${i}.rgb`));
+  return { m, acts, pixels };
 }
 
 test('golden: crop activations equal the reference NMF input (≤ 1e-4)', async () => {
@@ -92,14 +92,14 @@ test('golden: crop activations equal the reference NMF input (≤ 1e-4)', async 
 });
 
 test('golden: importances with the reference W and masks match the reference (≤ 1e-3)', async () => {
-  const { m, thumbnails } = await goldenActivations();
+  const { m, pixels } = await goldenActivations();
   const W: Matrix = fromFlat(f32('W_10x64.f32'), 10, 64);
   const masks = f32('halton_masks_384x10.f32');
   const design = haltonDesign(10, 32);
   assert.deepEqual(Array.from(design.data), Array.from(masks));
-  // Second pass as the pipeline does it: g with the projection on W, from the thumbnails.
+  // Second pass as the pipeline does it: g with the projection on W, from the saved pixels.
   const project = await m.factory.create(projectionGraph(m, W).bytes, 'projection');
-  const projection = await projectImages({ thumbnails, preprocess: m.preprocess, session: project, input: m.info.inputName, concepts: 10, batch: 64, onProgress: () => undefined });
+  const projection = await projectImages({ pixels, preprocess: m.preprocess, session: project, input: m.info.inputName, concepts: 10, batch: 64, onProgress: () => undefined });
   await project.release();
   assert.equal(projection.positions, 200 * 49);
   assert.ok(projection.minActivation >= 0);
@@ -172,6 +172,13 @@ test('golden end to end: explain() finds the reference top-3 concepts and writes
     assert.ok(fs.existsSync(path.join(dir, im.thumbnail)));
     assert.ok(im.maps && fs.existsSync(path.join(dir, im.maps)));
   }
+  // the thumbnail is the image exactly as the model saw it (28×28, resized with Pillow's kernel)
+  const first = await loadImage(path.join(SAMPLE, 'images/ankle_boot', back.images[0].path), back.settings.preprocess);
+  const thumb = await decodeImage(path.join(dir, back.images[0].thumbnail));
+  assert.ok(first.ok && thumb.ok);
+  assert.deepEqual(Buffer.from(thumb.image.rgb), Buffer.from(first.image.rgb));
+  // the working copies of the pixels are not part of the bundle
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('.')), []);
   // the global importance is the mean of the per-image ones
   const mean = back.images.reduce((acc, im) => acc.map((v, i) => v + im.importances[i] / 200), new Array(10).fill(0));
   mean.forEach((v, i) => assert.ok(Math.abs(v - back.importances[i]) < 1e-9));
