@@ -1,7 +1,7 @@
 import type * as ort from 'onnxruntime-node';
 import { cropGrid, extractCrop } from './crops';
 import { throwIfCancelled } from './errors';
-import { loadImages, readPixels, relativeImagePath } from './images';
+import { loadImages, relativeImagePath } from './images';
 import { preprocessRgb } from './preprocess';
 import { runFloat } from './onnx/sessions';
 import { Pending } from './pending';
@@ -166,8 +166,9 @@ function handled<T>(p: Promise<T>): Promise<T> {
  * N·h·w·r numbers instead of N·h·w·p activations.
  */
 export async function projectImages(args: {
-  /** The pixels files the first pass saved, in image order. */
-  pixels: string[];
+  /** The images' resized pixels as the first pass saved them, and how many there are. */
+  pixels: (index: number) => Promise<Uint8Array>;
+  count: number;
   preprocess: PreprocessConfig;
   session: ort.InferenceSession;
   input: string;
@@ -185,22 +186,22 @@ export async function projectImages(args: {
   const step = args.fixedBatch ?? args.batch;
   // The next batch is read while ONNX Runtime runs this one.
   const load = (start: number) => {
-    const files = args.pixels.slice(start, start + step);
-    const batch = new Float32Array((args.fixedBatch ?? files.length) * size);
-    return handled(Promise.all(files.map(async (file, i) => {
-      batch.set(preprocessRgb(await readPixels(file, W, H), args.preprocess), i * size);
-    })).then(() => ({ files, batch })));
+    const count = Math.min(step, args.count - start);
+    const batch = new Float32Array((args.fixedBatch ?? count) * size);
+    return handled(Promise.all(Array.from({ length: count }, async (_, i) => {
+      batch.set(preprocessRgb(await args.pixels(start + i), args.preprocess), i * size);
+    })).then(() => ({ count, batch })));
   };
-  let next = args.pixels.length > 0 ? load(0) : undefined;
-  for (let start = 0; start < args.pixels.length; start += step) {
+  let next = args.count > 0 ? load(0) : undefined;
+  for (let start = 0; start < args.count; start += step) {
     throwIfCancelled(args.signal);
-    const { files, batch } = await next!;
-    next = start + step < args.pixels.length ? load(start + step) : undefined;
-    const out = await runFloat(args.session, { [args.input]: { data: batch, dims: [args.fixedBatch ?? files.length, ...itemDims] } }, ['projected', 'minimum']);
-    const per = out.projected.data.length / (args.fixedBatch ?? files.length);
-    chunks.push(out.projected.data.slice(0, per * files.length));
+    const { count, batch } = await next!;
+    next = start + step < args.count ? load(start + step) : undefined;
+    const out = await runFloat(args.session, { [args.input]: { data: batch, dims: [args.fixedBatch ?? count, ...itemDims] } }, ['projected', 'minimum']);
+    const per = out.projected.data.length / (args.fixedBatch ?? count);
+    chunks.push(out.projected.data.slice(0, per * count));
     minActivation = Math.min(minActivation, out.minimum.data[0]);
-    args.onProgress(start + files.length, args.pixels.length);
+    args.onProgress(start + count, args.count);
   }
   const total = chunks.reduce((a, c) => a + c.length, 0);
   const projected = new Float64Array(total);

@@ -1,7 +1,7 @@
 import { conceptColor } from './colors';
 import { cropRgb, type CropGrid } from './crops';
 import { throwIfCancelled } from './errors';
-import { encodePng, readPixels } from './images';
+import { encodePng } from './images';
 import { attributionMap, colourMap, mapSize, percentile } from './maps';
 import { Pending } from './pending';
 import type { Matrix } from './matrix';
@@ -18,8 +18,8 @@ export async function writeTopCrops(args: {
   U: Matrix;
   grid: CropGrid;
   top: number;
-  /** The run's pixels files (the images resized to the model input, raw RGB). */
-  pixels: string[];
+  /** Each image's resized pixels (raw RGB at the model input size). */
+  pixels: (index: number) => Promise<Uint8Array>;
   preprocess: PreprocessConfig;
   write: (rel: string, png: Buffer) => Promise<void>;
   signal?: AbortSignal;
@@ -37,7 +37,7 @@ export async function writeTopCrops(args: {
   try {
     for (const i of needed) {
       throwIfCancelled(args.signal);
-      await pending.add(readPixels(args.pixels[i], args.preprocess.size[1], args.preprocess.size[0]).then((pixels) => rgb.set(i, pixels)));
+      await pending.add(args.pixels(i).then((pixels) => rgb.set(i, pixels)));
     }
     await pending.drain();
     const width = args.preprocess.size[1];
@@ -67,7 +67,8 @@ export async function writeTopCrops(args: {
  * in the background while the NMF works on one core, so the encodes take no time of their own.
  */
 export async function writeThumbnails(args: {
-  pixels: string[];
+  pixels: (index: number) => Promise<Uint8Array>;
+  count: number;
   size: [number, number];
   write: (index: number, png: Buffer) => Promise<void>;
   signal?: AbortSignal;
@@ -75,9 +76,9 @@ export async function writeThumbnails(args: {
   const [H, W] = args.size;
   const pending = new Pending(2);
   try {
-    for (const [i, file] of args.pixels.entries()) {
+    for (let i = 0; i < args.count; i++) {
       throwIfCancelled(args.signal);
-      await pending.add(readPixels(file, W, H).then((rgb) => encodePng(rgb, W, H, 3)).then((png) => args.write(i, png)));
+      await pending.add(args.pixels(i).then((rgb) => encodePng(rgb, W, H, 3)).then((png) => args.write(i, png)));
     }
     await pending.drain();
   } finally {

@@ -274,21 +274,6 @@ export async function loadImages(
 }
 
 /**
- * The resized pixels of one image as the run keeps them between passes: width·height·3 raw bytes
- * (no PNG encode or decode on the way; the thumbnails are encoded once, in the background).
- */
-export async function readPixels(file: string, width: number, height: number): Promise<Uint8Array> {
-  let data: Buffer;
-  try {
-    data = await fs.promises.readFile(file);
-  } catch (e) {
-    throw new Error(`The run's own pixels file ${file} could not be read back: ${(e as Error).message}`);
-  }
-  if (data.length !== width * height * 3) throw new Error(`The run's own pixels file ${file} has ${data.length} bytes, expected ${width * height * 3}.`);
-  return new Uint8Array(data.buffer, data.byteOffset, data.length);
-}
-
-/**
  * PNG of interleaved 8-bit RGB (channels 3) or RGBA (4) pixels, optionally resized to
  * resizeTo = [height, width] first with a Pillow-compatible kernel (default nearest, which keeps
  * small crops crisp). Channels are filtered independently (no alpha premultiplication).

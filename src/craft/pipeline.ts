@@ -16,6 +16,7 @@ import { ortProducts } from './onnx/products';
 import type { SessionFactory } from './onnx/sessions';
 import type { ExplainOptions, Stage } from './options';
 import { BundleWriter, runName } from './results';
+import { PixelStore } from './pixel-store';
 import { haltonDesign } from './sobol';
 import { negativeActivations, prepareModel } from './split';
 import { RESULTS_VERSION, type ConceptEntry, type ImageEntry, type ResultsBundle } from '../protocol';
@@ -65,9 +66,8 @@ export function toolVersion(): { name: string; version: string } {
 }
 
 const thumbnail = (i: number) => `images/${i}.png`;
-/** Working folder of the bundle being written: each image's resized pixels, raw, between the passes. */
-const PIXELS_DIR = '.pixels';
-const pixelsFile = (i: number) => `${PIXELS_DIR}/${i}.rgb`;
+/** Scratch file in the bundle being written: each image's resized pixels, raw, between the passes. */
+const PIXELS_FILE = '.pixels';
 
 /** Products with X on ONNX Runtime when they are big enough to matter, else exact float64 JS. */
 async function productsFor(X: Float32Array, n: number, p: number, r: number, factory: SessionFactory): Promise<DataProducts> {
@@ -102,7 +102,10 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
   const sessions: { release(): Promise<void> }[] = [];
   // Work started early and awaited later; settled before a failed run's folder is removed.
   const background: Promise<unknown>[] = [];
+  let store: PixelStore | undefined;
   try {
+    store = await PixelStore.create(path.join(writer.tempDir, PIXELS_FILE), W, H);
+    const pixels = store.read.bind(store);
     // Activations: one streaming pass over the images.
     timer.start('activations');
     const cropsModel = cropsGraph(m, o.patch);
@@ -120,15 +123,14 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
       channels: m.channels,
       crops: { session: cropsSession, input: CROPS, output: cropsModel.output, fixedBatch: m.info.fixedBatch },
       maxPixels: o.maxPixels,
-      savePixels: (i, rgb) => writer.writeFile(pixelsFile(i), Buffer.from(rgb.buffer, rgb.byteOffset, rgb.length)),
+      savePixels: store.write.bind(store),
       onSkip: (s) => log(`Skipped ${s.path}: ${s.reason}`),
       onProgress: (done, total) => progress('activations', done, total, 'images'),
       signal: o.signal,
     });
     const nImages = acts.images.length;
-    const pixels = acts.images.map((_, i) => path.join(writer.tempDir, pixelsFile(i)));
     // PNG thumbnails for the viewer, encoded on libuv's threads while the NMF keeps one core busy.
-    const thumbnails = writeThumbnails({ pixels, size: [H, W], write: (i, png) => writer.writeFile(thumbnail(i), png), signal: o.signal });
+    const thumbnails = writeThumbnails({ pixels, count: nImages, size: [H, W], write: (i, png) => writer.writeFile(thumbnail(i), png), signal: o.signal });
     thumbnails.catch(() => undefined); // awaited before the bundle is written
     background.push(thumbnails);
     const n = acts.A.rows;
@@ -171,6 +173,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
     sessions.push(projectSession);
     const projection = await projectImages({
       pixels,
+      count: nImages,
       preprocess: m.preprocess,
       session: projectSession,
       input: m.info.inputName,
@@ -213,7 +216,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
       : { maps: undefined, presence: Array.from({ length: nImages }, (_, i) => Array.from(Uimg.data.subarray(i * r, (i + 1) * r))) };
     const crops = await topCrops;
     await thumbnails;
-    await writer.remove(PIXELS_DIR);
+    await store.dispose();
 
     timer.start('write');
     throwIfCancelled(o.signal);
@@ -268,6 +271,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
     return { dir, bundle };
   } catch (e) {
     await Promise.allSettled(background);
+    await store?.dispose();
     await writer.abort();
     throw e;
   } finally {

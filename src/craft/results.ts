@@ -14,6 +14,7 @@ const PARTIAL_PREFIX = '.partial-';
  */
 export class BundleWriter {
   private done = false;
+  private readonly folders = new Set<string>();
 
   private constructor(
     readonly root: string,
@@ -33,20 +34,16 @@ export class BundleWriter {
 
   async writeFile(relative: string, data: Buffer | string): Promise<void> {
     const target = path.join(this.tempDir, relative);
+    const dir = path.dirname(target);
     try {
-      await fs.promises.mkdir(path.dirname(target), { recursive: true });
+      // Once per folder: a run writes a few files per image into the same few folders.
+      if (!this.folders.has(dir)) {
+        await fs.promises.mkdir(dir, { recursive: true });
+        this.folders.add(dir);
+      }
       await fs.promises.writeFile(target, data);
     } catch (e) {
       throw ioError(`write ${relative} in ${this.tempDir}`, e);
-    }
-  }
-
-  /** Removes a file or folder of the bundle being written (working files that must not be committed). */
-  async remove(relative: string): Promise<void> {
-    try {
-      await fs.promises.rm(path.join(this.tempDir, relative), { recursive: true, force: true });
-    } catch (e) {
-      throw ioError(`remove ${relative} in ${this.tempDir}`, e);
     }
   }
 

@@ -8,6 +8,7 @@ import { prepareModel } from '../../src/craft/split';
 import { computeActivations, latentSize, projectImages } from '../../src/craft/activations';
 import { DEFAULTS, type ExplainOptions } from '../../src/craft/options';
 import { decodeImage, listImages, loadImage } from '../../src/craft/images';
+import { PixelStore } from '../../src/craft/pixel-store';
 import { fromFlat, type Matrix } from '../../src/craft/matrix';
 import { transformNmf, transformProjected } from '../../src/craft/nmf';
 import { jsProducts } from '../../src/craft/nmf-products';
@@ -67,20 +68,20 @@ async function goldenActivations() {
   const m = await prepareModel(o, files, () => undefined);
   const cropsModel = cropsGraph(m, 14);
   const crops = await m.factory.create(cropsModel.model.bytes, 'crops');
-  const pixelsDir = tempDir('pixels');
+  const store = await PixelStore.create(path.join(tempDir('pixels'), 'pixels'), 28, 28);
   const acts = await computeActivations({
     files, root: o.images, preprocess: m.preprocess, patch: 14, batch: 64, channels: m.channels,
     crops: { session: crops, input: CROPS, output: cropsModel.output },
-    savePixels: async (i, rgb) => fs.writeFileSync(path.join(pixelsDir, `${i}.rgb`), rgb),
+    savePixels: (i, rgb) => store.write(i, rgb),
     onSkip: () => undefined, onProgress: () => undefined,
   });
   await crops.release();
-  const pixels = acts.images.map((_, i) => path.join(pixelsDir, `${i}.rgb`));
-  return { m, acts, pixels };
+  return { m, acts, store };
 }
 
 test('golden: crop activations equal the reference NMF input (≤ 1e-4)', async () => {
-  const { acts } = await goldenActivations();
+  const { acts, store } = await goldenActivations();
+  await store.dispose();
   const ref = f32('crop_activations_800x64.f32');
   assert.equal(acts.A.rows, 800);
   assert.equal(acts.A.cols, 64);
@@ -92,15 +93,16 @@ test('golden: crop activations equal the reference NMF input (≤ 1e-4)', async 
 });
 
 test('golden: importances with the reference W and masks match the reference (≤ 1e-3)', async () => {
-  const { m, pixels } = await goldenActivations();
+  const { m, store } = await goldenActivations();
   const W: Matrix = fromFlat(f32('W_10x64.f32'), 10, 64);
   const masks = f32('halton_masks_384x10.f32');
   const design = haltonDesign(10, 32);
   assert.deepEqual(Array.from(design.data), Array.from(masks));
   // Second pass as the pipeline does it: g with the projection on W, from the saved pixels.
   const project = await m.factory.create(projectionGraph(m, W).bytes, 'projection');
-  const projection = await projectImages({ pixels, preprocess: m.preprocess, session: project, input: m.info.inputName, concepts: 10, batch: 64, onProgress: () => undefined });
+  const projection = await projectImages({ pixels: (i) => store.read(i), count: 200, preprocess: m.preprocess, session: project, input: m.info.inputName, concepts: 10, batch: 64, onProgress: () => undefined });
   await project.release();
+  await store.dispose();
   assert.equal(projection.positions, 200 * 49);
   assert.ok(projection.minActivation >= 0);
   const U = (await transformProjected({ rows: projection.positions, cols: 10, data: projection.projected }, W, 64, {})).U;

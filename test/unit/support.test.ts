@@ -10,6 +10,7 @@ import { percentile, resizeBilinear, attributionMap, colourMap } from '../../src
 import { alphaRamp, conceptColor, toHex } from '../../src/craft/colors';
 import { BundleWriter, readBundle, latestRun, runName } from '../../src/craft/results';
 import { CraftError } from '../../src/craft/errors';
+import { PixelStore } from '../../src/craft/pixel-store';
 import { RESULTS_VERSION, type ResultsBundle } from '../../src/protocol';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -152,4 +153,21 @@ test('bundle writer: nothing appears until commit; abort leaves no trace; earlie
   fs.writeFileSync(path.join(dir3, 'results.json'), '{"version": 99}');
   await assert.rejects(readBundle(dir3), /results version 99/);
   assert.match(runName('Ankle boot', new Date(2026, 0, 2, 3, 4, 5)), /^20260102-030405-ankle-boot$/);
+});
+
+test('PixelStore keeps each image at its own offset, checks sizes, and removes its file', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-pixels-'));
+  const file = path.join(dir, 'pixels');
+  const store = await PixelStore.create(file, 2, 3);
+  const image = (v: number) => new Uint8Array(2 * 3 * 3).fill(v);
+  await Promise.all([store.write(2, image(30)), store.write(0, image(10)), store.write(1, image(20))]);
+  assert.deepEqual([...(await store.read(1))], [...image(20)]);
+  assert.deepEqual([...(await store.read(2))], [...image(30)]);
+  assert.equal(fs.statSync(file).size, 3 * 18);
+  await assert.rejects(store.write(3, new Uint8Array(5)), /5 bytes for image 3, expected 18/);
+  await assert.rejects(store.read(7), /holds no pixels for image 7/);
+  await store.dispose();
+  assert.equal(fs.existsSync(file), false);
+  await store.dispose(); // twice is fine
+  fs.rmSync(dir, { recursive: true });
 });
