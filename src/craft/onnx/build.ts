@@ -150,6 +150,18 @@ function checkFreeName(ed: ModelEditor, name: string, what: string): void {
   if (ed.isUsed(name)) throw new Error(`${what}: the name '${name}' is already used in the model; choose another`);
 }
 
+/** Adds a 1-D int64 initializer; returns its name. */
+function addInt64(ed: ModelEditor, name: string, values: number[]): string {
+  ed.addInitializer({ name, dataType: DataType.INT64, dims: [values.length], values });
+  return name;
+}
+
+/** Adds a float32 initializer; returns its name. */
+function addFloats(ed: ModelEditor, name: string, dims: number[], values: ArrayLike<number>): string {
+  ed.addInitializer({ name, dataType: DataType.FLOAT, dims, values: Float32Array.from(values) });
+  return name;
+}
+
 /** Spatial axes of a rank-4 layout. */
 function spatialAxes(layout: Layout): [number, number] {
   return layout === 'NCHW' ? [2, 3] : [1, 2];
@@ -189,23 +201,22 @@ export function withInputResize(model: OnnxModel, opts: InputResizeOptions): Onn
 
   const p = (s: string) => ed.freshName(`craft/resize/${s}`);
   const names = { shape: p('shape'), lead: p('lead'), tail: p('tail'), sizes: p('sizes'), hw: p('hw'), roi: p('roi'), scales: p('scales'), s0: p('starts0'), e0: p('ends0'), s1: p('starts1'), e1: p('ends1') };
-  const i64 = (name: string, values: number[]): TensorSpec => ({ name, dataType: DataType.INT64, dims: [values.length], values });
   // Empty roi and scales: opsets 11-12 require the inputs to be present even when sizes is used.
   ed.addInitializer({ name: names.roi, dataType: DataType.FLOAT, dims: [0], values: [] });
   ed.addInitializer({ name: names.scales, dataType: DataType.FLOAT, dims: [0], values: [] });
-  ed.addInitializer(i64(names.hw, [opts.height, opts.width]));
+  addInt64(ed, names.hw, [opts.height, opts.width]);
   const nodes: NodeSpec[] = [{ opType: 'Shape', inputs: [inputName], outputs: [names.shape], name: p('Shape') }];
   let sizeParts: string[];
   if (layout === 'NCHW') {
-    ed.addInitializer(i64(names.s0, [0]));
-    ed.addInitializer(i64(names.e0, [2]));
+    addInt64(ed, names.s0, [0]);
+    addInt64(ed, names.e0, [2]);
     nodes.push({ opType: 'Slice', inputs: [names.shape, names.s0, names.e0], outputs: [names.lead], name: p('Slice') });
     sizeParts = [names.lead, names.hw];
   } else {
-    ed.addInitializer(i64(names.s0, [0]));
-    ed.addInitializer(i64(names.e0, [1]));
-    ed.addInitializer(i64(names.s1, [3]));
-    ed.addInitializer(i64(names.e1, [4]));
+    addInt64(ed, names.s0, [0]);
+    addInt64(ed, names.e0, [1]);
+    addInt64(ed, names.s1, [3]);
+    addInt64(ed, names.e1, [4]);
     nodes.push({ opType: 'Slice', inputs: [names.shape, names.s0, names.e0], outputs: [names.lead], name: p('Slice') });
     nodes.push({ opType: 'Slice', inputs: [names.shape, names.s1, names.e1], outputs: [names.tail], name: p('Slice') });
     sizeParts = [names.lead, names.hw, names.tail];
@@ -333,14 +344,8 @@ export function withReconstruction(model: OnnxModel, opts: ReconstructionOptions
   const coeffs = opts.coeffsName ?? 'coeffs';
   checkFreeName(ed, coeffs, what);
   const n = (s: string) => ed.freshName(`craft/recon/${s}`);
-  const i64 = (name: string, values: number[]) => {
-    ed.addInitializer({ name, dataType: DataType.INT64, dims: [values.length], values });
-    return name;
-  };
-  const f32 = (name: string, dims: number[], values: ArrayLike<number>) => {
-    ed.addInitializer({ name, dataType: DataType.FLOAT, dims, values: Float32Array.from(values) });
-    return name;
-  };
+  const i64 = (name: string, values: number[]) => addInt64(ed, name, values);
+  const f32 = (name: string, dims: number[], values: ArrayLike<number>) => addFloats(ed, name, dims, values);
   const M: Dim = opts.masks ? opts.masks.rows : 'masks';
   const maskDims = [M, r];
   let masks: string;
@@ -420,7 +425,7 @@ export function withReconstruction(model: OnnxModel, opts: ReconstructionOptions
     }
   }
   for (const node of [...nodes].reverse()) ed.addNode(node, 'start');
-  if (opts.through) mixAt(ed, opts.through, masks, r, n, i64, f32);
+  if (opts.through) mixAt(ed, opts.through, masks, r, n);
   ed.removeInput(target.name);
   const coeffShape: Dim[] = opts.spatial ? [1, opts.spatial.height, opts.spatial.width, r] : [1, r];
   ed.addInput({ name: coeffs, elemType: DataType.FLOAT, shape: coeffShape }, 'start');
@@ -438,8 +443,6 @@ function mixAt(
   masks: string,
   r: number,
   n: (s: string) => string,
-  i64: (name: string, values: number[]) => string,
-  f32: (name: string, dims: number[], values: ArrayLike<number>) => string,
 ): void {
   const prefixOut = n('prefix_out');
   ed.renameNodeOutput(through, prefixOut);
@@ -453,13 +456,13 @@ function mixAt(
   const mixedShape = n('mixed_shape');
   const nodes: NodeSpec[] = [
     { opType: 'Flatten', inputs: [prefixOut], outputs: [rows], name: n('Flatten'), attributes: [{ name: 'axis', int: 1 }] },
-    { opType: 'MatMul', inputs: [masks, f32(n('ones'), [r, 1], new Float32Array(r).fill(1))], outputs: [sum], name: n('MatMul') },
-    { opType: 'Sub', inputs: [f32(n('one'), [1], [1]), sum], outputs: [lead], name: n('Sub') },
+    { opType: 'MatMul', inputs: [masks, addFloats(ed, n('ones'), [r, 1], new Float32Array(r).fill(1))], outputs: [sum], name: n('MatMul') },
+    { opType: 'Sub', inputs: [addFloats(ed, n('one'), [1], [1]), sum], outputs: [lead], name: n('Sub') },
     { opType: 'Concat', inputs: [lead, masks], outputs: [weights], name: n('Concat'), attributes: [{ name: 'axis', int: 1 }] },
     { opType: 'MatMul', inputs: [weights, rows], outputs: [mixed], name: n('MatMul') },
     { opType: 'Shape', inputs: [prefixOut], outputs: [shape], name: n('Shape') },
-    { opType: 'Slice', inputs: [shape, i64(n('tail_start'), [1]), i64(n('tail_end'), [2 ** 31 - 1])], outputs: [tail], name: n('Slice') },
-    { opType: 'Concat', inputs: [i64(n('mixed_lead'), [-1]), tail], outputs: [mixedShape], name: n('Concat'), attributes: [{ name: 'axis', int: 0 }] },
+    { opType: 'Slice', inputs: [shape, addInt64(ed, n('tail_start'), [1]), addInt64(ed, n('tail_end'), [2 ** 31 - 1])], outputs: [tail], name: n('Slice') },
+    { opType: 'Concat', inputs: [addInt64(ed, n('mixed_lead'), [-1]), tail], outputs: [mixedShape], name: n('Concat'), attributes: [{ name: 'axis', int: 0 }] },
     { opType: 'Reshape', inputs: [mixed, mixedShape], outputs: [through], name: n('Reshape') },
   ];
   // Each goes right after the previous one, starting after the prefix's last node.
