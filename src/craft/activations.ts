@@ -4,7 +4,7 @@ import { throwIfCancelled } from './errors';
 import { loadImages, relativeImagePath } from './images';
 import { preprocessRgb } from './preprocess';
 import { runFloat } from './onnx/sessions';
-import { Pending } from './pending';
+import { handled, Pending } from './pending';
 import type { PreprocessConfig, SkippedImage } from '../protocol';
 
 /** Float32 storage that grows by appending rows; only A and the spatial activations use it. */
@@ -151,12 +151,6 @@ export async function computeActivations(args: {
     await saving.settle();
   }
   return { A, images, skipped, minActivation };
-}
-
-/** The promise itself, marked as handled: a prefetch that fails while nobody awaits it yet must not count as an unhandled rejection. */
-function handled<T>(p: Promise<T>): Promise<T> {
-  p.catch(() => undefined);
-  return p;
 }
 
 /**

@@ -38,3 +38,12 @@ export class Pending {
     if (this.failure) throw this.failure.error;
   }
 }
+
+/**
+ * The promise itself, marked as handled: work started now and awaited later must not count as an
+ * unhandled rejection if it fails meanwhile (awaiting it still throws).
+ */
+export function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}

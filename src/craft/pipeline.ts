@@ -17,6 +17,7 @@ import type { SessionFactory } from './onnx/sessions';
 import type { ExplainOptions, Stage } from './options';
 import { BundleWriter, runName } from './results';
 import { PixelStore } from './pixel-store';
+import { handled } from './pending';
 import { haltonDesign } from './sobol';
 import { negativeActivations, prepareModel } from './split';
 import { RESULTS_VERSION, type ConceptEntry, type ImageEntry, type ResultsBundle } from '../protocol';
@@ -102,6 +103,10 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
   const sessions: { release(): Promise<void> }[] = [];
   // Work started early and awaited later; settled before a failed run's folder is removed.
   const background: Promise<unknown>[] = [];
+  const inBackground = <T>(p: Promise<T>): Promise<T> => {
+    background.push(handled(p));
+    return p;
+  };
   let store: PixelStore | undefined;
   try {
     store = await PixelStore.create(path.join(writer.tempDir, PIXELS_FILE), W, H);
@@ -130,9 +135,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
     });
     const nImages = acts.images.length;
     // PNG thumbnails for the viewer, encoded on libuv's threads while the NMF keeps one core busy.
-    const thumbnails = writeThumbnails({ pixels, count: nImages, size: [H, W], write: (i, png) => writer.writeFile(thumbnail(i), png), signal: o.signal });
-    thumbnails.catch(() => undefined); // awaited before the bundle is written
-    background.push(thumbnails);
+    const thumbnails = inBackground(writeThumbnails({ pixels, count: nImages, size: [H, W], write: (i, png) => writer.writeFile(thumbnail(i), png), signal: o.signal }));
     const n = acts.A.rows;
     const p = m.channels;
     const r = o.concepts;
@@ -161,9 +164,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
     // The top crops need only U: they are cut and encoded (sharp works on libuv's threads) while the
     // second pass runs.
     const write = (rel: string, png: Buffer) => writer.writeFile(rel, png);
-    const topCrops = writeTopCrops({ U: fit.U, grid, top: o.topCrops, pixels, preprocess: m.preprocess, write, signal: o.signal });
-    topCrops.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
-    background.push(topCrops);
+    const topCrops = inBackground(writeTopCrops({ U: fit.U, grid, top: o.topCrops, pixels, preprocess: m.preprocess, write, signal: o.signal }));
 
     // Transform: concept coefficients of every latent position of every image (§3), all rows in one
     // coordinate descent like the reference. A second pass over the images computes only X·Wᵀ.

@@ -38,11 +38,10 @@ export async function ortProducts(
     'the NMF product graph',
     { spinning: false },
   );
-  const run = async (session: ort.InferenceSession, B: Matrix, rows: number, outRows: number): Promise<Matrix> => {
-    if (B.rows !== rows) throw new Error(`ortProducts: operand is ${B.rows}x${B.cols}, expected ${rows} rows`);
-    const feed = new ort.Tensor('float32', Float32Array.from(B.data), [B.rows, B.cols]);
-    const out = await session.run({ B: feed });
-    return { rows: outRows, cols: B.cols, data: Float64Array.from(out.Y.data as Float32Array) };
+  const timesB = async (B: Matrix): Promise<Matrix> => {
+    if (B.rows !== p) throw new Error(`ortProducts: operand is ${B.rows}x${B.cols}, expected ${p} rows`);
+    const out = await times.run({ B: new ort.Tensor('float32', Float32Array.from(B.data), [p, B.cols]) });
+    return { rows: n, cols: B.cols, data: Float64Array.from(out.Y.data as Float32Array) };
   };
   const transposeTimes = async (B: Matrix): Promise<Matrix> => {
     if (B.rows !== n) throw new Error(`ortProducts: operand is ${B.rows}x${B.cols}, expected ${n} rows`);
@@ -61,7 +60,7 @@ export async function ortProducts(
     sumSquares,
     minValue,
     unitRoundoff: 2 ** -24,
-    times: (B) => run(times, B, p, n),
+    times: timesB,
     transposeTimes,
     dispose: async () => {
       await times.release();
