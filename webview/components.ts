@@ -84,33 +84,27 @@ export interface CheckboxHandle {
 
 export function checkbox(o: CheckboxOptions): CheckboxHandle {
   const style = o.color ? { '--concept': safeColor(o.color), '--concept-ink': inkFor(o.color) } : undefined;
+  // `box` holds the state (the toolkit element itself, or the native input inside its label).
+  let element: HTMLElement;
+  let box: HTMLElement & { checked: boolean };
   if (kind === 'toolkit') {
     // The toolkit copies textContent into aria-label when connected, so the text goes in first.
-    const el = h('vscode-checkbox', { class: o.color ? 'check concept-check' : 'check', style }, ...(o.content ?? [o.label])) as HTMLElement & { checked: boolean };
-    el.setAttribute('aria-label', o.label);
-    el.checked = o.checked;
-    el.addEventListener('change', () => o.onChange(el.checked));
-    return {
-      element: el,
-      get checked() {
-        return el.checked;
-      },
-      setChecked(v: boolean) {
-        el.checked = v;
-      },
-    };
+    box = h('vscode-checkbox', { class: o.color ? 'check concept-check' : 'check', style }, ...(o.content ?? [o.label])) as HTMLElement & { checked: boolean };
+    box.setAttribute('aria-label', o.label);
+    element = box;
+  } else {
+    box = h('input', { attrs: { type: 'checkbox', 'aria-label': o.label } });
+    element = h('label', { class: o.color ? 'check native-check concept-check' : 'check native-check', style }, box, h('span', { class: 'check-label' }, ...(o.content ?? [o.label])));
   }
-  const input = h('input', { attrs: { type: 'checkbox', 'aria-label': o.label } });
-  input.checked = o.checked;
-  input.addEventListener('change', () => o.onChange(input.checked));
-  const el = h('label', { class: o.color ? 'check native-check concept-check' : 'check native-check', style }, input, h('span', { class: 'check-label' }, ...(o.content ?? [o.label])));
+  box.checked = o.checked;
+  box.addEventListener('change', () => o.onChange(box.checked));
   return {
-    element: el,
+    element,
     get checked() {
-      return input.checked;
+      return box.checked;
     },
     setChecked(v: boolean) {
-      input.checked = v;
+      box.checked = v;
     },
   };
 }
