@@ -70,6 +70,7 @@ const FILTERS: Record<Exclude<ResampleKernel, 'nearest'>, Filter> = {
 const PRECISION_BITS = 22;
 const ONE = 1 << PRECISION_BITS;
 const HALF = 1 << (PRECISION_BITS - 1);
+const INV_ONE = 1 / ONE;
 
 /** Per output index: first source index, tap count, and fixed-point weights (ksize per row). */
 interface Coefficients {
@@ -114,7 +115,7 @@ function coefficients(inSize: number, outSize: number, filter: Filter): Coeffici
 /** Rounds a fixed-point sum (HALF already added) to a byte: arithmetic shift, then clamp. */
 function clip8(sum: number): number {
   // sum·2⁻²² is exact in float64; |0 truncates, which equals floor for every sum that survives the clamp.
-  const v = (sum / ONE) | 0;
+  const v = (sum * INV_ONE) | 0;
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
@@ -161,19 +162,32 @@ function vertical(
 ): Uint8Array {
   const stride = width * channels;
   const out = new Uint8Array(outH * stride);
+  const { first, count, ksize, weights } = c;
   // Row-at-a-time accumulation walks memory linearly; sums stay exact integers in float64.
   const acc = new Float64Array(stride);
   for (let y = 0; y < outH; y++) {
+    const lo = first[y] - rowOffset;
+    const n = count[y];
+    const kBase = y * ksize;
+    const outRow = y * stride;
+    if (n <= 3) {
+      // Up to three taps (every bilinear resize between ~0.7× and any enlargement) in one pass; a
+      // missing tap reads a valid row with weight 0, which adds an exact 0.
+      const r0 = lo * stride;
+      const r1 = n > 1 ? r0 + stride : r0;
+      const r2 = n > 2 ? r1 + stride : r0;
+      const w0 = weights[kBase];
+      const w1 = n > 1 ? weights[kBase + 1] : 0;
+      const w2 = n > 2 ? weights[kBase + 2] : 0;
+      for (let i = 0; i < stride; i++) out[outRow + i] = clip8(HALF + src[r0 + i] * w0 + src[r1 + i] * w1 + src[r2 + i] * w2);
+      continue;
+    }
     acc.fill(HALF);
-    const lo = c.first[y] - rowOffset;
-    const n = c.count[y];
-    const kBase = y * c.ksize;
     for (let t = 0; t < n; t++) {
-      const w = c.weights[kBase + t];
+      const w = weights[kBase + t];
       const row = (lo + t) * stride;
       for (let i = 0; i < stride; i++) acc[i] += src[row + i] * w;
     }
-    const outRow = y * stride;
     for (let i = 0; i < stride; i++) out[outRow + i] = clip8(acc[i]);
   }
   return out;
