@@ -114,6 +114,8 @@ export async function computeActivations(args: {
   const load = (start: number) => handled(loadImages(args.files.slice(start, start + batch), pre, { maxPixels: args.maxPixels, concurrency: 2 }));
   let next = args.files.length > 0 ? load(0) : undefined;
   const saving = new Pending(Math.max(4, batch));
+  // One crops buffer for every chunk: ORT is done with it once runBatched returns.
+  const cropBuffer = new Float32Array(Math.min(batch, args.files.length) * grid.perImage * cropSize);
   try {
     for (let start = 0; start < args.files.length; start += batch) {
       throwIfCancelled(args.signal);
@@ -129,7 +131,7 @@ export async function computeActivations(args: {
         }
       }
       if (ok.length > 0) {
-        const crops = new Float32Array(ok.length * grid.perImage * cropSize);
+        const crops = cropBuffer.subarray(0, ok.length * grid.perImage * cropSize);
         for (let i = 0; i < ok.length; i++) {
           const img = ok[i];
           grid.positions.forEach((pos, j) =>
@@ -178,12 +180,14 @@ export async function projectImages(args: {
   const chunks: Float32Array[] = [];
   let minActivation = Infinity;
   const step = args.fixedBatch ?? args.batch;
-  // The next batch is read while ONNX Runtime runs this one.
+  // The next batch is read while ONNX Runtime runs this one: two buffers, used in turn (a padded
+  // tail of a fixed batch may hold an earlier image; its outputs are dropped).
+  const buffers = [0, 1].map(() => new Float32Array((args.fixedBatch ?? Math.min(step, args.count)) * size));
   const load = (start: number) => {
     const count = Math.min(step, args.count - start);
-    const batch = new Float32Array((args.fixedBatch ?? count) * size);
+    const batch = buffers[(start / step) % 2].subarray(0, (args.fixedBatch ?? count) * size);
     return handled(Promise.all(Array.from({ length: count }, async (_, i) => {
-      batch.set(preprocessRgb(await args.pixels(start + i), args.preprocess), i * size);
+      preprocessRgb(await args.pixels(start + i), args.preprocess, batch, i * size);
     })).then(() => ({ count, batch })));
   };
   let next = args.count > 0 ? load(0) : undefined;

@@ -138,36 +138,48 @@ export function validatePreprocess(value: unknown, where: string): PreprocessCon
 /**
  * Model input for one image from its resized RGB pixels (h·w·3, row-major, interleaved):
  * x = range[0] + (v/255)·(range[1] − range[0]), then (x − mean[c]) / std[c], with c counted in the
- * configured channel order, laid out as 3×h×w (NCHW) or h×w×3 (NHWC).
+ * configured channel order, laid out as 3×h×w (NCHW) or h×w×3 (NHWC). Written into `out` at
+ * `offset` when given (e.g. a batch buffer), else into a new array.
  */
-export function preprocessRgb(rgb: Uint8Array, config: PreprocessConfig): Float32Array {
+export function preprocessRgb(rgb: Uint8Array, config: PreprocessConfig, out?: Float32Array, offset = 0): Float32Array {
   const [h, w] = config.size;
   const n = h * w;
   if (rgb.length !== n * 3) {
     throw new RangeError(`preprocessRgb: ${rgb.length} bytes for a ${h}×${w} RGB image (expected ${n * 3})`);
   }
-  // One lookup table per output channel: every 8-bit value maps to one float, computed in float64.
+  const target = out ?? new Float32Array(n * 3);
+  if (offset < 0 || offset + n * 3 > target.length) throw new RangeError(`preprocessRgb: no room for ${n * 3} values at ${offset}`);
+  // One lookup table per input channel (R, G, B): every 8-bit value maps to one float, computed in
+  // float64; `plane[k]` is where input channel k goes in the configured channel order.
+  const [r0, r1] = config.range;
+  const bgr = config.channelOrder === 'BGR';
   const luts: Float32Array[] = [];
-  const source: number[] = [];
-  for (let c = 0; c < 3; c++) {
+  const plane: number[] = [];
+  for (let k = 0; k < 3; k++) {
+    const c = bgr ? 2 - k : k;
     const lut = new Float32Array(256);
-    const [r0, r1] = config.range;
     for (let v = 0; v < 256; v++) lut[v] = (r0 + (v / 255) * (r1 - r0) - config.mean[c]) / config.std[c];
     luts.push(lut);
-    source.push(config.channelOrder === 'BGR' ? 2 - c : c);
+    plane.push(c);
   }
-  const out = new Float32Array(n * 3);
+  const [lr, lg, lb] = luts;
+  // One pass over the pixels (reading them once is what makes this fast), three output streams.
   if (config.layout === 'NCHW') {
-    for (let c = 0; c < 3; c++) {
-      const lut = luts[c];
-      const s = source[c];
-      const base = c * n;
-      for (let i = 0; i < n; i++) out[base + i] = lut[rgb[i * 3 + s]];
+    const pr = offset + plane[0] * n;
+    const pg = offset + plane[1] * n;
+    const pb = offset + plane[2] * n;
+    for (let i = 0, s = 0; i < n; i++, s += 3) {
+      target[pr + i] = lr[rgb[s]];
+      target[pg + i] = lg[rgb[s + 1]];
+      target[pb + i] = lb[rgb[s + 2]];
     }
   } else {
-    for (let i = 0; i < n; i++) {
-      for (let c = 0; c < 3; c++) out[i * 3 + c] = luts[c][rgb[i * 3 + source[c]]];
+    const [qr, qg, qb] = plane;
+    for (let i = 0, s = offset; i < n * 3; i += 3, s += 3) {
+      target[s + qr] = lr[rgb[i]];
+      target[s + qg] = lg[rgb[i + 1]];
+      target[s + qb] = lb[rgb[i + 2]];
     }
   }
-  return out;
+  return target;
 }
