@@ -2,7 +2,7 @@ import { conceptColor } from './colors';
 import { cropRgb, type CropGrid } from './crops';
 import { throwIfCancelled } from './errors';
 import { encodePng } from './images';
-import { attributionMap, colourMap, mapSize, percentile } from './maps';
+import { attributionMap, colourMap, mapSize, percentile, rampTable } from './maps';
 import { Pending } from './pending';
 import type { Matrix } from './matrix';
 import type { CropEntry, PreprocessConfig } from '../protocol';
@@ -113,6 +113,7 @@ export async function writeMaps(args: {
     for (let k = 0; k < Uimg.rows; k++) column[k] = Uimg.data[k * r + c];
     thresholds.push(percentile(column, args.percentile));
   }
+  const tables = Array.from({ length: r }, (_, c) => rampTable(conceptColor(c)));
   const maps: string[] = [];
   const presence: number[][] = [];
   const tile = 4 * H * W;
@@ -130,7 +131,7 @@ export async function writeMaps(args: {
           sum += heat[k];
         }
         means.push(sum / hw);
-        strip.set(colourMap(attributionMap(heat, h, w, thresholds[c], H, W), conceptColor(c)), c * tile);
+        strip.set(colourMap(attributionMap(heat, h, w, thresholds[c], H, W), tables[c]), c * tile);
       }
       // One file per image (not per concept): thousands of tiny files cost more than the maps themselves.
       const file = `maps/${i}.png`;

@@ -63,21 +63,25 @@ export function attributionMap(
   return up;
 }
 
-/** Colours a [0, 1] map with the concept's alpha ramp: RGBA bytes, transparent where the map is 0. */
-export function colourMap(values: Float64Array, color: Rgb): Uint8Array {
+/** A concept's alpha ramp sampled at 256 levels as RGBA bytes (the reference samples its colormap at 256 levels too). */
+export function rampTable(color: Rgb): Uint8Array {
   const ramp = alphaRamp(color);
-  // 256-entry table: the reference samples its colormap at 256 levels too.
   const lut = new Uint8Array(256 * 4);
   for (let k = 0; k < 256; k++) lut.set(ramp(k / 255), k * 4);
+  return lut;
+}
+
+/** Colours a [0, 1] map with a rampTable: RGBA bytes, transparent where the map is 0. */
+export function colourMap(values: Float64Array, table: Uint8Array): Uint8Array {
   const out = new Uint8Array(values.length * 4);
   for (let k = 0; k < values.length; k++) {
     const v = values[k];
     const level = (v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255)) * 4;
     const o = k * 4;
-    out[o] = lut[level];
-    out[o + 1] = lut[level + 1];
-    out[o + 2] = lut[level + 2];
-    out[o + 3] = lut[level + 3];
+    out[o] = table[level];
+    out[o + 1] = table[level + 1];
+    out[o + 2] = table[level + 2];
+    out[o + 3] = table[level + 3];
   }
   return out;
 }

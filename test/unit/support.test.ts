@@ -6,7 +6,7 @@ import * as path from 'path';
 import { cropGrid, extractCrop, cropRgb } from '../../src/craft/crops';
 import { resolveClass, readLabelsFile, labelsFromMetadata, findLabels } from '../../src/craft/labels';
 import { configToOptions, parseSize } from '../../src/craft/config';
-import { percentile, resizeBilinear, attributionMap, colourMap } from '../../src/craft/maps';
+import { percentile, resizeBilinear, attributionMap, colourMap, rampTable } from '../../src/craft/maps';
 import { alphaRamp, conceptColor, toHex } from '../../src/craft/colors';
 import { BundleWriter, readBundle, latestRun, runName } from '../../src/craft/results';
 import { CraftError } from '../../src/craft/errors';
@@ -96,7 +96,7 @@ test('attribution map keeps only values above the threshold, then normalises to 
   const m = attributionMap(heat, 2, 2, 1.5, 2, 2);
   assert.deepEqual(Array.from(m), [0, 0, 2 / 3, 1]);
   assert.ok(attributionMap(heat, 2, 2, 10, 4, 4).every((v) => v === 0));
-  const rgba = colourMap(Float64Array.from([0, 1]), conceptColor(0));
+  const rgba = colourMap(Float64Array.from([0, 1]), rampTable(conceptColor(0)));
   assert.equal(rgba[3], 0); // transparent where the map is 0
   assert.equal(rgba[7], Math.round(255 * 0.85));
 });
