@@ -103,7 +103,7 @@ function main(): void {
     const ratios = explainRuns.map((r, k) => r.timings.total / floorRuns[k].total);
     results.push({
       workload: w.key, title: w.title, runs, images: explainRuns[0].images, crops: explainRuns[0].crops,
-      stagesMedianS: stageMedians, floorMedianS: floor, totalOverFloorMedian: median(ratios),
+      stagesMedianS: stageMedians, floorMedianS: floor, totalOverFloorMedian: median(ratios), totalOverFloorRuns: ratios,
       nmfShareOfTotal: stageMedians.nmf / stageMedians.total, peakRssMBMedian: median(explainRuns.map((r) => r.maxRssMB)),
       peakRssMBMax: Math.max(...explainRuns.map((r) => r.maxRssMB)), rankingRun1: explainRuns[0].ranking,
       scaling,
@@ -121,7 +121,7 @@ function main(): void {
     for (const [s, v] of Object.entries(r.stagesMedianS)) lines.push(`| ${s} | ${(v as number).toFixed(3)} |`);
     lines.push('', '| floor part | median s |', '|---|---|');
     for (const [s, v] of Object.entries(r.floorMedianS)) lines.push(`| ${s} | ${(v as number).toFixed(3)} |`);
-    lines.push('', `- total / floor (median of per-run ratios): **${r.totalOverFloorMedian.toFixed(3)}×**`,
+    lines.push('', `- total / floor (median of per-run ratios): **${r.totalOverFloorMedian.toFixed(3)}×** (runs: ${r.totalOverFloorRuns.map((x: number) => x.toFixed(2)).join(', ')})`,
       `- NMF share of total: ${(100 * r.nmfShareOfTotal).toFixed(1)} %`,
       `- peak RSS: median ${r.peakRssMBMedian.toFixed(0)} MB, max ${r.peakRssMBMax.toFixed(0)} MB`);
     if (r.scaling.length) {
