@@ -149,6 +149,8 @@ function encodeValueInfo(spec: ValueInfoSpec): PbField {
   return messageField(GRAPH_INPUT, fields); // field number is replaced by the caller's slot
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 function tensorFields(spec: TensorSpec): PbField[] {
   const count = spec.dims.reduce((a, b) => a * b, 1);
   if (spec.values.length !== count) {
@@ -158,6 +160,11 @@ function tensorFields(spec: TensorSpec): PbField[] {
   const v = spec.values;
   switch (spec.dataType) {
     case DataType.FLOAT: {
+      if (v instanceof Float32Array && LITTLE_ENDIAN) {
+        // raw_data is little-endian float32: on such a host the array's own bytes (copied once, by lenField)
+        raw = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+        break;
+      }
       raw = new Uint8Array(count * 4);
       const dv = new DataView(raw.buffer);
       for (let i = 0; i < count; i++) dv.setFloat32(i * 4, Number(v[i]), true);

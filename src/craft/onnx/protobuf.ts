@@ -123,15 +123,25 @@ export function decodeMessage(buf: Uint8Array): PbField[] {
 
 /** Concatenates the fields' bytes. */
 export function encodeMessage(fields: readonly PbField[]): Uint8Array {
-  let total = 0;
-  for (const f of fields) total += f.raw.length;
-  const out = new Uint8Array(total);
-  let pos = 0;
+  return withFields(new Uint8Array(0), fields);
+}
+
+/** `head` followed by the fields' bytes, in one new buffer. */
+function withFields(head: Uint8Array, fields: readonly PbField[]): Uint8Array {
+  const out = new Uint8Array(head.length + fieldsLength(fields));
+  out.set(head);
+  let pos = head.length;
   for (const f of fields) {
     out.set(f.raw, pos);
     pos += f.raw.length;
   }
   return out;
+}
+
+function fieldsLength(fields: readonly PbField[]): number {
+  let total = 0;
+  for (const f of fields) total += f.raw.length;
+  return total;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -171,7 +181,10 @@ export function lenField(no: number, payload: Uint8Array): PbField {
 }
 
 export function messageField(no: number, fields: readonly PbField[]): PbField {
-  return lenField(no, encodeMessage(fields));
+  // Written straight into the field's buffer: a big initializer is not copied once more per level.
+  const head = concat([encodeVarint(no * 8 + WIRE_LEN), encodeVarint(fieldsLength(fields))]);
+  const raw = withFields(head, fields);
+  return { no, wire: WIRE_LEN, raw, data: raw.subarray(head.length) };
 }
 
 export function varintField(no: number, value: number | bigint): PbField {
