@@ -111,7 +111,7 @@ export async function computeActivations(args: {
   };
 
   // Decoding the next chunk, and saving the pixels, overlap with ONNX Runtime working on this one.
-  const load = (start: number) => handled(loadImages(args.files.slice(start, start + batch), pre, { maxPixels: args.maxPixels, concurrency: 2 }));
+  const load = (start: number) => handled(loadImages(args.files.slice(start, start + batch), pre, { maxPixels: args.maxPixels }));
   let next = args.files.length > 0 ? load(0) : undefined;
   const saving = new Pending(Math.max(4, batch));
   // One crops buffer for every chunk: ORT is done with it once runBatched returns.

