@@ -4,6 +4,7 @@ import sharp, { type Metadata } from 'sharp';
 import { CraftError } from './errors';
 import { preprocessRgb } from './preprocess';
 import { resizePixels, type ResampleKernel } from './resample';
+import { Budget } from './pending';
 import type { PreprocessConfig } from '../protocol';
 
 /** File extensions read as images (lower case; matching ignores case). GIF: first frame only. */
@@ -12,6 +13,8 @@ export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.w
 const ACCEPTED_FORMATS: readonly string[] = ['png', 'jpeg', 'webp', 'gif', 'tiff'];
 /** Decompression-bomb guard: refuse images with more pixels than this unless told otherwise. */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
+/** Pixels that concurrent full decodes may hold together in loadImages (~150 MB of 8-bit RGB). */
+export const DECODE_BUDGET = 50_000_000;
 /** Files bigger than this are refused before being read into memory. */
 export const DEFAULT_MAX_BYTES = 1024 * 1024 * 1024;
 
@@ -149,7 +152,7 @@ function checkLimit(name: string, value: number | undefined, fallback: number): 
  * Decodes one file to 8-bit sRGB at its own size. Throws ImageReadError (message = reason) for
  * anything wrong with the file; the pixel limit is checked from the header before any decoding.
  */
-async function decode(file: string, maxPixels: number, maxBytes: number): Promise<DecodedImage> {
+async function decode(file: string, maxPixels: number, maxBytes: number, budget?: Budget): Promise<DecodedImage> {
   let st: fs.Stats;
   try {
     st = await fs.promises.stat(file);
@@ -189,6 +192,7 @@ async function decode(file: string, maxPixels: number, maxBytes: number): Promis
     );
   }
 
+  await budget?.take(w * h);
   try {
     // failOn 'error' refuses truncated and corrupt data but tolerates the harmless warnings many
     // camera JPEGs carry. The pipeline order is sharp's: orient, flatten onto white (alpha-aware),
@@ -214,6 +218,8 @@ async function decode(file: string, maxPixels: number, maxBytes: number): Promis
   } catch (e) {
     if (e instanceof ImageReadError) throw e;
     throw new ImageReadError(explainDecoderError(e, maxPixels));
+  } finally {
+    budget?.give(w * h);
   }
 }
 
@@ -227,11 +233,11 @@ export type DecodeResult = { ok: true; image: DecodedImage } | { ok: false; path
  * Decodes one image at its own size (8-bit sRGB, alpha on white, EXIF orientation applied).
  * Never rejects for a bad file: returns { ok: false, reason } instead.
  */
-export async function decodeImage(file: string, options: LoadOptions = {}): Promise<DecodeResult> {
+export async function decodeImage(file: string, options: LoadOptions = {}, budget?: Budget): Promise<DecodeResult> {
   const maxPixels = checkLimit('maxPixels', options.maxPixels, DEFAULT_MAX_PIXELS);
   const maxBytes = checkLimit('maxBytes', options.maxBytes, DEFAULT_MAX_BYTES);
   try {
-    return { ok: true, image: await decode(file, maxPixels, maxBytes) };
+    return { ok: true, image: await decode(file, maxPixels, maxBytes, budget) };
   } catch (e) {
     if (e instanceof ImageReadError) return failure(file, e.message);
     return failure(file, `unexpected error (${(e as Error)?.message ?? String(e)})`);
@@ -242,8 +248,8 @@ export async function decodeImage(file: string, options: LoadOptions = {}): Prom
  * Reads one image as the model will see it: decoded, resized to config.size with config.resize
  * (Pillow-compatible, see resample.ts), then preprocessed. Never rejects for a bad file.
  */
-export async function loadImage(file: string, config: PreprocessConfig, options: LoadOptions = {}): Promise<LoadResult> {
-  const decoded = await decodeImage(file, options);
+export async function loadImage(file: string, config: PreprocessConfig, options: LoadOptions = {}, budget?: Budget): Promise<LoadResult> {
+  const decoded = await decodeImage(file, options, budget);
   if (!decoded.ok) return decoded;
   const { width, height, rgb: full } = decoded.image;
   const [h, w] = config.size;
@@ -254,7 +260,8 @@ export async function loadImage(file: string, config: PreprocessConfig, options:
 /**
  * loadImage over many files, `concurrency` at a time (default 4, libuv's thread pool size: each image
  * is a chain of short file and libvips steps on that pool, so small images are latency-bound; 4 loads
- * 500 Fashion-MNIST images ~25 % faster than 2), results in input order.
+ * 500 Fashion-MNIST images ~25 % faster than 2), results in input order. Full decodes in flight hold
+ * at most DECODE_BUDGET pixels together (one always proceeds), so large photos load fewer at a time.
  */
 export async function loadImages(
   files: readonly string[],
@@ -262,11 +269,12 @@ export async function loadImages(
   options: LoadOptions & { concurrency?: number } = {},
 ): Promise<LoadResult[]> {
   const results: LoadResult[] = new Array(files.length);
+  const budget = new Budget(DECODE_BUDGET);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < files.length) {
       const i = next++;
-      results[i] = await loadImage(files[i], config, options);
+      results[i] = await loadImage(files[i], config, options, budget);
     }
   };
   const n = Math.max(1, Math.min(options.concurrency ?? 4, files.length));

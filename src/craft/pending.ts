@@ -47,3 +47,27 @@ export function handled<T>(p: Promise<T>): Promise<T> {
   p.catch(() => undefined);
   return p;
 }
+
+/**
+ * A weighted limit on work in flight (e.g. decoded pixels held by concurrent image loads): take(n)
+ * waits while `limit` would be exceeded, except that one taker at a time always proceeds, so a single
+ * item larger than the limit still runs (alone).
+ */
+export class Budget {
+  private used = 0;
+  private waiting: (() => void)[] = [];
+
+  constructor(readonly limit: number) {}
+
+  async take(n: number): Promise<void> {
+    while (this.used > 0 && this.used + n > this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.used += n;
+  }
+
+  give(n: number): void {
+    this.used -= n;
+    const woken = this.waiting;
+    this.waiting = [];
+    for (const resolve of woken) resolve();
+  }
+}

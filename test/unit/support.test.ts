@@ -11,6 +11,7 @@ import { alphaRamp, conceptColor, toHex } from '../../src/craft/colors';
 import { BundleWriter, readBundle, latestRun, runName } from '../../src/craft/results';
 import { CraftError } from '../../src/craft/errors';
 import { PixelStore } from '../../src/craft/pixel-store';
+import { Budget } from '../../src/craft/pending';
 import { RESULTS_VERSION, type ResultsBundle } from '../../src/protocol';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -170,4 +171,26 @@ test('PixelStore keeps each image at its own offset, checks sizes, and removes i
   assert.equal(fs.existsSync(file), false);
   await store.dispose(); // twice is fine
   fs.rmSync(dir, { recursive: true });
+});
+
+test('Budget: takers wait while the limit would be exceeded; one taker always proceeds', async () => {
+  const budget = new Budget(50);
+  const order: string[] = [];
+  await budget.take(80); // alone, over the limit: proceeds
+  const second = budget.take(10).then(() => order.push('second'));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(order.join(), '', 'waits while 80 are held');
+  budget.give(80);
+  await second;
+  const third = budget.take(30).then(() => order.push('third'));
+  const fourth = budget.take(30).then(() => order.push('fourth'));
+  await third;
+  await new Promise((r) => setImmediate(r));
+  assert.equal(order.join(), 'second,third', '10 + 30 fit, 10 + 30 + 30 do not');
+  budget.give(10);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(order.join(), 'second,third', '30 + 30 > 50 still');
+  budget.give(30);
+  await fourth;
+  assert.equal(order.join(), 'second,third,fourth');
 });
