@@ -261,7 +261,7 @@ export async function loadImage(file: string, config: PreprocessConfig, options:
  * loadImage over many files, `concurrency` at a time (default 4, libuv's thread pool size: each image
  * is a chain of short file and libvips steps on that pool, so small images are latency-bound; 4 loads
  * 500 Fashion-MNIST images ~25 % faster than 2), results in input order. Full decodes in flight hold
- * at most DECODE_BUDGET pixels together (one always proceeds), so large photos load fewer at a time.
+ * at most DECODE_BUDGET pixels together (a lone one may exceed it), so large photos load fewer at a time.
  */
 export async function loadImages(
   files: readonly string[],

@@ -50,8 +50,8 @@ export function handled<T>(p: Promise<T>): Promise<T> {
 
 /**
  * A weighted limit on work in flight (e.g. decoded pixels held by concurrent image loads): take(n)
- * waits while `limit` would be exceeded, except that one taker at a time always proceeds, so a single
- * item larger than the limit still runs (alone).
+ * waits while `limit` would be exceeded, but proceeds whenever nothing is held, so a single item
+ * larger than the limit still runs (alone).
  */
 export class Budget {
   private used = 0;
