@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { OnnxModel, OnnxModelError, opsetVersion, parseModel, readInitializer, serializeModel } from '../../src/craft/onnx/model';
 import { DataType } from '../../src/craft/onnx/fields';
 import { ModelEditor } from '../../src/craft/onnx/editor';
-import { NotACleanCutError, extractSubgraph, withOutputs } from '../../src/craft/onnx/subgraph';
+import { NotACleanCutError, extractSubgraph, isCleanCut, withOutputs } from '../../src/craft/onnx/subgraph';
 import { buildMatMulModel, buildModel, withInputResize, withReconstruction, withSpatialMean } from '../../src/craft/onnx/build';
 import { encodeMessage, messageField, stringField, varintField, floatField, lenField } from '../../src/craft/onnx/protobuf';
 import { maxAbs, maxAbsDiff, randomArray, rng } from './helpers';
@@ -148,6 +148,8 @@ test('clipart MobileNetV2: metadata, value_info, and a clean split at out_relu',
     () => extractSubgraph(m, [branch], ['logits']),
     (e: unknown) => e instanceof NotACleanCutError && /'input' \(a graph input\)/.test(e.message) && e.missing.includes('input'),
   );
+  assert.equal(isCleanCut(m, [branch], ['logits']), false);
+  assert.equal(isCleanCut(m, ['out_relu'], ['logits']), true);
 });
 
 test('split of fmnist_cnn at the pooled feature map equals the exported g and h and the full model', async (t) => {
@@ -226,6 +228,19 @@ test('a cut that is not clean throws naming the missing tensor', async () => {
     () => extractSubgraph(skip, ['a'], ['y']),
     (e: unknown) => e instanceof NotACleanCutError && e.missing.length === 1 && e.missing[0] === 'x' && /'x' \(a graph input\)/.test(e.message),
   );
+  assert.equal(isCleanCut(skip, ['a'], ['y']), false);
+  assert.equal(isCleanCut(skip, ['a', 'x'], ['y']), true);
+  // isCleanCut (used to vet every probed layer) agrees with extractSubgraph at every tensor of the CNN.
+  for (const name of full.nodes.flatMap((n) => n.outputs)) {
+    let extracts = true;
+    try {
+      extractSubgraph(full, [name], ['logits', '/g/Relu_output_0']);
+    } catch (e) {
+      if (!(e instanceof NotACleanCutError)) throw e;
+      extracts = false;
+    }
+    assert.equal(isCleanCut(full, [name], ['logits', '/g/Relu_output_0']), extracts, name);
+  }
   // The cut after the Add's inputs are both available is fine, and runs.
   const tail = extractSubgraph(skip, ['a', 'x'], ['y']);
   assert.deepEqual(tail.nodes.map((n) => n.opType), ['Sigmoid', 'Add']);

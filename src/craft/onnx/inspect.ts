@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { CraftError } from '../errors';
 import { parseModel, type Dim, type OnnxModel } from './model';
-import { withOutputs, extractSubgraph, NotACleanCutError } from './subgraph';
+import { withOutputs, isCleanCut } from './subgraph';
 import { runFloat, type SessionFactory } from './sessions';
 
 /** What the engine needs to know about a classifier file. */
@@ -133,7 +133,7 @@ export async function probeLayers(
         op: producer.get(name)?.opType ?? '?',
         nonNegative: min >= 0,
         min,
-        cleanCut: isCleanCut(info, name),
+        cleanCut: isCleanCut(info.model, [name], [info.outputName]),
         order: producer.get(name)?.index ?? -1,
       });
     }
@@ -145,16 +145,6 @@ export async function probeLayers(
 
 function toTensor(probe: { data: Float32Array; dims: number[] }): ort.Tensor {
   return new ort.Tensor('float32', probe.data, probe.dims);
-}
-
-function isCleanCut(info: ModelInfo, name: string): boolean {
-  try {
-    extractSubgraph(info.model, [name], [info.outputName]);
-    return true;
-  } catch (e) {
-    if (e instanceof NotACleanCutError) return false;
-    throw e;
-  }
 }
 
 /**

@@ -91,6 +91,42 @@ export class NotACleanCutError extends Error {
 }
 
 /**
+ * Walks back from `outputs` (through subgraph outer-scope reads too), stopping at `inputs`: the nodes
+ * and initializers needed, and the tensors that are neither (non-empty: not a clean cut).
+ */
+function neededFor(model: OnnxModel, inputs: readonly string[], outputs: readonly string[]) {
+  const producer = new Map<string, NodeInfo>();
+  for (const n of model.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+  const initNames = new Set(model.initializers.map((i) => i.name));
+  const boundary = new Set(inputs);
+  const keptNodes = new Set<number>();
+  const keptInits = new Set<string>();
+  const missing: string[] = [];
+  const seen = new Set<string>();
+  const stack = [...outputs];
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (t === '' || seen.has(t)) continue;
+    seen.add(t);
+    if (boundary.has(t)) continue;
+    const p = producer.get(t);
+    if (p) {
+      if (!keptNodes.has(p.index)) {
+        keptNodes.add(p.index);
+        stack.push(...p.inputs, ...p.outerInputs);
+      }
+    } else if (initNames.has(t)) keptInits.add(t);
+    else missing.push(t);
+  }
+  return { keptNodes, keptInits, missing };
+}
+
+/** Whether `outputs` can be computed from `inputs` (and initializers) alone: extractSubgraph would not throw NotACleanCutError. */
+export function isCleanCut(model: OnnxModel, inputs: readonly string[], outputs: readonly string[]): boolean {
+  return neededFor(model, inputs, outputs).missing.length === 0;
+}
+
+/**
  * The part of the graph that computes `outputs` from `inputs`: the nodes needed (walking back from the
  * outputs, through subgraph outer-scope reads too, stopping at the inputs) and the initializers they
  * read. The given tensors become the graph's inputs; unused initializers, inputs and value_info go.
@@ -117,30 +153,9 @@ export function extractSubgraph(
   if (unknown.length) throw new Error(`extractSubgraph: no tensor named ${unknown.map((n) => `'${n}'`).join(', ')} in the model`);
   if (outputs.length === 0) throw new Error('extractSubgraph: no outputs given');
 
-  const producer = new Map<string, NodeInfo>();
-  for (const n of model.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+  const { keptNodes, keptInits, missing } = neededFor(model, inputs, outputs);
   const initNames = new Set(model.initializers.map((i) => i.name));
   const boundary = new Set(inputs);
-
-  const keptNodes = new Set<number>();
-  const keptInits = new Set<string>();
-  const missing: string[] = [];
-  const seen = new Set<string>();
-  const stack = [...outputs];
-  while (stack.length) {
-    const t = stack.pop()!;
-    if (t === '' || seen.has(t)) continue;
-    seen.add(t);
-    if (boundary.has(t)) continue;
-    const p = producer.get(t);
-    if (p) {
-      if (!keptNodes.has(p.index)) {
-        keptNodes.add(p.index);
-        stack.push(...p.inputs, ...p.outerInputs);
-      }
-    } else if (initNames.has(t)) keptInits.add(t);
-    else missing.push(t);
-  }
   if (missing.length) {
     const graphInputs = new Set(model.inputs.map((v) => v.name));
     const described = missing.map((m) => (graphInputs.has(m) ? `'${m}' (a graph input)` : `'${m}'`));
