@@ -7,27 +7,34 @@ import type { Progress } from '../craft/options';
 export class ProgressPrinter {
   private stage?: string;
   private started = 0;
-  private lastPrint = 0;
+  private startDone = 0;
+  private lastPrint = -Infinity;
   private lastKey = '';
   private readonly tty: boolean;
 
-  constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {
+  constructor(
+    private readonly stream: Pick<NodeJS.WriteStream, 'write' | 'isTTY'> = process.stderr,
+    private readonly clock: () => number = Date.now,
+  ) {
     this.tty = Boolean(stream.isTTY);
   }
 
   update(p: Progress): void {
-    const now = Date.now();
+    const now = this.clock();
     if (p.stage !== this.stage) {
       this.endLine();
       this.stage = p.stage;
       this.started = now;
-      this.lastPrint = 0;
+      this.startDone = p.done;
+      this.lastPrint = -Infinity;
     }
     const finished = p.done >= p.total;
     if (!this.tty && !finished && now - this.lastPrint < 2000) return;
     this.lastPrint = now;
+    // Measured from the stage's first update, which often comes after a first batch: counting that
+    // batch's items in the time of the later ones would overstate the rate.
     const elapsed = (now - this.started) / 1000;
-    const rate = elapsed > 0 ? p.done / elapsed : 0;
+    const rate = elapsed > 0 ? (p.done - this.startDone) / elapsed : 0;
     const eta = rate > 0 && !finished ? ` ETA ${formatSeconds((p.total - p.done) / rate)}` : '';
     const line = `[${p.stage}] ${p.done}/${p.total} ${p.unit}` + (rate > 0 ? ` (${rate.toFixed(rate < 10 ? 1 : 0)}/s)` : '') + eta;
     const key = `${p.stage} ${p.done}/${p.total}`;

@@ -10,6 +10,7 @@ import { ModelEditor } from '../../src/craft/onnx/editor';
 import { explain } from '../../src/craft/pipeline';
 import { DEFAULTS } from '../../src/craft/options';
 import { CraftError } from '../../src/craft/errors';
+import { ProgressPrinter } from '../../src/cli/progress';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const SAMPLE = path.join(ROOT, 'sample');
@@ -126,4 +127,25 @@ test('--provider cuda fails clearly where CUDA is absent; auto falls back to the
   assert.equal(bundle.settings.providerRequested, 'auto');
   assert.ok(lines.some((l) => /^Execution provider: (CUDA|CPU)/.test(l)), lines.join('\n'));
   if (!cudaWorks) t.diagnostic('CUDA is not available here: checked the CPU fallback and the error message');
+});
+
+test('progress lines: rate and ETA from the stage\'s first update, at most one line per 2 s off a terminal', () => {
+  const lines: string[] = [];
+  let now = 0;
+  const printer = new ProgressPrinter({ isTTY: false, write: (s: string) => (lines.push(s), true) } as never, () => now);
+  printer.update({ stage: 'activations', done: 16, total: 100, unit: 'images' }); // after a first batch
+  now = 1000;
+  printer.update({ stage: 'activations', done: 32, total: 100, unit: 'images' }); // within 2 s: not printed
+  now = 4000;
+  printer.update({ stage: 'activations', done: 48, total: 100, unit: 'images' });
+  now = 10_500;
+  printer.update({ stage: 'activations', done: 100, total: 100, unit: 'images' });
+  now = 11_000;
+  printer.update({ stage: 'nmf', done: 1, total: 200, unit: 'iterations' });
+  assert.deepEqual(lines, [
+    '[activations] 16/100 images\n',
+    '[activations] 48/100 images (8.0/s) ETA 6.5s\n',
+    '[activations] 100/100 images (8.0/s)\n',
+    '[nmf] 1/200 iterations\n',
+  ]);
 });
