@@ -420,6 +420,14 @@ test('preprocessRgb: NCHW vs NHWC layout and BGR order', () => {
   assert.deepEqual([...preprocessRgb(rgb, cfg([1, 2], { channelOrder: 'BGR' }))], [30, 60, 20, 50, 10, 40].map(v));
   assert.deepEqual([...preprocessRgb(rgb, cfg([1, 2], { channelOrder: 'BGR', layout: 'NHWC' }))], [30, 20, 10, 60, 50, 40].map(v));
   assert.throws(() => preprocessRgb(rgb, cfg([2, 2])), RangeError);
+  // Into a batch buffer at an offset (both layouts): the rest of the buffer is left as it was.
+  for (const layout of ['NCHW', 'NHWC'] as const) {
+    const batch = new Float32Array(14).fill(-1);
+    assert.equal(preprocessRgb(rgb, cfg([1, 2], { layout, channelOrder: 'BGR' }), batch, 4), batch);
+    assert.deepEqual([...batch.subarray(4, 10)], [...preprocessRgb(rgb, cfg([1, 2], { layout, channelOrder: 'BGR' }))]);
+    assert.deepEqual([...batch.subarray(0, 4), ...batch.subarray(10)], new Array(8).fill(-1));
+    assert.throws(() => preprocessRgb(rgb, cfg([1, 2], { layout }), batch, 9), RangeError);
+  }
 });
 
 test('presets: imagenet mean/std, [-1,1] range, and custom mean/std in channel order', () => {
