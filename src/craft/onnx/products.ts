@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import type { DataProducts } from '../nmf-products';
-import type { Matrix } from '../matrix';
+import { transpose, type Matrix } from '../matrix';
 import { buildMatMulModel } from './build';
 import type { SessionFactory } from './sessions';
 
@@ -46,12 +46,9 @@ export async function ortProducts(
   const transposeTimes = async (B: Matrix): Promise<Matrix> => {
     if (B.rows !== n) throw new Error(`ortProducts: operand is ${B.rows}x${B.cols}, expected ${n} rows`);
     const k = B.cols;
-    const bt = new Float32Array(k * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) bt[j * n + i] = B.data[i * k + j];
+    const bt = Float32Array.from(transpose(B).data);
     const y = (await leftTimes.run({ B: new ort.Tensor('float32', bt, [k, n]) })).Y.data as Float32Array; // k × p
-    const out = new Float64Array(p * k);
-    for (let j = 0; j < k; j++) for (let q = 0; q < p; q++) out[q * k + j] = y[j * p + q];
-    return { rows: p, cols: k, data: out };
+    return transpose({ rows: k, cols: p, data: Float64Array.from(y) });
   };
   return {
     rows: n,
