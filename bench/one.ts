@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { explain } from '../src/craft/pipeline';
+import { explain } from '../src/craft/explain';
 import { DEFAULTS, type ExplainOptions } from '../src/craft/options';
 
 async function run(): Promise<void> {

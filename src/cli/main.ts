@@ -4,9 +4,9 @@ import { ProgressPrinter, formatSeconds } from './progress';
 import { CraftError, describeError, isCancellation, type ErrorKind } from '../craft/errors';
 import { DEFAULTS, type ExplainOptions } from '../craft/options';
 import { parseSize, readConfigFile } from '../craft/config';
-import { explain } from '../craft/pipeline';
+import { explain } from '../craft/explain';
 import { listLayers } from '../craft/layers';
-import { writeReport } from '../craft/report';
+import { writeReport } from '../craft/bundle/report';
 import type { PreprocessConfig, ProviderRequest } from '../protocol';
 
 const HELP = `craft — explain an ONNX image classifier's decision for one class with CRAFT concepts

@@ -1,7 +1,7 @@
 /** The g graphs the two passes over the images run, shared by the pipeline and its tests. */
-import type { Matrix } from './matrix';
+import type { Matrix } from './math/matrix';
 import type { OnnxModel } from './onnx/model';
-import type { PreparedModel } from './split';
+import type { PreparedModel } from './stages/model';
 import { withInputResize, withProjection, withSpatialMean } from './onnx/build';
 
 /** The crops input of cropsGraph. */

@@ -1,8 +1,8 @@
-import { makePreprocess } from './preprocess';
-import { listImages } from './images';
+import { makePreprocess } from './images/preprocess';
+import { listImages } from './images/load';
 import { describeModel, inputSize, probeLayers, defaultLayer, type LayerCandidate } from './onnx/inspect';
 import { SessionFactory } from './onnx/sessions';
-import { probeBatch } from './split';
+import { probeBatch } from './stages/model';
 import type { ProviderRequest } from '../protocol';
 
 export interface LayerListing {

@@ -8,8 +8,8 @@ import { CraftError, isCancellation } from './errors';
 import { listLayers, type LayerListing } from './layers';
 import { findLabels } from './labels';
 import { describeModel } from './onnx/inspect';
-import { explain } from './pipeline';
-import { writeReport } from './report';
+import { explain } from './explain';
+import { writeReport } from './bundle/report';
 import type { ExplainOptions, Progress } from './options';
 import type { ProviderRequest } from '../protocol';
 

@@ -7,7 +7,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { CraftError, describeError } from '../craft/errors';
 import type { LayerListing } from '../craft/layers';
-import { RESULTS_FILE } from '../craft/results';
+import { RESULTS_FILE } from '../craft/bundle/writer';
 import { planRun, normaliseArgs, folderFor, type ExplainArgs } from './flow';
 import { listRuns, type RunEntry } from './history';
 import type { Log } from './log';

@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { RESULTS_FILE, latestRun } from '../craft/results';
+import { RESULTS_FILE, latestRun } from '../craft/bundle/writer';
 import type { ResultsBundle } from '../protocol';
 
 export interface RunEntry {

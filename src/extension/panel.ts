@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { describeError } from '../craft/errors';
-import { readBundle } from '../craft/results';
+import { readBundle } from '../craft/bundle/writer';
 import { parseFromWebview, type FromWebview, type ResultsBundle, type ToWebview, type WebviewState } from '../protocol';
 import type { Log } from './log';
 import { resultsHtml } from './webviewHtml';

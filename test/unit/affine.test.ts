@@ -15,8 +15,8 @@ import { buildModel, withReconstruction } from '../../src/craft/onnx/build';
 import { affinePrefix } from '../../src/craft/onnx/affine';
 import { ModelEditor } from '../../src/craft/onnx/editor';
 import { SessionFactory } from '../../src/craft/onnx/sessions';
-import { perturbedLogits } from '../../src/craft/perturbed';
-import { fromFlat } from '../../src/craft/matrix';
+import { perturbedLogits } from '../../src/craft/onnx/perturbed';
+import { fromFlat } from '../../src/craft/math/matrix';
 import { maxAbs, maxAbsDiff, randomArray } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../../..');

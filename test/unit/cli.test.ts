@@ -7,7 +7,7 @@ import * as path from 'path';
 import { parseModel } from '../../src/craft/onnx/model';
 import { DataType } from '../../src/craft/onnx/fields';
 import { ModelEditor } from '../../src/craft/onnx/editor';
-import { explain } from '../../src/craft/pipeline';
+import { explain } from '../../src/craft/explain';
 import { DEFAULTS } from '../../src/craft/options';
 import { CraftError } from '../../src/craft/errors';
 import { ProgressPrinter } from '../../src/cli/progress';

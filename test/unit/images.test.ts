@@ -15,9 +15,9 @@ import {
   IMAGE_EXTENSIONS,
   type LoadResult,
   type LoadedImage,
-} from '../../src/craft/images';
-import { makePreprocess, validatePreprocess, preprocessRgb, PRESET_NAMES } from '../../src/craft/preprocess';
-import { resizePixels, type ResampleKernel } from '../../src/craft/resample';
+} from '../../src/craft/images/load';
+import { makePreprocess, validatePreprocess, preprocessRgb, PRESET_NAMES } from '../../src/craft/images/preprocess';
+import { resizePixels, type ResampleKernel } from '../../src/craft/images/resample';
 import { CraftError } from '../../src/craft/errors';
 import type { PreprocessConfig } from '../../src/protocol';
 

@@ -6,13 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Matrix, fromRows, fromFlat, toRows, transpose, zeros } from '../../src/craft/matrix';
-import { fitNmf, transformNmf, NmfFit } from '../../src/craft/nmf';
-import { initNndsvda, truncatedSvd } from '../../src/craft/nmf-init';
-import { jsProducts } from '../../src/craft/nmf-products';
+import { Matrix, fromRows, fromFlat, toRows, transpose, zeros } from '../../src/craft/math/matrix';
+import { fitNmf, transformNmf, NmfFit } from '../../src/craft/math/nmf';
+import { initNndsvda, truncatedSvd } from '../../src/craft/math/nmf-init';
+import { jsProducts } from '../../src/craft/math/nmf-products';
 import { ortProducts } from '../../src/craft/onnx/products';
 import { SessionFactory } from '../../src/craft/onnx/sessions';
-import { gram, matmul, symmetricEigen } from '../../src/craft/linalg';
+import { gram, matmul, symmetricEigen } from '../../src/craft/math/linalg';
 import { cosine } from './helpers';
 
 const repoRoot = path.resolve(__dirname, '../../..');

@@ -5,8 +5,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CraftError } from '../../src/craft/errors';
-import { writeReport } from '../../src/craft/report';
-import { readBundle } from '../../src/craft/results';
+import { writeReport } from '../../src/craft/bundle/report';
+import { readBundle } from '../../src/craft/bundle/writer';
 import { HOSTILE_SCRIPT, makeFixtureBundle, type Fixture } from '../webview/fixture';
 
 const repoRoot = path.resolve(__dirname, '../../..');

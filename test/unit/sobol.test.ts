@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { firstPrimes, haltonDesign, jansenTotalOrder, radicalInverse } from '../../src/craft/sobol';
-import { Matrix } from '../../src/craft/matrix';
+import { firstPrimes, haltonDesign, jansenTotalOrder, radicalInverse } from '../../src/craft/math/sobol';
+import { Matrix } from '../../src/craft/math/matrix';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const goldenMasks = path.join(repoRoot, 'test/fixtures/fashion-mnist/reference/halton_masks_384x10.f32');

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { explain } from '../../src/craft/pipeline';
+import { explain } from '../../src/craft/explain';
 import { DEFAULTS } from '../../src/craft/options';
 import type { ResultsBundle } from '../../src/protocol';
 

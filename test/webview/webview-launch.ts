@@ -10,7 +10,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { chromium } from 'playwright-core';
-import { writeReport } from '../../src/craft/report';
+import { writeReport } from '../../src/craft/bundle/report';
 import { CHROMIUM, CHROMIUM_ARGS } from './browser-harness';
 import { reportCases, webviewCases, type Case, type Ctx } from './cases';
 import { makeFixtureBundle, repoRoot } from './fixture';

@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
-import type { DataProducts } from '../nmf-products';
-import { transpose, type Matrix } from '../matrix';
+import type { DataProducts } from '../math/nmf-products';
+import { transpose, type Matrix } from '../math/matrix';
 import { buildMatMulModel } from './build';
 import type { SessionFactory } from './sessions';
 

@@ -1,11 +1,11 @@
 import type * as ort from 'onnxruntime-node';
-import { cropGrid, extractCrop } from './crops';
-import { throwIfCancelled } from './errors';
-import { loadImages, relativeImagePath } from './images';
-import { preprocessRgb } from './preprocess';
-import { runFloat } from './onnx/sessions';
-import { handled, Pending } from './pending';
-import type { PreprocessConfig, SkippedImage } from '../protocol';
+import { cropGrid, extractCrop } from '../images/crops';
+import { throwIfCancelled } from '../errors';
+import { loadImages, relativeImagePath } from '../images/load';
+import { preprocessRgb } from '../images/preprocess';
+import { runFloat } from '../onnx/sessions';
+import { handled, Pending } from '../pending';
+import type { PreprocessConfig, SkippedImage } from '../../protocol';
 
 /** Float32 storage that grows by appending rows; only A and the spatial activations use it. */
 export class Float32Rows {

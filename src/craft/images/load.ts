@@ -1,11 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp, { type Metadata } from 'sharp';
-import { CraftError } from './errors';
+import { CraftError } from '../errors';
 import { preprocessRgb } from './preprocess';
 import { resizePixels, type ResampleKernel } from './resample';
-import { Budget } from './pending';
-import type { PreprocessConfig } from '../protocol';
+import { Budget } from '../pending';
+import type { PreprocessConfig } from '../../protocol';
 
 /** File extensions read as images (lower case; matching ignores case). GIF: first frame only. */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff'];

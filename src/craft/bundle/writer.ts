@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { CraftError } from './errors';
-import { RESULTS_VERSION, type ResultsBundle } from '../protocol';
+import { CraftError } from '../errors';
+import { RESULTS_VERSION, type ResultsBundle } from '../../protocol';
 
 export const RESULTS_FILE = 'results.json';
 /** Written in the results root after each successful run: {"run": "<folder name>"}. */

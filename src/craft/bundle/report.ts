@@ -7,9 +7,9 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CraftError } from './errors';
-import { readBundle } from './results';
-import type { BundleView, ResultsBundle } from '../protocol';
+import { CraftError } from '../errors';
+import { readBundle } from './writer';
+import type { BundleView, ResultsBundle } from '../../protocol';
 
 export const REPORT_FILE = 'report.html';
 
@@ -50,7 +50,7 @@ export async function writeReport(runDir: string, output?: string, options: Repo
 function readMedia(mediaDir?: string): { js: string; css: string } {
   const candidates = mediaDir
     ? [path.resolve(mediaDir)]
-    : [path.resolve(__dirname, '../../../media'), path.resolve(__dirname, '../media'), path.resolve(__dirname, 'media')];
+    : [path.resolve(__dirname, '../../../../media'), path.resolve(__dirname, '../media'), path.resolve(__dirname, 'media')];
   for (const d of candidates) {
     const jsFile = path.join(d, 'webview.js');
     const cssFile = path.join(d, 'webview.css');

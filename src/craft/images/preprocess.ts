@@ -1,5 +1,5 @@
-import { CraftError } from './errors';
-import type { PreprocessConfig } from '../protocol';
+import { CraftError } from '../errors';
+import type { PreprocessConfig } from '../../protocol';
 
 /**
  * Preprocessing presets, named as users see them. Values follow the usual training recipes:

@@ -6,14 +6,14 @@
  * The pushed-through graph is checked against the plain one on the first image before it is used.
  */
 import type * as ort from 'onnxruntime-node';
-import type { PerturbedLogits } from './importance';
-import type { Matrix } from './matrix';
-import type { OnnxModel } from './onnx/model';
-import type { SessionFactory } from './onnx/sessions';
-import { runFloat } from './onnx/sessions';
-import { affinePrefix } from './onnx/affine';
-import { withReconstruction } from './onnx/build';
-import { withOutputs } from './onnx/subgraph';
+import type { PerturbedLogits } from '../stages/importance';
+import type { Matrix } from '../math/matrix';
+import type { OnnxModel } from './model';
+import type { SessionFactory } from './sessions';
+import { runFloat } from './sessions';
+import { affinePrefix } from './affine';
+import { withReconstruction } from './build';
+import { withOutputs } from './subgraph';
 
 export interface PerturbedSetup {
   h: OnnxModel;

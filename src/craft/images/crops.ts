@@ -1,4 +1,4 @@
-import { CraftError } from './errors';
+import { CraftError } from '../errors';
 
 /**
  * The reference's deterministic crop grid (craft_torch.py `fit`): stride ⌊0.8·P⌋, VALID padding,

@@ -1,15 +1,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { CraftError } from './errors';
-import { loadImage } from './images';
-import { makePreprocess } from './preprocess';
-import { findLabels, resolveClass } from './labels';
-import type { ExplainOptions } from './options';
-import { describeModel, inputSize, probeLayers, usableLayersText, defaultLayer, runOnce, type ModelInfo, type LayerCandidate } from './onnx/inspect';
-import { parseModel, type OnnxModel } from './onnx/model';
-import { extractSubgraph, NotACleanCutError } from './onnx/subgraph';
-import { SessionFactory } from './onnx/sessions';
-import type { PreprocessConfig } from '../protocol';
+import { CraftError } from '../errors';
+import { loadImage } from '../images/load';
+import { makePreprocess } from '../images/preprocess';
+import { findLabels, resolveClass } from '../labels';
+import type { ExplainOptions } from '../options';
+import { describeModel, inputSize, probeLayers, usableLayersText, defaultLayer, runOnce, type ModelInfo, type LayerCandidate } from '../onnx/inspect';
+import { parseModel, type OnnxModel } from '../onnx/model';
+import { extractSubgraph, NotACleanCutError } from '../onnx/subgraph';
+import { SessionFactory } from '../onnx/sessions';
+import type { PreprocessConfig } from '../../protocol';
 
 /** The model stage's outcome: g and h cut at the layer, checked on real images, and the run's settings. */
 export interface PreparedModel {

@@ -1,11 +1,11 @@
-import { conceptColor } from './colors';
-import { cropRgb, type CropGrid } from './crops';
-import { throwIfCancelled } from './errors';
-import { encodePng } from './images';
-import { attributionMap, colourMap, mapSize, percentile, rampTable } from './maps';
-import { Pending } from './pending';
-import type { Matrix } from './matrix';
-import type { CropEntry, PreprocessConfig } from '../protocol';
+import { conceptColor } from '../images/colors';
+import { cropRgb, type CropGrid } from '../images/crops';
+import { throwIfCancelled } from '../errors';
+import { encodePng } from '../images/load';
+import { attributionMap, colourMap, mapSize, percentile, rampTable } from '../images/heatmap';
+import { Pending } from '../pending';
+import type { Matrix } from '../math/matrix';
+import type { CropEntry, PreprocessConfig } from '../../protocol';
 
 /** Crops smaller than this are enlarged (nearest neighbour, whole multiples) so they stay legible. */
 const MIN_CROP_DISPLAY = 64;

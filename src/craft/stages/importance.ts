@@ -1,5 +1,5 @@
-import type { Matrix } from './matrix';
-import { jansenTotalOrder } from './sobol';
+import type { Matrix } from '../math/matrix';
+import { jansenTotalOrder } from '../math/sobol';
 
 /**
  * h applied to perturbed reconstructions, evaluated in ONNX Runtime: for one image's coefficients
