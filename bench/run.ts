@@ -8,7 +8,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { effectiveBatch } from '../src/craft/explain';
+import { effectiveBatch } from '../src/craft/run';
 
 const ROOT = path.resolve(__dirname, '../..');
 const FIXTURES = path.resolve(ROOT, '../shared/fixtures');

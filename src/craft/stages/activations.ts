@@ -1,11 +1,78 @@
+/**
+ * The 'activations' stage: the first pass over the images. Each image is decoded and resized once, its
+ * grid crops go through g (the crop resize and the spatial mean run inside the same ONNX graph), and
+ * the pooled crop activations form A (n × p), the matrix the NMF factorises (craft-reference §2).
+ */
 import type * as ort from 'onnxruntime-node';
 import { cropGrid, extractCrop } from '../images/crops';
-import { throwIfCancelled } from '../errors';
+import { CraftError, throwIfCancelled } from '../errors';
 import { loadImages, relativeImagePath } from '../images/load';
-import { preprocessRgb } from '../images/preprocess';
+import { writeThumbnails } from '../bundle/pictures';
+import { withInputResize, withSpatialMean } from '../onnx/build';
+import type { OnnxModel } from '../onnx/model';
 import { runFloat } from '../onnx/sessions';
 import { handled, Pending } from '../pending';
+import type { Run } from '../run';
+import { negativeActivations, type Model, type PreparedModel } from './model';
 import type { PreprocessConfig, SkippedImage } from '../../protocol';
+
+/** The crops input of cropsGraph. */
+export const CROPS = 'crops';
+
+/**
+ * P×P crops → bilinear resize to the model input (torch align_corners=False, craft-reference §2) → g →
+ * spatial mean ('pooled'), or the layer itself for vector activations.
+ */
+export function cropsGraph(m: PreparedModel, patch: number): { model: OnnxModel; output: string } {
+  const [H, W] = m.preprocess.size;
+  const resized = withInputResize(m.g, { height: H, width: W, layout: m.preprocess.layout, cropHeight: patch, cropWidth: patch, inputName: CROPS });
+  return m.spatial
+    ? { model: withSpatialMean(resized, { layout: m.layerLayout, replace: true }), output: 'pooled' }
+    : { model: resized, output: m.layer };
+}
+
+export interface Activations extends ActivationResult {
+  /** The viewer's PNG thumbnails, encoded in the background (libuv's threads) while the NMF runs. */
+  thumbnails: Promise<void>;
+}
+
+export async function activationsStage(run: Run, m: Model): Promise<Activations> {
+  const o = run.options;
+  run.stage('activations');
+  const crops = cropsGraph(m, o.patch);
+  const session = run.own(await m.factory.create(crops.model.bytes, 'g with the crop resize'));
+  const acts = await computeActivations({
+    files: m.files,
+    root: o.images,
+    preprocess: m.preprocess,
+    patch: o.patch,
+    batch: m.gBatch,
+    channels: m.channels,
+    crops: { session, input: CROPS, output: crops.output, fixedBatch: m.info.fixedBatch },
+    maxPixels: o.maxPixels,
+    savePixels: (i, rgb) => run.pixels.write(i, rgb),
+    onSkip: (s) => run.log(`Skipped ${s.path}: ${s.reason}`),
+    onProgress: (done, total) => run.progress('activations', done, total, 'images'),
+    signal: run.signal,
+  });
+  const nImages = acts.images.length;
+  const [H, W] = m.preprocess.size;
+  const thumbnails = run.inBackground(
+    writeThumbnails({ pixels: (i) => run.pixels.read(i), count: nImages, size: [H, W], write: (i, png) => run.write(thumbnailFile(i), png), signal: run.signal }),
+  );
+  const n = acts.A.rows;
+  const r = o.concepts;
+  if (nImages === 0) throw new CraftError('input', `None of the ${m.files.length} images could be read.`, 'See the skipped files above.');
+  if (acts.minActivation < 0) throw negativeActivations(m.layer, acts.minActivation, 'on some crops');
+  if (n < r) {
+    throw new CraftError('input', `Only ${n} crops (${nImages} usable images × ${m.grid.perImage} crops) for ${r} concepts: NMF needs at least as many crops as concepts.`, `Use fewer concepts (--concepts ${Math.max(1, n)}), a smaller patch, or more images.`);
+  }
+  run.log(`Activations: ${nImages} images (${acts.skipped.length} skipped), ${n} crops × ${m.channels} channels at ${m.layer}.`);
+  return { ...acts, thumbnails };
+}
+
+/** Image i's thumbnail in the bundle. */
+export const thumbnailFile = (i: number): string => `images/${i}.png`;
 
 /** Float32 storage that grows by appending rows; only A and the spatial activations use it. */
 export class Float32Rows {
@@ -153,62 +220,6 @@ export async function computeActivations(args: {
     await saving.settle();
   }
   return { A, images, skipped, minActivation };
-}
-
-/**
- * The second pass, after the NMF fit: every usable image (its resized pixels, saved by the first
- * pass) goes through g with the projection on W appended (withProjection), giving
- * X·Wᵀ for each latent position, (image, y, x) × r: all the NMF transform needs. Memory stays at
- * N·h·w·r numbers instead of N·h·w·p activations.
- */
-export async function projectImages(args: {
-  /** The images' resized pixels as the first pass saved them, and how many there are. */
-  pixels: (index: number) => Promise<Uint8Array>;
-  count: number;
-  preprocess: PreprocessConfig;
-  session: ort.InferenceSession;
-  input: string;
-  concepts: number;
-  batch: number;
-  fixedBatch?: number;
-  onProgress: (done: number, total: number) => void;
-  signal?: AbortSignal;
-}): Promise<{ projected: Float64Array; positions: number; minActivation: number }> {
-  const [H, W] = args.preprocess.size;
-  const itemDims = args.preprocess.layout === 'NCHW' ? [3, H, W] : [H, W, 3];
-  const size = 3 * H * W;
-  const chunks: Float32Array[] = [];
-  let minActivation = Infinity;
-  const step = args.fixedBatch ?? args.batch;
-  // The next batch is read while ONNX Runtime runs this one: two buffers, used in turn (a padded
-  // tail of a fixed batch may hold an earlier image; its outputs are dropped).
-  const buffers = [0, 1].map(() => new Float32Array((args.fixedBatch ?? Math.min(step, args.count)) * size));
-  const load = (start: number) => {
-    const count = Math.min(step, args.count - start);
-    const batch = buffers[(start / step) % 2].subarray(0, (args.fixedBatch ?? count) * size);
-    return handled(Promise.all(Array.from({ length: count }, async (_, i) => {
-      preprocessRgb(await args.pixels(start + i), args.preprocess, batch, i * size);
-    })).then(() => ({ count, batch })));
-  };
-  let next = args.count > 0 ? load(0) : undefined;
-  for (let start = 0; start < args.count; start += step) {
-    throwIfCancelled(args.signal);
-    const { count, batch } = await next!;
-    next = start + step < args.count ? load(start + step) : undefined;
-    const out = await runFloat(args.session, { [args.input]: { data: batch, dims: [args.fixedBatch ?? count, ...itemDims] } }, ['projected', 'minimum']);
-    const per = out.projected.data.length / (args.fixedBatch ?? count);
-    chunks.push(out.projected.data.slice(0, per * count));
-    minActivation = Math.min(minActivation, out.minimum.data[0]);
-    args.onProgress(start + count, args.count);
-  }
-  const total = chunks.reduce((a, c) => a + c.length, 0);
-  const projected = new Float64Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    projected.set(c, offset);
-    offset += c.length;
-  }
-  return { projected, positions: total / args.concepts, minActivation };
 }
 
 /** [h, w] of a layer's per-item shape ([p, h, w] NCHW, [h, w, p] NHWC); [1, 1] for vectors ([p]). */

@@ -1,5 +1,47 @@
+/**
+ * The 'importance' stage: Sobol total-order importance of each concept through h, per image and
+ * averaged over the images (craft-reference §4): Halton masks scale the concepts' coefficients, h reads
+ * the class logit of each perturbed reconstruction, and the Jansen estimator turns them into indices.
+ */
+import { throwIfCancelled } from '../errors';
 import type { Matrix } from '../math/matrix';
-import { jansenTotalOrder } from '../math/sobol';
+import { haltonDesign, jansenTotalOrder } from '../math/sobol';
+import { perturbedLogits } from '../onnx/perturbed';
+import { effectiveBatch, type Run } from '../run';
+import type { Model } from './model';
+import type { Coefficients } from './transform';
+
+export interface Importances {
+  /** Global importance per concept (concept order). */
+  global: Float64Array;
+  /** Each image's own importances (concept order). */
+  perImage: Float64Array[];
+  /** Concept indices, most important first. */
+  ranking: number[];
+}
+
+export async function importanceStage(run: Run, m: Model, coefficients: Coefficients, W: Matrix): Promise<Importances> {
+  const o = run.options;
+  run.stage('importance');
+  const r = o.concepts;
+  const design = haltonDesign(r, o.designs);
+  const perturbed = await perturbedLogits({
+    h: m.h, W, spatial: m.spatial ? coefficients.latent : null, layout: m.layerLayout, classes: m.classes,
+    batch: m.hBatch, fixedBatch: m.info.fixedBatch, designRows: design.rows,
+    capBlock: effectiveBatch,
+    probe: { coefficients: coefficients.of(0), masks: Float32Array.from(design.data) },
+    factory: m.factory, log: run.log,
+  });
+  perturbed.sessions.forEach((s) => run.own(s));
+  const perImage: Float64Array[] = [];
+  for (let i = 0; i < coefficients.images; i++) {
+    throwIfCancelled(run.signal);
+    perImage.push(await imageImportance(perturbed.logits, coefficients.of(i), design, o.designs, m.classIndex));
+    run.progress('importance', i + 1, coefficients.images, 'images');
+  }
+  const global = meanImportance(perImage, r);
+  return { global, perImage, ranking: rankConcepts(global) };
+}
 
 /**
  * h applied to perturbed reconstructions, evaluated in ONNX Runtime: for one image's coefficients

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { CraftError } from '../errors';
+import { CraftError, throwIfCancelled } from '../errors';
+import { runName } from '../bundle/writer';
 import { loadImage } from '../images/load';
 import { makePreprocess } from '../images/preprocess';
 import { findLabels, resolveClass } from '../labels';
@@ -9,6 +10,9 @@ import { describeModel, inputSize, probeLayers, usableLayersText, defaultLayer, 
 import { parseModel, type OnnxModel } from '../onnx/model';
 import { extractSubgraph, NotACleanCutError } from '../onnx/subgraph';
 import { SessionFactory } from '../onnx/sessions';
+import { cropGrid, type CropGrid } from '../images/crops';
+import { listImages } from '../images/load';
+import { effectiveBatch, type Run } from '../run';
 import type { PreprocessConfig } from '../../protocol';
 
 /** The model stage's outcome: g and h cut at the layer, checked on real images, and the run's settings. */
@@ -34,6 +38,39 @@ export interface PreparedModel {
 }
 
 const PROBE_IMAGES = 2;
+
+/** The model stage's outcome plus what every later stage reads: the images, the crop grid, the batches. */
+export interface Model extends PreparedModel {
+  files: string[];
+  grid: CropGrid;
+  /** Batch of the passes through g (whole images or crops) and through h, capped to bound memory. */
+  gBatch: number;
+  hBatch: number;
+}
+
+/**
+ * The 'model' stage: lists the images, cuts the model into g and h at the layer (checked on probe
+ * images), fixes the crop grid and the batch sizes, and opens the folder the bundle is written into.
+ */
+export async function modelStage(run: Run): Promise<Model> {
+  const o = run.options;
+  run.stage('model');
+  run.progress('model', 0, 1, 'steps');
+  let files = await listImages(o.images, { onSkip: (p, why) => run.log(`Skipped ${p}: ${why}`) });
+  if (o.maxImages) files = files.slice(0, o.maxImages);
+  if (files.length === 0) {
+    throw new CraftError('input', `No images found in ${o.images}.`, 'CRAFT reads PNG, JPEG, WebP, GIF and TIFF files (sub-folders included). Choose a folder of images of the class to explain.');
+  }
+  const m = await prepareModel(o, files, run.log);
+  throwIfCancelled(run.signal);
+  const [H, W] = m.preprocess.size;
+  const gBatch = effectiveBatch(o.batch, 3 * H * W, m.info.fixedBatch);
+  const hBatch = effectiveBatch(o.batch, m.layerShape.reduce((a, b) => a * b, 1), m.info.fixedBatch);
+  if (gBatch < o.batch || hBatch < o.batch) run.log(`Batches: g ${gBatch}, h ${hBatch} (--batch ${o.batch}, capped to bound memory).`);
+  await run.openBundle(runName(m.classLabel ?? `class-${m.classIndex}`), m.preprocess.size);
+  run.progress('model', 1, 1, 'steps');
+  return { ...m, files, grid: cropGrid(H, W, o.patch), gBatch, hBatch };
+}
 
 /** Loads the first usable images as a probe batch (all files are tried in order until enough load). */
 export async function probeBatch(files: string[], pre: PreprocessConfig, maxPixels: number | undefined, batch: number) {

@@ -1,0 +1,117 @@
+/**
+ * The 'transform' stage: the concept coefficients of every latent position of every image
+ * (craft-reference §3), all rows solved in one coordinate descent like the reference's single
+ * `nmf.transform` call. A second pass over the images runs g with the projection on W appended.
+ */
+import type * as ort from 'onnxruntime-node';
+import { throwIfCancelled } from '../errors';
+import { preprocessRgb } from '../images/preprocess';
+import type { Matrix } from '../math/matrix';
+import { transformProjected } from '../math/nmf';
+import { withProjection } from '../onnx/build';
+import type { OnnxModel } from '../onnx/model';
+import { runFloat } from '../onnx/sessions';
+import { handled } from '../pending';
+import type { Run } from '../run';
+import { latentSize, type Activations } from './activations';
+import { negativeActivations, type Model, type PreparedModel } from './model';
+import type { Factorisation } from './nmf';
+import type { PreprocessConfig } from '../../protocol';
+
+/** Whole images → g → X·Wᵀ per latent position ('projected') and the smallest activation ('minimum'). */
+export function projectionGraph(m: PreparedModel, W: Matrix): OnnxModel {
+  return withProjection(m.g, { W: { data: Float32Array.from(W.data), rows: W.rows, cols: W.cols }, spatial: m.spatial, layout: m.layerLayout });
+}
+
+export interface Coefficients {
+  /** (image, y, x) × r, row-major: image i's block is rows i·h·w … (i+1)·h·w − 1. */
+  U: Matrix;
+  images: number;
+  /** Latent grid [h, w] ([1, 1] for vector activations). */
+  latent: [number, number];
+  /** Image i's coefficients as h((u ⊙ m)·W) takes them (h·w·r floats). */
+  of(image: number): Float32Array;
+}
+
+export async function transformStage(run: Run, m: Model, acts: Activations, fit: Factorisation): Promise<Coefficients> {
+  const o = run.options;
+  run.stage('transform');
+  const r = o.concepts;
+  const images = acts.images.length;
+  const session = run.own(await m.factory.create(projectionGraph(m, fit.W).bytes, 'g with the projection on the concepts'));
+  const projection = await projectImages({
+    pixels: (i) => run.pixels.read(i),
+    count: images,
+    preprocess: m.preprocess,
+    session,
+    input: m.info.inputName,
+    concepts: r,
+    batch: m.gBatch,
+    fixedBatch: m.info.fixedBatch,
+    onProgress: (done, total) => run.progress('transform', done, total, 'images'),
+    signal: run.signal,
+  });
+  if (projection.minActivation < 0) throw negativeActivations(m.layer, projection.minActivation, 'on some images');
+  const rows = { rows: projection.positions, cols: r, data: projection.projected };
+  const { U } = await transformProjected(rows, fit.W, m.channels, { tol: o.tol, maxIter: o.maxIter, alphaW: o.alphaW, signal: run.signal });
+  const latent = latentSize(m.layerShape, m.layerLayout);
+  const hw = latent[0] * latent[1];
+  return { U, images, latent, of: (i) => Float32Array.from(U.data.subarray(i * hw * r, (i + 1) * hw * r)) };
+}
+
+/**
+ * The second pass, after the NMF fit: every usable image (its resized pixels, saved by the first
+ * pass) goes through g with the projection on W appended (withProjection), giving
+ * X·Wᵀ for each latent position, (image, y, x) × r: all the NMF transform needs. Memory stays at
+ * N·h·w·r numbers instead of N·h·w·p activations.
+ */
+export async function projectImages(args: {
+  /** The images' resized pixels as the first pass saved them, and how many there are. */
+  pixels: (index: number) => Promise<Uint8Array>;
+  count: number;
+  preprocess: PreprocessConfig;
+  session: ort.InferenceSession;
+  input: string;
+  concepts: number;
+  batch: number;
+  fixedBatch?: number;
+  onProgress: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}): Promise<{ projected: Float64Array; positions: number; minActivation: number }> {
+  const [H, W] = args.preprocess.size;
+  const itemDims = args.preprocess.layout === 'NCHW' ? [3, H, W] : [H, W, 3];
+  const size = 3 * H * W;
+  const chunks: Float32Array[] = [];
+  let minActivation = Infinity;
+  const step = args.fixedBatch ?? args.batch;
+  // The next batch is read while ONNX Runtime runs this one: two buffers, used in turn (a padded
+  // tail of a fixed batch may hold an earlier image; its outputs are dropped).
+  const buffers = [0, 1].map(() => new Float32Array((args.fixedBatch ?? Math.min(step, args.count)) * size));
+  const load = (start: number) => {
+    const count = Math.min(step, args.count - start);
+    const batch = buffers[(start / step) % 2].subarray(0, (args.fixedBatch ?? count) * size);
+    return handled(Promise.all(Array.from({ length: count }, async (_, i) => {
+      preprocessRgb(await args.pixels(start + i), args.preprocess, batch, i * size);
+    })).then(() => ({ count, batch })));
+  };
+  let next = args.count > 0 ? load(0) : undefined;
+  for (let start = 0; start < args.count; start += step) {
+    throwIfCancelled(args.signal);
+    const { count, batch } = await next!;
+    next = start + step < args.count ? load(start + step) : undefined;
+    const out = await runFloat(args.session, { [args.input]: { data: batch, dims: [args.fixedBatch ?? count, ...itemDims] } }, ['projected', 'minimum']);
+    const per = out.projected.data.length / (args.fixedBatch ?? count);
+    chunks.push(out.projected.data.slice(0, per * count));
+    minActivation = Math.min(minActivation, out.minimum.data[0]);
+    args.onProgress(start + count, args.count);
+  }
+  const total = chunks.reduce((a, c) => a + c.length, 0);
+  const projected = new Float64Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    projected.set(c, offset);
+    offset += c.length;
+  }
+  return { projected, positions: total / args.concepts, minActivation };
+}
+

@@ -1,0 +1,92 @@
+/**
+ * The 'write' stage: waits for the pictures encoded in the background, assembles results.json and
+ * commits the bundle (the hidden folder is renamed into place only now, complete).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { throwIfCancelled } from '../errors';
+import { conceptColor, toHex } from '../images/colors';
+import { toRows } from '../math/matrix';
+import type { Run } from '../run';
+import { thumbnailFile, type Activations } from './activations';
+import type { Importances } from './importance';
+import type { Maps } from './maps';
+import type { Model } from './model';
+import type { Factorisation } from './nmf';
+import { RESULTS_VERSION, type ConceptEntry, type ImageEntry, type ResultsBundle } from '../../protocol';
+
+export function toolVersion(): { name: string; version: string } {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../../package.json'), 'utf8')) as { name: string; version: string };
+    return { name: pkg.name, version: pkg.version };
+  } catch {
+    return { name: 'craft-explain', version: 'unknown' };
+  }
+}
+
+export interface RunOutcome {
+  m: Model;
+  acts: Activations;
+  fit: Factorisation;
+  importance: Importances;
+  maps: Maps;
+}
+
+export async function writeStage(run: Run, { m, acts, fit, importance, maps }: RunOutcome): Promise<{ dir: string; bundle: ResultsBundle }> {
+  const o = run.options;
+  const crops = await fit.topCrops;
+  await acts.thumbnails;
+  await run.dropPixels();
+  run.stage('write');
+  throwIfCancelled(run.signal);
+  const { global, perImage, ranking } = importance;
+  const total = global.reduce((a, b) => a + b, 0);
+  const concepts: ConceptEntry[] = Array.from({ length: o.concepts }, (_, c) => ({
+    index: c,
+    color: toHex(conceptColor(c)),
+    importance: global[c],
+    share: total > 0 ? global[c] / total : 0,
+    rank: ranking.indexOf(c),
+    crops: crops[c],
+  }));
+  const images: ImageEntry[] = acts.images.map((im, i) => ({
+    path: im.path,
+    width: im.width,
+    height: im.height,
+    thumbnail: thumbnailFile(i),
+    importances: Array.from(perImage[i]),
+    presence: maps.presence[i],
+    maps: maps.files?.[i],
+  }));
+  run.timer.stop();
+  const bundle: ResultsBundle = {
+    version: RESULTS_VERSION,
+    createdAt: new Date().toISOString(),
+    tool: toolVersion(),
+    model: { path: m.info.path, hPath: m.hPath, inputName: m.info.inputName, inputShape: m.info.inputShape.map((d) => d ?? '?'), outputName: m.info.outputName },
+    layer: { name: m.layer, shape: m.layerShape, spatial: m.spatial },
+    class: { index: m.classIndex, label: m.classLabel },
+    labels: m.labels,
+    datasetRoot: path.resolve(o.images),
+    settings: {
+      concepts: o.concepts, patchSize: o.patch, stride: m.grid.stride, cropsPerImage: m.grid.perImage, batchSize: o.batch, designs: o.designs,
+      preprocess: m.preprocess, nmf: { tol: o.tol, maxIter: o.maxIter, alphaW: o.alphaW }, mapPercentile: o.mapPercentile,
+      providerRequested: o.provider,
+    },
+    provider: m.factory.provider,
+    images,
+    skipped: acts.skipped,
+    concepts,
+    W: toRows(fit.W),
+    importances: Array.from(global),
+    ranking,
+    nmf: { reconstructionError: fit.relativeError, iterations: fit.iterations, converged: fit.converged },
+    splitCheck: m.splitCheck,
+    timings: { ...run.timer.timings, total: run.timer.total() },
+    warnings: m.warnings,
+  };
+  const dir = await run.writer.commit(bundle);
+  run.progress('write', 1, 1, 'bundle');
+  run.log(`Timings (s): ${Object.entries(bundle.timings).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+  return { dir, bundle };
+}
