@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { intFlag, numberFlag, parseArgs, type ParsedArgs } from './args';
 import { ProgressPrinter, formatSeconds } from './progress';
-import { CraftError, describeError, isCancellation, type ErrorKind } from '../craft/errors';
+import { CraftError, isCancellation, type ErrorKind } from '../craft/errors';
 import { DEFAULTS, type ExplainOptions } from '../craft/options';
 import { parseSize, readConfigFile } from '../craft/config';
 import { explain } from '../craft/explain';

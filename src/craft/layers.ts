@@ -1,5 +1,5 @@
 import { makePreprocess } from './images/preprocess';
-import { listImages } from './images/load';
+import { listImages } from './images/list';
 import { describeModel, inputSize, probeLayers, defaultLayer, type LayerCandidate } from './onnx/inspect';
 import { SessionFactory } from './onnx/sessions';
 import { probeBatch } from './stages/model';

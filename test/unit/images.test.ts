@@ -5,17 +5,9 @@ import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import sharp from 'sharp';
-import {
-  listImages,
-  loadImage,
-  loadImages,
-  encodePng,
-  decodeImage,
-  relativeImagePath,
-  IMAGE_EXTENSIONS,
-  type LoadResult,
-  type LoadedImage,
-} from '../../src/craft/images/load';
+import { loadImage, loadImages, decodeImage, type LoadResult, type LoadedImage } from '../../src/craft/images/load';
+import { listImages, relativeImagePath, IMAGE_EXTENSIONS } from '../../src/craft/images/list';
+import { encodePng } from '../../src/craft/images/png';
 import { makePreprocess, validatePreprocess, preprocessRgb, PRESET_NAMES } from '../../src/craft/images/preprocess';
 import { resizePixels, type ResampleKernel } from '../../src/craft/images/resample';
 import { CraftError } from '../../src/craft/errors';
@@ -111,11 +103,6 @@ function failed(r: LoadResult, name: string, pattern: RegExp): string {
   assert.ok(r.reason.includes(name), `reason should name the file ${name}: ${r.reason}`);
   assert.match(r.reason, pattern);
   return r.reason;
-}
-
-/** Raw 8-bit RGB of a file at its own size, through a separate plain sharp call. */
-async function sharpRgb(p: string): Promise<Buffer> {
-  return sharp(p).removeAlpha().toColourspace('srgb').raw().toBuffer();
 }
 
 // ---------------------------------------------------------------- real sample image

@@ -1,7 +1,7 @@
 /** The small pictures of a run written into its bundle: the image thumbnails and each concept's top crops. */
 import { cropRgb, type CropGrid } from '../images/crops';
 import { throwIfCancelled } from '../errors';
-import { encodePng } from '../images/load';
+import { encodePng } from '../images/png';
 import { Pending } from '../pending';
 import type { Matrix } from '../math/matrix';
 import type { CropEntry, PreprocessConfig } from '../../protocol';

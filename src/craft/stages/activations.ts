@@ -6,7 +6,8 @@
 import type * as ort from 'onnxruntime-node';
 import { cropGrid, extractCrop } from '../images/crops';
 import { CraftError, throwIfCancelled } from '../errors';
-import { loadImages, relativeImagePath } from '../images/load';
+import { loadImages } from '../images/load';
+import { relativeImagePath } from '../images/list';
 import { writeThumbnails } from '../bundle/pictures';
 import { withInputResize, withSpatialMean } from '../onnx/build';
 import type { OnnxModel } from '../onnx/model';

@@ -4,7 +4,7 @@
  */
 import { conceptColor } from '../images/colors';
 import { throwIfCancelled } from '../errors';
-import { encodePng } from '../images/load';
+import { encodePng } from '../images/png';
 import { attributionMap, colourMap, mapSize, percentile, rampTable } from '../images/heatmap';
 import type { Matrix } from '../math/matrix';
 import { Pending } from '../pending';

@@ -11,7 +11,7 @@ import { parseModel, type OnnxModel } from '../onnx/model';
 import { extractSubgraph, NotACleanCutError } from '../onnx/subgraph';
 import { SessionFactory } from '../onnx/sessions';
 import { cropGrid, type CropGrid } from '../images/crops';
-import { listImages } from '../images/load';
+import { listImages } from '../images/list';
 import { effectiveBatch, type Run } from '../run';
 import type { PreprocessConfig } from '../../protocol';
 
