@@ -49,6 +49,8 @@ export class Run {
   readonly timer = new StageTimer();
   readonly log: (line: string) => void;
   readonly signal?: AbortSignal;
+  /** What the user should know about this run's results (kept in results.json and logged). */
+  readonly warnings: string[] = [];
   private readonly sessions: ort.InferenceSession[] = [];
   private readonly background: Promise<unknown>[] = [];
   private bundleWriter?: BundleWriter;
@@ -61,6 +63,11 @@ export class Run {
 
   progress(stage: Stage, done: number, total: number, unit: string): void {
     this.options.onProgress?.({ stage, done, total, unit });
+  }
+
+  warn(text: string): void {
+    this.warnings.push(text);
+    this.log(`Warning: ${text}`);
   }
 
   /** Starts timing a stage. */

@@ -434,8 +434,11 @@ export function withReconstruction(model: OnnxModel, opts: ReconstructionOptions
 
 /**
  * The mixing step of withReconstruction's `through` mode, at the end T of h's affine prefix P, which
- * now holds P(0), P(B_1), …, P(B_r): T_m = (1 − Σ_c m_c)·P(0) + Σ_c m_c·P(B_c), as one
- * (M × (r+1))·((r+1) × |T|) product, reshaped to T's own shape for the rest of h.
+ * now holds P(0), P(B_1), …, P(B_r): T_m = P(0) + Σ_c m_c·(P(B_c) − P(0)), as one
+ * (M × r)·(r × |T|) product plus P(0), reshaped to T's own shape for the rest of h. Written with the
+ * differences (not (1 − Σ m)·P(0) + Σ m·P(B_c), the same sum) so that a concept whose basis map is
+ * zero contributes exactly nothing: a dead image then gives exactly constant outputs, as through the
+ * full reconstruction, instead of rounding noise that the Jansen estimator would divide by.
  */
 function mixAt(
   ed: ModelEditor,
@@ -447,22 +450,25 @@ function mixAt(
   const prefixOut = n('prefix_out');
   ed.renameNodeOutput(through, prefixOut);
   const rows = n('prefix_rows');
-  const sum = n('mask_sum');
-  const lead = n('zero_weight');
-  const weights = n('weights');
+  const zeroRow = n('zero_row');
+  const basisRows = n('basis_rows');
+  const deltas = n('deltas');
+  const mixedDeltas = n('mixed_deltas');
   const mixed = n('mixed');
   const shape = n('prefix_shape');
   const tail = n('prefix_tail');
   const mixedShape = n('mixed_shape');
+  const i64 = (name: string, values: number[]) => addInt64(ed, n(name), values);
   const nodes: NodeSpec[] = [
     { opType: 'Flatten', inputs: [prefixOut], outputs: [rows], name: n('Flatten'), attributes: [{ name: 'axis', int: 1 }] },
-    { opType: 'MatMul', inputs: [masks, addFloats(ed, n('ones'), [r, 1], new Float32Array(r).fill(1))], outputs: [sum], name: n('MatMul') },
-    { opType: 'Sub', inputs: [addFloats(ed, n('one'), [1], [1]), sum], outputs: [lead], name: n('Sub') },
-    { opType: 'Concat', inputs: [lead, masks], outputs: [weights], name: n('Concat'), attributes: [{ name: 'axis', int: 1 }] },
-    { opType: 'MatMul', inputs: [weights, rows], outputs: [mixed], name: n('MatMul') },
+    { opType: 'Slice', inputs: [rows, i64('row0_start', [0]), i64('row0_end', [1])], outputs: [zeroRow], name: n('Slice') },
+    { opType: 'Slice', inputs: [rows, i64('rows_start', [1]), i64('rows_end', [r + 1])], outputs: [basisRows], name: n('Slice') },
+    { opType: 'Sub', inputs: [basisRows, zeroRow], outputs: [deltas], name: n('Sub') },
+    { opType: 'MatMul', inputs: [masks, deltas], outputs: [mixedDeltas], name: n('MatMul') },
+    { opType: 'Add', inputs: [mixedDeltas, zeroRow], outputs: [mixed], name: n('Add') },
     { opType: 'Shape', inputs: [prefixOut], outputs: [shape], name: n('Shape') },
-    { opType: 'Slice', inputs: [shape, addInt64(ed, n('tail_start'), [1]), addInt64(ed, n('tail_end'), [2 ** 31 - 1])], outputs: [tail], name: n('Slice') },
-    { opType: 'Concat', inputs: [addInt64(ed, n('mixed_lead'), [-1]), tail], outputs: [mixedShape], name: n('Concat'), attributes: [{ name: 'axis', int: 0 }] },
+    { opType: 'Slice', inputs: [shape, i64('tail_start', [1]), i64('tail_end', [2 ** 31 - 1])], outputs: [tail], name: n('Slice') },
+    { opType: 'Concat', inputs: [i64('mixed_lead', [-1]), tail], outputs: [mixedShape], name: n('Concat'), attributes: [{ name: 'axis', int: 0 }] },
     { opType: 'Reshape', inputs: [mixed, mixedShape], outputs: [through], name: n('Reshape') },
   ];
   // Each goes right after the previous one, starting after the prefix's last node.

@@ -14,7 +14,7 @@ import type { OnnxModel } from '../onnx/model';
 import { runFloat } from '../onnx/sessions';
 import { handled, Pending } from '../pending';
 import type { Run } from '../run';
-import { negativeActivations, type Model, type PreparedModel } from './model';
+import { negativeActivations, nonFiniteActivations, type Model, type PreparedModel } from './model';
 import type { PreprocessConfig, SkippedImage } from '../../protocol';
 
 /** The crops input of cropsGraph. */
@@ -51,6 +51,7 @@ export async function activationsStage(run: Run, m: Model): Promise<Activations>
     channels: m.channels,
     crops: { session, input: CROPS, output: crops.output, fixedBatch: m.info.fixedBatch },
     maxPixels: o.maxPixels,
+    maxImages: o.maxImages,
     savePixels: (i, rgb) => run.pixels.write(i, rgb),
     onSkip: (s) => run.log(`Skipped ${s.path}: ${s.reason}`),
     onProgress: (done, total) => run.progress('activations', done, total, 'images'),
@@ -64,9 +65,13 @@ export async function activationsStage(run: Run, m: Model): Promise<Activations>
   const n = acts.A.rows;
   const r = o.concepts;
   if (nImages === 0) throw new CraftError('input', `None of the ${m.files.length} images could be read.`, 'See the skipped files above.');
+  if (acts.nonFinite > 0) throw nonFiniteActivations(m.layer, acts.nonFinite, acts.A.rows * m.channels, 'crop activations');
   if (acts.minActivation < 0) throw negativeActivations(m.layer, acts.minActivation, 'on some crops');
   if (n < r) {
     throw new CraftError('input', `Only ${n} crops (${nImages} usable images × ${m.grid.perImage} crops) for ${r} concepts: NMF needs at least as many crops as concepts.`, `Use fewer concepts (--concepts ${Math.max(1, n)}), a smaller patch, or more images.`);
+  }
+  if (acts.maxActivation <= 0) {
+    run.warn(`Layer ${m.layer} is zero on every crop of these images: there is nothing to factorise, and every concept's importance is 0. Choose another layer (\`craft layers\`).`);
   }
   run.log(`Activations: ${nImages} images (${acts.skipped.length} skipped), ${n} crops × ${m.channels} channels at ${m.layer}.`);
   return { ...acts, thumbnails };
@@ -101,7 +106,10 @@ export class Float32Rows {
   }
 }
 
-/** Runs a one-input, one-output session over `count` items of `itemSize` floats, `batch` at a time. A fixed model batch is padded. */
+/**
+ * Runs a one-input, one-output session over `count` items of `itemSize` floats, `batch` at a time. A
+ * fixed model batch is padded.
+ */
 export async function runBatched(
   session: ort.InferenceSession,
   input: { name: string; itemDims: number[] },
@@ -110,11 +118,14 @@ export async function runBatched(
   count: number,
   batch: number,
   fixedBatch?: number,
+  signal?: AbortSignal,
 ): Promise<Float32Array[]> {
   const itemSize = input.itemDims.reduce((a, b) => a * b, 1);
   const step = fixedBatch ?? batch;
   const results: Float32Array[] = [];
   for (let start = 0; start < count; start += step) {
+    // Checked before every forward pass: at small patches one chunk of images is hundreds of passes.
+    throwIfCancelled(signal);
     const b = Math.min(step, count - start);
     let chunk = data.subarray(start * itemSize, (start + b) * itemSize);
     if (fixedBatch && b < fixedBatch) {
@@ -143,6 +154,9 @@ export interface ActivationResult {
   images: { path: string; file: string; width: number; height: number }[];
   skipped: SkippedImage[];
   minActivation: number;
+  maxActivation: number;
+  /** Activations that are NaN or ±Inf. */
+  nonFinite: number;
 }
 
 /**
@@ -160,6 +174,8 @@ export async function computeActivations(args: {
   channels: number;
   crops: CropSession;
   maxPixels?: number;
+  /** Stop after this many usable images (unreadable files do not count). */
+  maxImages?: number;
   savePixels: (index: number, rgb: Uint8Array) => Promise<void>;
   onSkip: (s: SkippedImage) => void;
   onProgress: (done: number, total: number) => void;
@@ -174,22 +190,39 @@ export async function computeActivations(args: {
   const images: ActivationResult['images'] = [];
   const skipped: SkippedImage[] = [];
   let minActivation = Infinity;
+  let maxActivation = -Infinity;
+  let nonFinite = 0;
   const track = (v: Float32Array) => {
-    for (let k = 0; k < v.length; k++) if (v[k] < minActivation) minActivation = v[k];
+    for (let k = 0; k < v.length; k++) {
+      const x = v[k];
+      if (!Number.isFinite(x)) {
+        nonFinite++;
+        continue;
+      }
+      if (x < minActivation) minActivation = x;
+      if (x > maxActivation) maxActivation = x;
+    }
   };
+  const files = args.files;
+  const want = args.maxImages ?? Infinity;
 
-  // Decoding the next chunk, and saving the pixels, overlap with ONNX Runtime working on this one.
-  const load = (start: number) => handled(loadImages(args.files.slice(start, start + batch), pre, { maxPixels: args.maxPixels }));
-  let next = args.files.length > 0 ? load(0) : undefined;
+  // Decoding the next chunk, and saving the pixels, overlap with ONNX Runtime working on this one. A
+  // chunk asks for no more files than the images still wanted if all of them load, so --max-images
+  // counts usable images: when some fail, further chunks make up for them.
+  const load = (from: number, wanted: number) => {
+    const count = Math.min(batch, wanted, files.length - from);
+    return count > 0 ? { from, count, results: handled(loadImages(files.slice(from, from + count), pre, { maxPixels: args.maxPixels })) } : undefined;
+  };
+  let next = load(0, want);
   const saving = new Pending(Math.max(4, batch));
   // One crops buffer for every chunk: ORT is done with it once runBatched returns.
-  const cropBuffer = new Float32Array(Math.min(batch, args.files.length) * grid.perImage * cropSize);
+  const cropBuffer = new Float32Array(Math.min(batch, files.length) * grid.perImage * cropSize);
   try {
-    for (let start = 0; start < args.files.length; start += batch) {
+    while (next) {
       throwIfCancelled(args.signal);
-      const chunk = args.files.slice(start, start + batch);
-      const loaded = await next!;
-      next = start + batch < args.files.length ? load(start + batch) : undefined;
+      const loaded = await next.results;
+      const consumed = next.from + next.count;
+      next = load(consumed, want - images.length - next.count);
       const ok = loaded.flatMap((r) => (r.ok ? [r.image] : []));
       for (const r of loaded) {
         if (!r.ok) {
@@ -209,18 +242,21 @@ export async function computeActivations(args: {
           await saving.add(args.savePixels(index, img.rgb));
           images.push({ path: relativeImagePath(args.root, img.path), file: img.path, width: img.width, height: img.height });
         }
-        for (const out of await runBatched(s.session, { name: s.input, itemDims: cropDims }, s.output, crops, ok.length * grid.perImage, batch, s.fixedBatch)) {
+        const batches = runBatched(s.session, { name: s.input, itemDims: cropDims }, s.output, crops, ok.length * grid.perImage, batch, s.fixedBatch, args.signal);
+        for (const out of await batches) {
           track(out);
           A.append(out);
         }
       }
-      args.onProgress(Math.min(args.files.length, start + chunk.length), args.files.length);
+      next ??= load(consumed, want - images.length);
+      if (Number.isFinite(want)) args.onProgress(images.length, Math.min(want, files.length - skipped.length));
+      else args.onProgress(consumed, files.length);
     }
     await saving.drain();
   } finally {
     await saving.settle();
   }
-  return { A, images, skipped, minActivation };
+  return { A, images, skipped, minActivation, maxActivation, nonFinite };
 }
 
 /** [h, w] of a layer's per-item shape ([p, h, w] NCHW, [h, w, p] NHWC); [1, 1] for vectors ([p]). */

@@ -8,7 +8,7 @@ import type { Matrix } from '../math/matrix';
 import { haltonDesign, jansenTotalOrder } from '../math/sobol';
 import { perturbedLogits } from '../onnx/perturbed';
 import { effectiveBatch, type Run } from '../run';
-import type { Model } from './model';
+import { nonFiniteLogits, type Model } from './model';
 import type { Coefficients } from './transform';
 
 export interface Importances {
@@ -34,11 +34,16 @@ export async function importanceStage(run: Run, m: Model, coefficients: Coeffici
   });
   perturbed.sessions.forEach((s) => run.own(s));
   const perImage: Float64Array[] = [];
+  let nonFinite = 0;
   for (let i = 0; i < coefficients.images; i++) {
     throwIfCancelled(run.signal);
-    perImage.push(await imageImportance(perturbed.logits, coefficients.of(i), design, o.designs, m.classIndex));
+    const y = await classLogits(perturbed.logits, coefficients.of(i), design, m.classIndex);
+    // Counted over every image, so the error can say how widespread the problem is.
+    if (!y.every(Number.isFinite)) nonFinite++;
+    else perImage.push(jansenTotalOrder(y, o.designs, r));
     run.progress('importance', i + 1, coefficients.images, 'images');
   }
+  if (nonFinite > 0) throw nonFiniteLogits(m.classIndex, nonFinite, coefficients.images, 'images (on their perturbed concept reconstructions)');
   const global = meanImportance(perImage, r);
   return { global, perImage, ranking: rankConcepts(global) };
 }
@@ -67,6 +72,11 @@ export async function imageImportance(
   nbDesign: number,
   classId: number,
 ): Promise<Float64Array> {
+  return jansenTotalOrder(await classLogits(model, coefficients, design, classId), nbDesign, design.cols);
+}
+
+/** The class logit of h((u ⊙ m_k)·W) for every design row m_k of one image (u = its coefficients). */
+export async function classLogits(model: PerturbedLogits, coefficients: Float32Array, design: Matrix, classId: number): Promise<Float64Array> {
   const r = design.cols;
   const y = new Float64Array(design.rows);
   const masks = Float32Array.from(design.data);
@@ -75,7 +85,7 @@ export async function imageImportance(
     const logits = await model.run(coefficients, masks.subarray(start * r, (start + block) * r), block);
     for (let k = 0; k < block; k++) y[start + k] = logits[k * model.classes + classId];
   }
-  return jansenTotalOrder(y, nbDesign, r);
+  return y;
 }
 
 /** Global importance: the arithmetic mean of the per-image indices (reference `estimate_importance`). */

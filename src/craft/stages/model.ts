@@ -56,8 +56,7 @@ export async function modelStage(run: Run): Promise<Model> {
   const o = run.options;
   run.stage('model');
   run.progress('model', 0, 1, 'steps');
-  let files = await listImages(o.images, { onSkip: (p, why) => run.log(`Skipped ${p}: ${why}`) });
-  if (o.maxImages) files = files.slice(0, o.maxImages);
+  const files = await listImages(o.images, { onSkip: (p, why) => run.log(`Skipped ${p}: ${why}`) });
   if (files.length === 0) {
     throw new CraftError('input', `No images found in ${o.images}.`, 'CRAFT reads PNG, JPEG, WebP, GIF and TIFF files (sub-folders included). Choose a folder of images of the class to explain.');
   }
@@ -147,7 +146,12 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
     throw new CraftError('model', `Layer ${layer} has shape [${act.dims.join(', ')}]; CRAFT needs a 4-D feature map (N, C, H, W) or a vector (N, C).`, usableLayersText(await listCandidates()));
   }
   let min = Infinity;
-  for (const v of act.data) if (v < min) min = v;
+  let nonFinite = 0;
+  for (const v of act.data) {
+    if (!Number.isFinite(v)) nonFinite++;
+    else if (v < min) min = v;
+  }
+  if (nonFinite > 0) throw nonFiniteActivations(layer, nonFinite, act.data.length, 'activations on the probe images');
   if (min < 0) {
     throw negativeActivations(layer, min, 'on the probe images', o.hModel ? 'Split the model after a ReLU (or similar) instead.' : usableLayersText(await listCandidates()));
   }
@@ -183,11 +187,38 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
     warnings.push(`The labels (${source}) list ${labels.length} names but the model has ${classes} outputs.`);
   }
   const cls = resolveClass(o.classId, classes, labels);
+  const badProbes = countNonFinite(viaSplit.data, classes, cls.index, probe.images);
+  if (badProbes > 0) throw nonFiniteLogits(cls.index, badProbes, probe.images, 'probe images');
   for (const w of warnings) log(`Warning: ${w}`);
   return {
     info, factory, preprocess, layer, layerShape, layerLayout, channels, spatial, g, h, hPath, classes, labels,
     classIndex: cls.index, classLabel: cls.label, splitCheck, warnings,
   };
+}
+
+/** How many of the first `rows` rows of a (rows, classes) logits block have a non-finite logit for the class. */
+export function countNonFinite(logits: Float32Array, classes: number, classIndex: number, rows: number): number {
+  let bad = 0;
+  for (let i = 0; i < rows; i++) if (!Number.isFinite(logits[i * classes + classIndex])) bad++;
+  return bad;
+}
+
+/** The error for a class whose logit is NaN or ±Inf: its importance would be meaningless. */
+export function nonFiniteLogits(classIndex: number, count: number, of: number, what: string): CraftError {
+  return new CraftError(
+    'model',
+    `The model gives a non-finite logit (NaN or ±Inf) for class ${classIndex} on ${count} of ${of} ${what}, so the concepts' importance cannot be estimated.`,
+    'Check the model on these images outside CRAFT: a log of a negative number, an overflow or a division by zero in its last layers gives this.',
+  );
+}
+
+/** The error for a layer whose activations are NaN or ±Inf somewhere. */
+export function nonFiniteActivations(layer: string, count: number, of: number, what: string): CraftError {
+  return new CraftError(
+    'model',
+    `Layer ${layer} gives non-finite values (NaN or ±Inf): ${count} of ${of} ${what}. NMF cannot factorise them.`,
+    'The model overflows or divides by zero before this layer on these images: check its preprocessing (--preset, --mean, --std) or choose an earlier layer.',
+  );
 }
 
 /** The error for a layer that NMF cannot factorise. */

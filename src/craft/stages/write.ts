@@ -83,7 +83,7 @@ export async function writeStage(run: Run, { m, acts, fit, importance, maps }: R
     nmf: { reconstructionError: fit.relativeError, iterations: fit.iterations, converged: fit.converged },
     splitCheck: m.splitCheck,
     timings: { ...run.timer.timings, total: run.timer.total() },
-    warnings: m.warnings,
+    warnings: [...m.warnings, ...run.warnings],
   };
   const dir = await run.writer.commit(bundle);
   run.progress('write', 1, 1, 'bundle');
