@@ -94,7 +94,7 @@ test('golden: crop activations equal the reference NMF input (≤ 1e-4)', async 
   assert.deepEqual(latentSize([64, 7, 7], 'NCHW'), [7, 7]);
 });
 
-test('golden: importances with the reference W and masks match the reference (≤ 1e-3)', async () => {
+test('golden: importances with the reference W and masks match the reference (≤ 1e-6; achieved 5e-8)', async () => {
   const { m, store } = await goldenActivations();
   const W: Matrix = fromFlat(f32('W_10x64.f32'), 10, 64);
   const masks = f32('halton_masks_384x10.f32');
@@ -134,15 +134,16 @@ test('golden: importances with the reference W and masks match the reference (�
   await session.release();
   const st = meanImportance(perImage, 10);
   const diffs = Array.from(st, (v, i) => Math.abs(v - reference.importances[i]));
-  assert.ok(Math.max(...diffs) <= 1e-3, `importances ${Array.from(st).map((v) => v.toFixed(5))} vs reference, max diff ${Math.max(...diffs)}`);
+  assert.ok(Math.max(...diffs) <= 1e-6, `importances ${Array.from(st).map((v) => v.toFixed(5))} vs reference, max diff ${Math.max(...diffs)}`);
   assert.deepEqual(rankConcepts(st).slice(0, 5), reference.concept_ranking.slice(0, 5));
 });
 
 test('golden end to end: explain() finds the reference top-3 concepts and writes a complete bundle', async () => {
   const o = goldenOptions();
   const { dir, bundle } = await explain(o);
+  // One-to-one matching of our concepts with the reference's by the cosine of their W rows (NMF may
+  // order them differently in principle; here it does not), then every importance compared.
   const refW = f32('W_10x64.f32');
-  // Concepts are matched to the reference by the cosine of their W rows (the order may differ in principle).
   const match = bundle.W.map((row) => {
     let best = -1, bestCos = -1;
     for (let j = 0; j < 10; j++) {
@@ -151,10 +152,17 @@ test('golden end to end: explain() finds the reference top-3 concepts and writes
     }
     return { best, bestCos };
   });
-  assert.ok(match.every((m) => m.bestCos >= 0.99), `W cosines ${match.map((m) => m.bestCos.toFixed(4))}`);
+  assert.deepEqual(match.map((m) => m.best).sort((a, b) => a - b), [...Array(10).keys()], 'the matching is a bijection');
+  // Achieved (2026-11-30): min cosine 0.999994, max |Δ importance| 7.0e-4, relative Δ of the reconstruction
+  // error 2.8e-5. The residual is the NMF's: 200 unconverged iterations in float32 (sklearn) vs float64
+  // (here) drift apart (with the reference's W fed in, the importances agree to 5e-8: test above). A 5 %
+  // error in one NMF product moves the top importance by 0.035.
+  assert.ok(match.every((m) => m.bestCos >= 0.99999), `W cosines ${match.map((m) => m.bestCos.toFixed(7))}`);
+  const worst = Math.max(...bundle.importances.map((v, c) => Math.abs(v - reference.importances[match[c].best])));
+  assert.ok(worst <= 1.5e-3, `max |importance − reference| = ${worst}`);
   const ourTop3 = bundle.ranking.slice(0, 3).map((c) => match[c].best);
   assert.deepEqual(ourTop3, reference.concept_ranking.slice(0, 3));
-  assert.ok(Math.abs(bundle.nmf.reconstructionError - 0.08033186197280884) / 0.0803 < 0.01);
+  assert.ok(Math.abs(bundle.nmf.reconstructionError - 0.08033186197280884) / 0.0803 < 1e-4, `reconstruction error ${bundle.nmf.reconstructionError}`);
 
   const back = await readBundle(dir);
   assert.deepEqual(back.importances, bundle.importances);
