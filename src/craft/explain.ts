@@ -1,5 +1,5 @@
 /**
- * One CRAFT run for one class (craft-reference §2–§5), as the seven stages the progress names:
+ * One CRAFT run for one class (docs/method.md §2–§5), as the seven stages the progress names:
  * model → activations → nmf → transform → importance → maps → write. Each stage is one file of
  * stages/; they share a Run (run.ts). The bundle appears only when complete: a failed or cancelled
  * run removes its hidden folder and leaves earlier runs untouched.

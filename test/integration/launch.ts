@@ -1,7 +1,7 @@
 // Runs the integration suite (out/test/integration/index.js) in a real VS Code
 // extension host, offline: the VS Code server shipped in the npm package
 // code-server, driven by headless Debian Chromium through playwright-core.
-// Recipe and reasons: docs/toolchain.md, "Real VS Code for integration tests".
+// Recipe and reasons: test/integration/README.md.
 //
 //   node out/test/integration/launch.js [--workspace DIR] [--screenshot-dir DIR]
 //                                       [--palette-check] [--no-ui-check] [--verbose] [--keep-temp]
@@ -25,7 +25,7 @@ import type { SuiteResult } from './index';
 import { conceptCards, explainAnsweringEveryPrompt, openWorkbench, runFromPalette, tabTitles } from './ui';
 
 export const CODE_SERVER_VERSION = '4.100.3';
-// One set of Chromium flags for every browser test (see toolchain.md).
+// One set of Chromium flags for every browser test (see test/integration/README.md).
 export { CHROMIUM, CHROMIUM_ARGS } from '../webview/browser-harness';
 import { CHROMIUM, CHROMIUM_ARGS } from '../webview/browser-harness';
 

@@ -1,5 +1,5 @@
 /**
- * NMF against scikit-learn: craft-reference.md §11 T4 (exact vectors), T5 (stage-wise, with the
+ * NMF against scikit-learn: docs/method.md §10 T4 (exact vectors), T5 (stage-wise, with the
  * toy activations rebuilt here from their formulas), and the Fashion-MNIST golden fixture.
  */
 import { test } from 'node:test';
@@ -247,7 +247,7 @@ test('T4 transform couples rows through the stopping rule (row-by-row differs)',
     const single = await transformNmf(jsProducts(row), fit.W, {});
     for (let t = 0; t < 3; t++) maxDiff = Math.max(maxDiff, Math.abs(single.U.data[t] - batch.U.data[i * 3 + t]));
   }
-  // craft-reference.md §3: up to 4.8e-4 between batch and row-by-row
+  // docs/method.md §3.4: up to 4.8e-4 between batch and row-by-row
   assertClose(maxDiff, 4.8e-4, 0.5e-4, 'max |batch − row-by-row|');
 });
 
@@ -303,7 +303,7 @@ test('onIteration reports every iteration with maxIter', async () => {
 // ---------------------------------------------------------------- T5 (stage-wise)
 
 /**
- * craft-reference.md §11 T5, rebuilt from its formulas: 4 images 3×32×32, grid crops P=16, S=12
+ * docs/method.md §10 T5, rebuilt from its formulas: 4 images 3×32×32, grid crops P=16, S=12
  * (image, row, column order), each crop bilinearly resized 16→32 (torch, align_corners=False),
  * g = avgpool4(relu(1×1 conv)) → 8×8×8; returns the spatially averaged activations (16 × 8) and
  * the per-position activations of the full images (4·8·8 × 8, rows in (n, y, x) order).

@@ -381,7 +381,7 @@ test('reconstruction in front of h equals h on the JS (U ⊙ mask)·W', async (t
   const U = randomArray(hh * ww * r, 1);
   const masks = randomArray(M * r, 2);
   const W = randomArray(r * p, 3).map((v) => v * 0.5);
-  // Ap[m, c, y, x] = Σ_k U[y, x, k]·mask[m, k]·W[k, c]  (craft-reference §4.2, moved to NCHW)
+  // Ap[m, c, y, x] = Σ_k U[y, x, k]·mask[m, k]·W[k, c]  (docs/method.md §5.2, moved to NCHW)
   const Ap = new Float32Array(M * p * hh * ww);
   for (let m = 0; m < M; m++)
     for (let c = 0; c < p; c++)

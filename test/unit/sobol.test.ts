@@ -181,7 +181,7 @@ test('T6 permuting concepts and mask columns together permutes the importances',
   assert.ok(Math.max(...st) > 0.05, 'the model gives non-trivial importances');
 
   // Permuting the concepts alone (same design) does not permute the importances: each concept
-  // index is tied to its own Halton bases (craft-reference.md T6).
+  // index is tied to its own Halton bases (docs/method.md §10 T6).
   const stConceptsOnly = jansenTotalOrder(outputs(design, model(uP, wP)), n, r);
   const maxDiff = Math.max(...perm.map((p, i) => Math.abs(stConceptsOnly[i] - st[p])));
   assert.ok(maxDiff > 1e-3, `concept-only permutation changed importances by ${maxDiff}`);

@@ -16,7 +16,7 @@ import { RESULTS_VERSION, type ResultsBundle } from '../../src/protocol';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
-test('crop grid: counts and stride of craft-reference T6 (⌊0.8P⌋, VALID padding)', () => {
+test('crop grid: counts and stride of docs/method.md §10 T6 (⌊0.8P⌋, VALID padding)', () => {
   assert.equal(cropGrid(256, 256, 64).perImage, 16);
   assert.equal(cropGrid(224, 224, 80).perImage, 9);
   const g = cropGrid(224, 224, 64);

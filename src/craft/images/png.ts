@@ -24,7 +24,7 @@ export async function encodePng(
     data = resizePixels(pixels, width, height, channels, w, h, kernel);
   }
   return sharp(Buffer.from(data.buffer, data.byteOffset, data.length), { raw: { width: w, height: h, channels } })
-    // zlib level 4: ~30% less CPU than the default 6 for ~3% larger files (measured on the thumbnails of (b)).
+    // zlib level 4: ~30% less CPU than the default 6 for ~3% larger files (measured on the thumbnails of the clip-art MobileNetV2 benchmark, bench/README.md).
     .png({ compressionLevel: 4 })
     .toBuffer();
 }

@@ -1,6 +1,6 @@
 /**
  * NMF initialisation: an exact truncated SVD and NNDSVDa (sklearn _initialize_nmf with
- * init='nndsvda'); craft-reference.md §9.4. sklearn names: X (n × p) ≈ W (n × r) · H (r × p).
+ * init='nndsvda'); docs/method.md §3.3. sklearn names: X (n × p) ≈ W (n × r) · H (r × p).
  */
 import { type Matrix, zeros, transpose } from './matrix';
 import { gram, matmul, symmetricEigen, orthonormalizeColumns, deterministicUniform } from './linalg';
@@ -41,7 +41,7 @@ export interface TruncatedSvdOptions {
  * vectors (sklearn's n_oversamples=10), from a fixed pseudo-random start. Each iteration does a
  * Rayleigh–Ritz step: Y = X·Q (or Xᵀ·Q), eigen-decomposition of the l × l matrix YᵀY, then the
  * Ritz residuals decide convergence. When l = min(n, p) the subspace is the whole space and the
- * first Rayleigh–Ritz step is already the exact SVD (craft-reference.md §9.4).
+ * first Rayleigh–Ritz step is already the exact SVD (docs/method.md §3.3).
  * Shapes: U n × k, S k, Vt k × p.
  */
 export async function truncatedSvd(X: DataProducts, k: number, options: TruncatedSvdOptions = {}): Promise<TruncatedSvd> {

@@ -2,7 +2,7 @@
  * Non-negative matrix factorisation X ≈ U·W as scikit-learn does it for CRAFT:
  * `NMF(n_components=r)` with its defaults (init 'nndsvda', solver 'cd', tol 1e-4, max_iter 200,
  * alpha_W 0, l1_ratio 0, shuffle False), computed in float64.
- * Spec: craft-reference.md §9.1–9.4; sklearn/decomposition/_nmf.py and _cdnmf_fast.pyx.
+ * Spec: docs/method.md §3.1–§3.4; sklearn/decomposition/_nmf.py and _cdnmf_fast.pyx.
  *
  * Naming. Inside this file the factors carry sklearn's names so each step can be read against
  * _nmf.py line by line: X (n × p) ≈ W·H with W (n × r) the per-sample coefficients and
@@ -46,7 +46,7 @@ export interface Regularization {
 
 /**
  * sklearn NMF._compute_regularization for X (nSamples × nFeatures), alpha_H = 'same':
- * l1_W = p·α·ρ, l1_H = n·α·ρ, l2_W = p·α·(1−ρ), l2_H = n·α·(1−ρ) (craft-reference.md §9.1).
+ * l1_W = p·α·ρ, l1_H = n·α·ρ, l2_W = p·α·(1−ρ), l2_H = n·α·(1−ρ) (docs/method.md §3.1).
  */
 export function computeRegularization(nSamples: number, nFeatures: number, alphaW: number, l1Ratio = 0): Regularization {
   return {
@@ -235,7 +235,7 @@ export async function fitNmf(X: DataProducts, options: NmfOptions): Promise<NmfF
 
 /**
  * sklearn NMF.transform(X) with components W (r × p) fixed: U (n × r) starts at zeros and only
- * U is swept, same tol / max_iter / stopping rule, l2 = p·alphaW (craft-reference.md §9.3).
+ * U is swept, same tol / max_iter / stopping rule, l2 = p·alphaW (docs/method.md §3.4).
  * All rows are solved together, so (like sklearn) the stopping test couples them.
  */
 export async function transformNmf(

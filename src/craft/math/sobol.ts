@@ -1,7 +1,7 @@
 /**
  * Sobol total-order importance as CRAFT computes it: the replicated Halton design of
  * `craft/sobol/sampler.py::HaltonSequence` and `craft/sobol/estimators.py::JansenEstimator`
- * (craft-reference.md §4.1, §4.3, §9.5).
+ * (docs/method.md §5.1, §5.3, §5.5).
  */
 import { Matrix, zeros } from './matrix';
 

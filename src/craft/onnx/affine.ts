@@ -1,7 +1,7 @@
 /**
  * The affine start of a graph: the longest chain of nodes from its input where each node is an affine
  * function of the previous tensor (its other inputs are constants). CRAFT's perturbed activations are
- * linear in the masks, a_m = Σ_c m_c·B_c (craft-reference §4.2), so for such a chain P
+ * linear in the masks, a_m = Σ_c m_c·B_c (docs/method.md §5.4), so for such a chain P
  *   P(a_m) = (1 − Σ_c m_c)·P(0) + Σ_c m_c·P(B_c),
  * and h's prefix runs on r + 1 maps per image instead of on every design (withReconstruction `through`).
  */

@@ -185,7 +185,7 @@ export interface InputResizeOptions {
 /**
  * Puts a bilinear Resize in front of the model: the new input (B, C, h, w) of any h, w is resized to
  * (B, C, height, width) with coordinate_transformation_mode half_pixel, which is torch's
- * F.interpolate(mode='bilinear', align_corners=False, antialias=False) (craft-reference §2, §9.6), then
+ * F.interpolate(mode='bilinear', align_corners=False, antialias=False) (docs/method.md §2), then
  * fed to the old input, which stops being a graph input. The target size is built as
  * concat(shape(x)[batch, channel], [height, width]), so the batch stays free.
  */
@@ -258,7 +258,7 @@ export interface SpatialMeanOptions {
 
 /**
  * Adds ReduceMean over the spatial axes (keepdims 0) of an output as another output: (B, C, h, w) → (B, C),
- * the reference's `mean over dims (2,3)` of the crop activations (craft-reference §2).
+ * the reference's `mean over dims (2,3)` of the crop activations (docs/method.md §2).
  */
 export function withSpatialMean(model: OnnxModel, opts: SpatialMeanOptions = {}): OnnxModel {
   const what = 'withSpatialMean';
@@ -320,7 +320,7 @@ export interface ReconstructionOptions {
 }
 
 /**
- * Puts CRAFT's perturbed reconstruction in front of h (craft-reference §4.2): Ap = (U ⊙ mask)·W, i.e.
+ * Puts CRAFT's perturbed reconstruction in front of h (docs/method.md §5.2): Ap = (U ⊙ mask)·W, i.e.
  * vector case Mul(coeffs, masks) → MatMul(·, W); spatial case one GEMM over per-concept basis maps
  * (see below), reshaped to (M, p, h, w) or (M, h, w, p) → the old input.
  * One run scores all M masks of one image: the output's leading dim is M.
@@ -493,7 +493,7 @@ export interface ProjectionOptions {
 /**
  * Replaces the model's output A by its projection on the concept bank, A·Wᵀ, per latent position:
  * (B, p, h, w) → (B, h, w, r) ('projected'), or (B, p) → (B, r), plus 'minimum', the smallest value of
- * A (NMF needs A ≥ 0). The NMF transform only needs X·Wᵀ (craft-reference §9.3), so the full-image
+ * A (NMF needs A ≥ 0). The NMF transform only needs X·Wᵀ (docs/method.md §3.4), so the full-image
  * activations never leave ONNX Runtime.
  */
 export function withProjection(model: OnnxModel, opts: ProjectionOptions): OnnxModel {

@@ -1,6 +1,6 @@
 /**
  * The importance stage's ONNX side: h applied to the masked reconstructions (U ⊙ m)·W of one image
- * (craft-reference §4.2). When h starts with affine operators (a convolution, global pooling, a linear
+ * (docs/method.md §5.2). When h starts with affine operators (a convolution, global pooling, a linear
  * classifier...) the reconstruction goes through that prefix as r + 1 maps and the masks mix its
  * results (onnx/affine.ts): per image the prefix runs r + 1 times instead of once per design.
  * The pushed-through graph is checked against the plain one on the first image before it is used.

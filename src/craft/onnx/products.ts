@@ -8,7 +8,7 @@ import type { SessionFactory } from './sessions';
  * NMF's heavy products (X·B and Xᵀ·B with the n×p activation matrix X fixed) on ONNX Runtime: X is
  * baked into two one-node graphs as a float32 initializer, so each call only ships the thin n×k or p×k
  * operand. MLAS (CPU) or cuBLAS (CUDA) does the n·p·k work; the r×r sweeps stay in float64 JS.
- * Float32 products match the reference, whose whole NMF runs in float32 (craft-reference §9.1).
+ * Float32 products match the reference, whose whole NMF runs in float32 (docs/method.md §3.1).
  */
 export async function ortProducts(
   X: Float32Array,

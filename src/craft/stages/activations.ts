@@ -1,7 +1,7 @@
 /**
  * The 'activations' stage: the first pass over the images. Each image is decoded and resized once, its
  * grid crops go through g (the crop resize and the spatial mean run inside the same ONNX graph), and
- * the pooled crop activations form A (n × p), the matrix the NMF factorises (craft-reference §2).
+ * the pooled crop activations form A (n × p), the matrix the NMF factorises (docs/method.md §2).
  */
 import type * as ort from 'onnxruntime-node';
 import { cropGrid, extractCrop } from '../images/crops';
@@ -21,7 +21,7 @@ import type { PreprocessConfig, SkippedImage } from '../../protocol';
 export const CROPS = 'crops';
 
 /**
- * P×P crops → bilinear resize to the model input (torch align_corners=False, craft-reference §2) → g →
+ * P×P crops → bilinear resize to the model input (torch align_corners=False, docs/method.md §2) → g →
  * spatial mean ('pooled'), or the layer itself for vector activations.
  */
 export function cropsGraph(m: PreparedModel, patch: number): { model: OnnxModel; output: string } {

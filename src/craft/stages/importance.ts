@@ -1,6 +1,6 @@
 /**
  * The 'importance' stage: Sobol total-order importance of each concept through h, per image and
- * averaged over the images (craft-reference §4): Halton masks scale the concepts' coefficients, h reads
+ * averaged over the images (docs/method.md §5): Halton masks scale the concepts' coefficients, h reads
  * the class logit of each perturbed reconstruction, and the Jansen estimator turns them into indices.
  */
 import { throwIfCancelled } from '../errors';

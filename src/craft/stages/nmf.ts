@@ -1,5 +1,5 @@
 /**
- * The 'nmf' stage: A ≈ U·W on the crop activations (craft-reference §2, §9), sklearn's NMF with its
+ * The 'nmf' stage: A ≈ U·W on the crop activations (docs/method.md §3), sklearn's NMF with its
  * defaults. The products with A run on ONNX Runtime when they are big enough to matter.
  */
 import { writeTopCrops } from '../bundle/pictures';

@@ -1,6 +1,6 @@
 /**
  * The 'transform' stage: the concept coefficients of every latent position of every image
- * (craft-reference §3), all rows solved in one coordinate descent like the reference's single
+ * (docs/method.md §3.4, §4), all rows solved in one coordinate descent like the reference's single
  * `nmf.transform` call. A second pass over the images runs g with the projection on W appended.
  */
 import type * as ort from 'onnxruntime-node';
