@@ -11,7 +11,8 @@ export function nonce(): string {
 
 /**
  * default-src 'none'; images from the extension and the run folder (and data: URIs the page makes);
- * styles from files or the nonce; scripts only with the nonce; fonts (codicons) from the extension.
+ * styles from files or the nonce; scripts only with the nonce; no fonts (the page loads none), no
+ * <base>, no form targets.
  */
 export function contentSecurityPolicy(cspSource: string, n: string): string {
   return [
@@ -19,7 +20,8 @@ export function contentSecurityPolicy(cspSource: string, n: string): string {
     `img-src ${cspSource} data:`,
     `style-src ${cspSource} 'nonce-${n}'`,
     `script-src 'nonce-${n}'`,
-    `font-src ${cspSource}`,
+    "base-uri 'none'",
+    "form-action 'none'",
   ].join('; ');
 }
 
@@ -49,12 +51,16 @@ export function notBuiltHtml(o: Omit<PageSources, 'scriptUrl' | 'styleUrl'> & { 
 <p>The results themselves are complete in the run folder.</p></div></main>`);
 }
 
+// The toolkit's FAST layer probes :focus-visible support at load with a <style> element, nonce'd from
+// <meta property="csp-nonce">; without that tag the probe is an inline style the CSP blocks (a violation
+// on every open). Its component styles use adoptedStyleSheets, which the CSP does not govern.
 function page(o: { cspSource: string; nonce: string; title: string }, head: string, body: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(o.cspSource, o.nonce)}">
+<meta property="csp-nonce" content="${o.nonce}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <title>${escapeHtml(o.title)}</title>
 ${head}
