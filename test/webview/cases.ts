@@ -30,8 +30,10 @@ function expectedPercent(share: number): string {
   return share * 100 < 0.1 ? '<0.1%' : `${(share * 100).toFixed(1)}%`;
 }
 
+/** Opens the webview page from the stand-in host, or `url` (the report) as it is. */
 async function withPage(ctx: Ctx, o: OpenOptions & { theme?: Theme; bundle?: string; url?: string }, body: (p: Opened) => Promise<void>): Promise<void> {
-  const opened = await openPage(ctx.browser, o.url ?? ctx.host.pageUrl({ theme: o.theme, bundle: o.bundle }), o);
+  const host = o.url === undefined ? { initScript: ctx.host.vscodeApi({ theme: o.theme, bundle: o.bundle }) } : {};
+  const opened = await openPage(ctx.browser, o.url ?? ctx.host.pageUrl(), { ...o, ...host });
   try {
     await body(opened);
     await assertClean(opened);
