@@ -309,7 +309,7 @@ export const webviewCases: Case[] = [
     async run(ctx) {
       for (const theme of ['light', 'dark', 'high-contrast'] as const) {
         await withPage(ctx, { theme, colorScheme: theme === 'light' ? 'light' : 'dark' }, async ({ page }) => {
-          await brokenImages(page);
+          assert.deepEqual(await brokenImages(page), [], 'broken images');
           await page.locator(`.concept-card`).first().locator('.crop').first().focus();
           const bg = await js<string>(page, `getComputedStyle(document.body).backgroundColor`);
           assert.equal(bg, theme === 'light' ? 'rgb(255, 255, 255)' : theme === 'dark' ? 'rgb(31, 31, 31)' : 'rgb(0, 0, 0)');
@@ -317,7 +317,7 @@ export const webviewCases: Case[] = [
         });
       }
       await withPage(ctx, { theme: 'dark', width: 520, height: 900 }, async ({ page }) => {
-        await brokenImages(page);
+        assert.deepEqual(await brokenImages(page), [], 'broken images');
         await page.screenshot({ path: path.join(ctx.artifacts, 'webview-narrow-dark.png'), fullPage: true });
       });
     },
@@ -371,7 +371,7 @@ export const reportCases: Case[] = [
       const url = pathToFileURL(ctx.reportFile).href;
       await withPage(ctx, { url, colorScheme: 'dark' }, async ({ page }) => {
         assert.equal(await js(page, `getComputedStyle(document.body).backgroundColor`), 'rgb(31, 31, 31)');
-        await brokenImages(page);
+        assert.deepEqual(await brokenImages(page), [], 'broken images');
         await page.screenshot({ path: path.join(ctx.artifacts, 'report-dark.png'), fullPage: true });
       });
       await withPage(ctx, { url, noCustomElements: true }, async ({ page }) => {
