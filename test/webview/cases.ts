@@ -6,7 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { pathToFileURL } from 'url';
 import type { ResultsBundle } from '../../src/protocol';
 import { brokenImages, js, openPage, posted, type Opened, type OpenOptions } from './browser-harness';
-import { HOSTILE_HTML, HOSTILE_QUOTES, HOSTILE_SCRIPT, type Fixture } from './fixture';
+import { HOSTILE_HTML, HOSTILE_QUOTES, HOSTILE_SCRIPT, withManyConcepts, type Fixture } from './fixture';
 import type { Host, Theme } from './host';
 
 export interface Ctx {
@@ -301,6 +301,41 @@ export const webviewCases: Case[] = [
         assert.equal(images[firstShown].importances[b.ranking[0]], best, 'sorted by the concept importance');
         const loaded = await js<number>(page, `[...document.querySelectorAll('.thumb img')].filter((i) => i.complete && i.naturalWidth > 0).length`);
         ctx.log(`  500 images: ${loaded} of 120 rendered thumbnails loaded so far, interactions took ${Date.now() - t0} ms`);
+      });
+    },
+  },
+  {
+    name: '100 concepts: the cards render a page at a time; Show more (Enter, Space) and the chart reach the rest by keyboard',
+    async run(ctx) {
+      const b = withManyConcepts(ctx.fixture.bundle, 100);
+      ctx.host.addBundle('many', b);
+      const focusedCard = (page: Page) => js<string | undefined>(page, `document.activeElement.closest('.concept-card')?.dataset.concept`);
+      await withPage(ctx, { bundle: 'many' }, async ({ page }) => {
+        assert.deepEqual(await cardOrder(page), b.ranking.slice(0, 12), 'the first page, most important first');
+        const more = page.locator('.section-concepts').getByRole('button', { name: /^Show \d+ more/ });
+        const moreText = () => js<string>(page, `document.querySelector('.section-concepts .more-row > *').textContent`);
+        assert.equal(await moreText(), 'Show 12 more (88 not shown)');
+
+        await more.focus();
+        await page.keyboard.press('Enter');
+        assert.deepEqual(await cardOrder(page), b.ranking.slice(0, 24), 'Enter shows the next page');
+        assert.equal(await focusedCard(page), String(b.ranking[12]), 'focus moves to the first new card');
+        await page.keyboard.press('Tab');
+        assert.equal(await js(page, `document.activeElement.matches('.concept-card[data-concept="${b.ranking[12]}"] .crop')`), true, 'Tab goes on to its crops');
+
+        await more.focus();
+        await page.keyboard.press('Space');
+        assert.equal((await cardOrder(page)).length, 36, 'Space shows the next page');
+        assert.equal(await moreText(), 'Show 12 more (64 not shown)');
+
+        // A concept beyond the pages shown, picked in the chart: its card is rendered and focused.
+        const last = b.ranking[99];
+        await page.locator(`.section-importance .bar-row[data-concept="${last}"]`).focus();
+        await page.keyboard.press('Enter');
+        assert.equal(await focusedCard(page), String(last));
+        assert.deepEqual(await cardOrder(page), b.ranking, 'every card, in importance order');
+        assert.equal(await more.isVisible(), false, 'nothing left to show');
+        assert.deepEqual(await brokenImages(page), [], 'broken images');
       });
     },
   },
