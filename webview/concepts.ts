@@ -1,9 +1,14 @@
-/** One card per concept, most important first: colour, rank, importance, and its top crops. */
+/**
+ * One card per concept, most important first: colour, rank, importance, and its top crops. Rendered a
+ * page at a time like the image grid (a run with r = 100 concepts has 100 cards of crops).
+ */
 import type { ConceptEntry, CropEntry } from '../src/protocol';
 import { button } from './components';
 import { h, safeColor, swatch } from './dom';
 import { conceptName, num, percent } from './format';
 import type { ViewModel } from './view-model';
+
+const PAGE = 12;
 
 export interface ConceptActions {
   /** A crop was activated (click, Enter or Space). */
@@ -12,13 +17,42 @@ export interface ConceptActions {
   solo(concept: ConceptEntry): void;
 }
 
-export function renderConcepts(vm: ViewModel, actions: ConceptActions): HTMLElement {
+export interface ConceptCards {
+  element: HTMLElement;
+  /** Renders the pages up to concept `index`'s card and returns that card. */
+  reveal(index: number): HTMLElement | undefined;
+}
+
+export function renderConcepts(vm: ViewModel, actions: ConceptActions): ConceptCards {
   const topCounts = countTopConcept(vm);
-  return h(
-    'div',
-    { class: 'concept-grid' },
-    ...vm.ordered.map((c) => card(vm, c, topCounts.get(c.index) ?? 0, actions)),
-  );
+  const grid = h('div', { class: 'concept-grid' });
+  const more = button({ label: 'Show more', onClick: () => showMore() });
+  let shown = 0;
+  // Cards are appended, never re-rendered: focus and loaded crops stay where they are.
+  const showUpTo = (n: number): void => {
+    for (const c of vm.ordered.slice(shown, n)) grid.appendChild(card(vm, c, topCounts.get(c.index) ?? 0, actions));
+    shown = Math.max(shown, Math.min(n, vm.ordered.length));
+    const left = vm.ordered.length - shown;
+    more.hidden = left <= 0;
+    more.textContent = `Show ${Math.min(PAGE, left)} more (${left} not shown)`;
+  };
+  const cardOf = (index: number) => grid.querySelector<HTMLElement>(`.concept-card[data-concept="${index}"]`) ?? undefined;
+  // Keyboard users continue from the first new card (the button they pressed may disappear).
+  const showMore = (): void => {
+    const first = vm.ordered[shown];
+    showUpTo(shown + PAGE);
+    if (first) cardOf(first.index)?.focus();
+  };
+  showUpTo(PAGE);
+  return {
+    element: h('div', { class: 'concept-list' }, grid, h('div', { class: 'more-row' }, more)),
+    reveal(index) {
+      const pos = vm.ordered.findIndex((c) => c.index === index);
+      if (pos < 0) return undefined;
+      if (pos >= shown) showUpTo(Math.ceil((pos + 1) / PAGE) * PAGE);
+      return cardOf(index);
+    },
+  };
 }
 
 function card(vm: ViewModel, c: ConceptEntry, topIn: number, actions: ConceptActions): HTMLElement {

@@ -101,7 +101,7 @@ function render(root: HTMLElement, view: ReportData, mode: Mode, store: StateSto
       label: 'Concept importance, share of the total',
       of: 'the total importance',
       onPick: (c) => {
-        const card = document.getElementById(`concept-${c.index}`);
+        const card = concepts.reveal(c.index);
         card?.scrollIntoView({ block: 'start', behavior: 'smooth' });
         card?.focus({ preventScroll: true });
       },
@@ -119,7 +119,7 @@ function render(root: HTMLElement, view: ReportData, mode: Mode, store: StateSto
       `How much each concept drives the model's ${className} score: Sobol total-order importance, as a share of the total.`,
       chart,
     ),
-    section('concepts', 'Concepts', post ? 'Each concept’s top crops: the image patches where it is strongest. Activate a crop to open its source image.' : 'Each concept’s top crops: the image patches where it is strongest. Activate a crop to show its source image below.', concepts),
+    section('concepts', 'Concepts', post ? 'Each concept’s top crops: the image patches where it is strongest. Activate a crop to open its source image.' : 'Each concept’s top crops: the image patches where it is strongest. Activate a crop to show its source image below.', concepts.element),
     section('images', 'Images', b.images[0]?.maps ? 'Each image with the concept attribution maps overlaid, and how much each concept matters for it.' : 'Each image and how much each concept matters for it.', browser.element),
   );
   save();

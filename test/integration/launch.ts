@@ -6,6 +6,9 @@
 //   node out/test/integration/launch.js [--workspace DIR] [--screenshot-dir DIR]
 //                                       [--palette-check] [--no-ui-check] [--verbose] [--keep-temp]
 //
+// The suite's window and the UI check's record the CSP violations of every results webview frame
+// (csp-watch.ts); any violation fails the run.
+//
 // After the suite, a UI check drives "CRAFT: Explain class" through the palette on a fresh copy of
 // sample/ without craft.config.json (every prompt answered by typing and Enter), counts the concept
 // cards in the results webview, reloads the window and counts them again (panel restored). It is
@@ -21,6 +24,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { Browser, Page, chromium } from 'playwright-core';
+import { CspWatch } from './csp-watch';
 import type { SuiteResult } from './index';
 import { conceptCards, explainAnsweringEveryPrompt, openWorkbench, runFromPalette, tabTitles } from './ui';
 
@@ -309,7 +313,8 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
       return false;
     }
   };
-  const { context, page } = await openWorkbench(browser, base, port, workspace, repoRoot);
+  const csp = new CspWatch();
+  const { context, page } = await openWorkbench(browser, base, port, workspace, repoRoot, (c) => csp.attach(c));
   page.on('pageerror', (e) => process.stdout.write(`[ui browser error] ${e.message}\n`));
   // The window's console (webview frames included), shown when a check fails.
   const consoleLines: string[] = [];
@@ -329,6 +334,7 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
       'panel: "Save HTML report" asks where (save dialog) and writes the report',
       'panel: restored with its cards after a window reload (serializer)',
       'panel (restored): clicking a crop opens its source image in an editor',
+      'panel: no CSP violation in the results webview frames (first open, report, reload, restored panel)',
     ];
     if (!ran || !run) {
       for (const name of names) results.push({ name, error: 'the palette run failed' });
@@ -392,6 +398,13 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
       const tab = page.locator('.tabs-container .tab', { has: page.locator('.label-name', { hasText: path.basename(source) }) }).first();
       await tab.waitFor({ state: 'visible', timeout: 15_000 });
     });
+    await check(names[5], async () => {
+      const { frame, count } = await conceptCards(page, r.concepts, 10_000);
+      if (count < 1) throw new Error('no results frame to check');
+      if (!(await CspWatch.watching(frame))) throw new Error('the CSP recorder does not run in the results frame');
+      csp.assertClean('the UI check window');
+      log(`ui: ${csp.pages} results pages watched for CSP violations`);
+    });
     return results;
   } finally {
     if (results.some((c) => c.error)) {
@@ -437,6 +450,8 @@ async function main(): Promise<number> {
   let harnessError: string | undefined;
   let paletteError: string | undefined;
   let uiChecks: CheckResult[] = [];
+  const suiteCsp = new CspWatch();
+  const suiteChecks: CheckResult[] = [];
   let page: Page | undefined;
 
   try {
@@ -499,6 +514,8 @@ async function main(): Promise<number> {
         run.browser = browser;
         log(`chromium ${browser.version()} started`);
         page = await run.browser.newPage({ viewport: { width: 1280, height: 800 } });
+        // The suite's panels are watched from here: the extension host cannot see its webviews' CSP.
+        await suiteCsp.attach(page.context());
 
         let resolveExit!: (code: number) => void;
         const exited = new Promise<number>((r) => (resolveExit = r));
@@ -545,6 +562,18 @@ async function main(): Promise<number> {
           result = logResult;
         }
 
+        const cspName = 'suite window: no CSP violation in the results webview frames';
+        if (suiteCsp.pages === 0 && process.env.CRAFT_IT_GREP) log(`${cspName}: skipped, this part of the suite opened no results page`);
+        else {
+          try {
+            suiteCsp.assertClean('the suite window');
+            suiteChecks.push({ name: cspName });
+            log(`check passed: ${cspName} (${suiteCsp.pages} results pages watched)`);
+          } catch (e) {
+            suiteChecks.push({ name: cspName, error: (e as Error).message });
+          }
+        }
+
         if (opts.paletteCheck) {
           fs.mkdirSync(opts.screenshotDir, { recursive: true });
           try {
@@ -573,7 +602,8 @@ async function main(): Promise<number> {
     if (timer) clearTimeout(timer);
   }
 
-  const failedRun = harnessError !== undefined || (result?.failed ?? 1) > 0 || uiChecks.some((c) => c.error !== undefined);
+  const failedRun =
+    harnessError !== undefined || (result?.failed ?? 1) > 0 || [...suiteChecks, ...uiChecks].some((c) => c.error !== undefined);
   if (failedRun && page) {
     try {
       fs.mkdirSync(opts.screenshotDir, { recursive: true });
@@ -604,6 +634,12 @@ async function main(): Promise<number> {
   } else if ((exitCodeFromHost ?? 0) !== 0 && failed === 0) {
     process.stdout.write(`HARNESS ERROR: extension host exit code ${exitCodeFromHost} but no failed test\n`);
     failed += 1;
+  }
+  for (const c of suiteChecks) {
+    if (c.error) {
+      process.stdout.write(`FAILED: check: ${c.name}\n  ${c.error}\n`);
+      failed += 1;
+    } else passed += 1;
   }
   for (const c of uiChecks) {
     if (c.error) {

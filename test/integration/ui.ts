@@ -9,15 +9,20 @@ export interface UiLog {
   (msg: string): void;
 }
 
-/** Opens the workbench on `folder` in a fresh browser context (its own service workers and storage). */
+/**
+ * Opens the workbench on `folder` in a fresh browser context (its own service workers and storage);
+ * `prepare` runs on the context before the page opens (e.g. to record its webviews' CSP violations).
+ */
 export async function openWorkbench(
   browser: Browser,
   base: string,
   port: number,
   folder: string,
   extensionDevelopmentPath?: string,
+  prepare?: (context: BrowserContext) => Promise<void>,
 ): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  await prepare?.(context);
   const page = await context.newPage();
   const payload: string[][] = [['skipWelcome', 'true']];
   if (extensionDevelopmentPath) payload.unshift(['extensionDevelopmentPath', `vscode-remote://127.0.0.1:${port}${extensionDevelopmentPath}`]);

@@ -64,3 +64,9 @@ test('the webview imports no Node module and, from src/, only src/protocol.ts', 
 test('src/protocol.ts imports nothing (both sides compile it)', () => {
   assert.deepEqual(importsOf(fs.readFileSync(path.join(ROOT, 'src/protocol.ts'), 'utf8')), []);
 });
+
+test('the results page HTML imports neither vscode nor other modules of the repo (the webview tests serve it from plain Node)', () => {
+  const file = 'src/extension/resultsPageHtml.ts';
+  const bad = importsOf(fs.readFileSync(path.join(ROOT, file), 'utf8')).filter((spec) => spec === 'vscode' || spec.startsWith('.'));
+  assert.deepEqual(bad, []);
+});

@@ -31,6 +31,8 @@ export interface OpenOptions {
   height?: number;
   /** Removes window.customElements before any page script runs (the component layer must degrade). */
   noCustomElements?: boolean;
+  /** Runs before any page script, after the recorder (the stand-in host's part of a webview). */
+  initScript?: string;
 }
 
 // Runs before any page script (injected by the browser, so the page's CSP does not apply to it).
@@ -65,7 +67,7 @@ export async function openPage(browser: Browser, url: string, o: OpenOptions = {
     dialogs.push(`${d.type()}: ${d.message()}`);
     void d.dismiss();
   });
-  await page.addInitScript({ content: RECORDER + (o.noCustomElements ? NO_CUSTOM_ELEMENTS : '') });
+  await page.addInitScript({ content: RECORDER + (o.noCustomElements ? NO_CUSTOM_ELEMENTS : '') + (o.initScript ?? '') });
   await page.goto(url);
   await page.waitForSelector('.concept-card', { timeout: 15_000 });
   return {

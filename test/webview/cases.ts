@@ -6,7 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { pathToFileURL } from 'url';
 import type { ResultsBundle } from '../../src/protocol';
 import { brokenImages, js, openPage, posted, type Opened, type OpenOptions } from './browser-harness';
-import { HOSTILE_HTML, HOSTILE_QUOTES, HOSTILE_SCRIPT, type Fixture } from './fixture';
+import { HOSTILE_HTML, HOSTILE_QUOTES, HOSTILE_SCRIPT, withManyConcepts, type Fixture } from './fixture';
 import type { Host, Theme } from './host';
 
 export interface Ctx {
@@ -30,8 +30,10 @@ function expectedPercent(share: number): string {
   return share * 100 < 0.1 ? '<0.1%' : `${(share * 100).toFixed(1)}%`;
 }
 
+/** Opens the webview page from the stand-in host, or `url` (the report) as it is. */
 async function withPage(ctx: Ctx, o: OpenOptions & { theme?: Theme; bundle?: string; url?: string }, body: (p: Opened) => Promise<void>): Promise<void> {
-  const opened = await openPage(ctx.browser, o.url ?? ctx.host.pageUrl({ theme: o.theme, bundle: o.bundle }), o);
+  const host = o.url === undefined ? { initScript: ctx.host.vscodeApi({ theme: o.theme, bundle: o.bundle }) } : {};
+  const opened = await openPage(ctx.browser, o.url ?? ctx.host.pageUrl(), { ...o, ...host });
   try {
     await body(opened);
     await assertClean(opened);
@@ -303,11 +305,46 @@ export const webviewCases: Case[] = [
     },
   },
   {
+    name: '100 concepts: the cards render a page at a time; Show more (Enter, Space) and the chart reach the rest by keyboard',
+    async run(ctx) {
+      const b = withManyConcepts(ctx.fixture.bundle, 100);
+      ctx.host.addBundle('many', b);
+      const focusedCard = (page: Page) => js<string | undefined>(page, `document.activeElement.closest('.concept-card')?.dataset.concept`);
+      await withPage(ctx, { bundle: 'many' }, async ({ page }) => {
+        assert.deepEqual(await cardOrder(page), b.ranking.slice(0, 12), 'the first page, most important first');
+        const more = page.locator('.section-concepts').getByRole('button', { name: /^Show \d+ more/ });
+        const moreText = () => js<string>(page, `document.querySelector('.section-concepts .more-row > *').textContent`);
+        assert.equal(await moreText(), 'Show 12 more (88 not shown)');
+
+        await more.focus();
+        await page.keyboard.press('Enter');
+        assert.deepEqual(await cardOrder(page), b.ranking.slice(0, 24), 'Enter shows the next page');
+        assert.equal(await focusedCard(page), String(b.ranking[12]), 'focus moves to the first new card');
+        await page.keyboard.press('Tab');
+        assert.equal(await js(page, `document.activeElement.matches('.concept-card[data-concept="${b.ranking[12]}"] .crop')`), true, 'Tab goes on to its crops');
+
+        await more.focus();
+        await page.keyboard.press('Space');
+        assert.equal((await cardOrder(page)).length, 36, 'Space shows the next page');
+        assert.equal(await moreText(), 'Show 12 more (64 not shown)');
+
+        // A concept beyond the pages shown, picked in the chart: its card is rendered and focused.
+        const last = b.ranking[99];
+        await page.locator(`.section-importance .bar-row[data-concept="${last}"]`).focus();
+        await page.keyboard.press('Enter');
+        assert.equal(await focusedCard(page), String(last));
+        assert.deepEqual(await cardOrder(page), b.ranking, 'every card, in importance order');
+        assert.equal(await more.isVisible(), false, 'nothing left to show');
+        assert.deepEqual(await brokenImages(page), [], 'broken images');
+      });
+    },
+  },
+  {
     name: 'screenshots: light, dark and high-contrast themes',
     async run(ctx) {
       for (const theme of ['light', 'dark', 'high-contrast'] as const) {
         await withPage(ctx, { theme, colorScheme: theme === 'light' ? 'light' : 'dark' }, async ({ page }) => {
-          await brokenImages(page);
+          assert.deepEqual(await brokenImages(page), [], 'broken images');
           await page.locator(`.concept-card`).first().locator('.crop').first().focus();
           const bg = await js<string>(page, `getComputedStyle(document.body).backgroundColor`);
           assert.equal(bg, theme === 'light' ? 'rgb(255, 255, 255)' : theme === 'dark' ? 'rgb(31, 31, 31)' : 'rgb(0, 0, 0)');
@@ -315,7 +352,7 @@ export const webviewCases: Case[] = [
         });
       }
       await withPage(ctx, { theme: 'dark', width: 520, height: 900 }, async ({ page }) => {
-        await brokenImages(page);
+        assert.deepEqual(await brokenImages(page), [], 'broken images');
         await page.screenshot({ path: path.join(ctx.artifacts, 'webview-narrow-dark.png'), fullPage: true });
       });
     },
@@ -369,7 +406,7 @@ export const reportCases: Case[] = [
       const url = pathToFileURL(ctx.reportFile).href;
       await withPage(ctx, { url, colorScheme: 'dark' }, async ({ page }) => {
         assert.equal(await js(page, `getComputedStyle(document.body).backgroundColor`), 'rgb(31, 31, 31)');
-        await brokenImages(page);
+        assert.deepEqual(await brokenImages(page), [], 'broken images');
         await page.screenshot({ path: path.join(ctx.artifacts, 'report-dark.png'), fullPage: true });
       });
       await withPage(ctx, { url, noCustomElements: true }, async ({ page }) => {

@@ -53,3 +53,25 @@ export async function makeFixtureBundle(o: { images?: number; concepts?: number;
   });
   return { temp, runDir: dir, bundle, cleanup: () => fs.rmSync(temp, { recursive: true, force: true }) };
 }
+
+/**
+ * `b` with `r` synthetic concepts (for paging): distinct importances in a shuffled order, each
+ * concept reusing a real concept's crops (so every crop loads). Without maps: the strips hold b's
+ * concepts, not r.
+ */
+export function withManyConcepts(b: ResultsBundle, r: number): ResultsBundle {
+  const importance = (i: number) => (1 + ((i * 37) % r)) / r; // a permutation of 1/r … 1 when gcd(37, r) = 1
+  const total = Array.from({ length: r }, (_, i) => importance(i)).reduce((s, v) => s + v, 0);
+  const ranking = Array.from({ length: r }, (_, i) => i).sort((x, y) => importance(y) - importance(x));
+  const concepts = Array.from({ length: r }, (_, i) => {
+    const real = b.concepts[i % b.concepts.length];
+    return { ...real, index: i, importance: importance(i), share: importance(i) / total, rank: ranking.indexOf(i) };
+  });
+  const images = b.images.map((im) => {
+    const { maps: _, ...rest } = im;
+    const per = (v: number[]) => Array.from({ length: r }, (_, i) => v[i % v.length]);
+    return { ...rest, importances: per(im.importances), presence: per(im.presence) };
+  });
+  const W = Array.from({ length: r }, (_, i) => b.W[i % b.W.length]);
+  return { ...b, settings: { ...b.settings, concepts: r }, concepts, ranking, importances: concepts.map((c) => c.importance), W, images };
+}

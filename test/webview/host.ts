@@ -1,37 +1,33 @@
 /**
- * A stand-in for the VS Code webview host on 127.0.0.1: the page's HTML shell under the same strict
- * CSP (with a nonce) the extension uses, media/webview.{js,css}, the run folder's files, and a tiny
- * `acquireVsCodeApi` that records posted messages in `window.__posted`, keeps setState in
- * sessionStorage (so it survives a reload, as VS Code's does) and answers 'ready' with 'show'.
+ * A stand-in for the VS Code webview host on 127.0.0.1. It serves exactly the extension's page
+ * (resultsPageHtml: its markup and its CSP) with media/webview.{js,css} and the run folder's files.
+ * What VS Code's webview runtime adds to a page outside the extension's HTML (the acquireVsCodeApi
+ * script and the theme: CSS variables on <html>, a class on <body>) comes from `vscodeApi()`, a script
+ * the browser runs before the page's own (as VS Code's runs before the page's CSP applies). Its
+ * acquireVsCodeApi records posted messages in `window.__posted`, keeps setState in sessionStorage (so
+ * it survives a reload, as VS Code's does) and answers 'ready' with 'show'.
  */
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import * as path from 'path';
+import { nonce, resultsPageHtml } from '../../src/extension/resultsPageHtml';
 import type { BundleView, ResultsBundle } from '../../src/protocol';
 
 export type Theme = 'light' | 'dark' | 'high-contrast';
 
 export interface Host {
   origin: string;
-  /** The page URL; `bundle` overrides the bundle sent with 'show' (e.g. a synthetic big one). */
-  pageUrl(o?: { theme?: Theme; bundle?: string }): string;
-  /** Registers an alternative bundle under a name for pageUrl({ bundle }). */
+  /** The page URL. */
+  pageUrl(): string;
+  /**
+   * The script to run in the page before its own (Playwright's addInitScript): VS Code's part of the
+   * webview. `bundle` names the bundle sent with 'show' (e.g. a synthetic big one; default 'main').
+   */
+  vscodeApi(o?: { theme?: Theme; bundle?: string }): string;
+  /** Registers an alternative bundle under a name for vscodeApi({ bundle }). */
   addBundle(name: string, bundle: ResultsBundle): void;
   close(): Promise<void>;
-}
-
-/** The CSP the extension host should put in its webview HTML (cspSource = webview.cspSource). */
-export function webviewCsp(cspSource: string, nonce: string): string {
-  return [
-    "default-src 'none'",
-    `img-src ${cspSource} data:`,
-    `style-src ${cspSource} 'nonce-${nonce}'`,
-    `script-src 'nonce-${nonce}'`,
-    "base-uri 'none'",
-    "form-action 'none'",
-  ].join('; ');
 }
 
 // VS Code's Light Modern / Dark Modern / Dark High Contrast values for the variables the page and the
@@ -149,41 +145,32 @@ const THEMES: Record<Theme, Record<string, string>> = {
 
 const BODY_CLASS: Record<Theme, string> = { light: 'vscode-light', dark: 'vscode-dark', 'high-contrast': 'vscode-high-contrast' };
 
-/** JSON that can sit inside an inline <script>. */
-function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
-}
-
 export async function startHost(o: { runDir: string; mediaDir: string; bundle: ResultsBundle }): Promise<Host> {
   const bundles = new Map<string, ResultsBundle>([['main', o.bundle]]);
   let origin = '';
 
-  const shell = (theme: Theme, bundleName: string): { html: string; nonce: string } => {
-    const nonce = crypto.randomBytes(16).toString('base64');
-    const bundle = bundles.get(bundleName) ?? o.bundle;
+  const vscodeApi = (q: { theme?: Theme; bundle?: string } = {}): string => {
+    const theme = q.theme ?? 'light';
+    const bundle = bundles.get(q.bundle ?? 'main');
+    if (!bundle) throw new Error(`no bundle named ${q.bundle}`);
     const view: BundleView = { bundle, baseUrl: `${origin}/run`, runDir: o.runDir };
-    const vars = Object.entries(THEMES[theme]).map(([k, v]) => `--vscode-${k}: ${v};`).join(' ');
-    const html = `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${webviewCsp(origin, nonce)}">
-<meta property="csp-nonce" content="${nonce}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style nonce="${nonce}">html { ${vars} }</style>
-<link rel="stylesheet" href="${origin}/media/webview.css">
-<title>CRAFT</title>
-</head>
-<body class="${BODY_CLASS[theme]}" data-vscode-theme-kind="${BODY_CLASS[theme]}" data-vscode-theme-name="${theme}">
-<main id="craft-root"></main>
-<script nonce="${nonce}">
-(() => {
-  const view = ${scriptJson(view)};
+    return `(() => {
+  const view = ${JSON.stringify(view)};
+  const vars = ${JSON.stringify(THEMES[theme])};
   const KEY = 'craft-test-vscode-state';
   let acquired = false;
   window.__posted = [];
   window.__states = [];
   window.__view = view;
+  // VS Code's theme, set through CSSOM (which no CSP restricts) once <html> and <body> exist, before
+  // the page's DOMContentLoaded handlers run.
+  document.addEventListener('readystatechange', () => {
+    if (document.readyState !== 'interactive') return;
+    for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty('--vscode-' + k, v);
+    document.body.classList.add(${JSON.stringify(BODY_CLASS[theme])});
+    document.body.dataset.vscodeThemeKind = ${JSON.stringify(BODY_CLASS[theme])};
+    document.body.dataset.vscodeThemeName = ${JSON.stringify(theme)};
+  });
   window.acquireVsCodeApi = () => {
     if (acquired) throw new Error('An instance of the VS Code API has already been acquired');
     acquired = true;
@@ -205,12 +192,7 @@ export async function startHost(o: { runDir: string; mediaDir: string; bundle: R
       },
     });
   };
-})();
-</script>
-<script nonce="${nonce}" src="${origin}/media/webview.js"></script>
-</body>
-</html>`;
-    return { html, nonce };
+})();`;
   };
 
   const sendFile = (res: http.ServerResponse, file: string): void => {
@@ -233,8 +215,7 @@ export async function startHost(o: { runDir: string; mediaDir: string; bundle: R
     const url = new URL(req.url ?? '/', origin);
     const p = decodeURIComponent(url.pathname);
     if (p === '/webview.html') {
-      const theme = (url.searchParams.get('theme') ?? 'light') as Theme;
-      const { html } = shell(THEMES[theme] ? theme : 'light', url.searchParams.get('bundle') ?? 'main');
+      const html = resultsPageHtml({ cspSource: origin, scriptUrl: `${origin}/media/webview.js`, styleUrl: `${origin}/media/webview.css`, title: 'CRAFT', nonce: nonce() });
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
       return;
     }
@@ -250,7 +231,8 @@ export async function startHost(o: { runDir: string; mediaDir: string; bundle: R
 
   return {
     origin,
-    pageUrl: (q = {}) => `${origin}/webview.html?theme=${q.theme ?? 'light'}${q.bundle ? `&bundle=${encodeURIComponent(q.bundle)}` : ''}`,
+    pageUrl: () => `${origin}/webview.html`,
+    vscodeApi,
     addBundle: (name, bundle) => bundles.set(name, bundle),
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,7 +1,7 @@
 // Runs the results page's tests in real headless Chromium (playwright-core, /usr/bin/chromium):
 // builds media/webview.{js,css}, runs the engine on a few sample images (some with hostile file names),
-// serves the page from a stand-in VS Code webview host under the extension's strict CSP, then checks
-// the page and the standalone HTML report.
+// serves the extension's own page HTML (its strict CSP included) from a stand-in VS Code webview host,
+// then checks the page and the standalone HTML report.
 //
 //   node out/test/webview/webview-launch.js [--summary FILE] [--artifacts DIR] [--grep TEXT] [--keep-temp]
 //
