@@ -54,6 +54,20 @@ export interface ConceptEntry {
   crops: CropEntry[];
 }
 
+/**
+ * C-Deletion and C-Insertion (docs/method.md §7): the class output of h, averaged over the images, with
+ * the k most important concepts removed (deletion) or with only them kept (insertion), k = 0…r.
+ */
+export interface FidelityCurves {
+  deletion: number[];
+  insertion: number[];
+  /** Areas under the curves (trapezoid, x = k/r); a faithful ranking gives a small deletion area, a large insertion area. */
+  deletionAuc: number;
+  insertionAuc: number;
+  /** The same for random concept orders: mean curves and areas over `orders` seeded orders. */
+  random: { deletion: number[]; insertion: number[]; deletionAuc: number; insertionAuc: number; orders: number };
+}
+
 export interface ImageEntry {
   /** Path relative to the dataset folder (forward slashes). */
   path: string;
@@ -66,6 +80,12 @@ export interface ImageEntry {
   importances: number[];
   /** Mean concept coefficient over the image's latent positions, concept order. */
   presence: number[];
+  /** The class the model predicts for the image (argmax of its output). */
+  predicted?: number;
+  /** The model's output for the explained class (a logit, unless the model ends with a softmax). */
+  classScore?: number;
+  /** Softmax probability of the explained class (the output itself when the model ends with a softmax). */
+  classProbability?: number;
   /**
    * Concept attribution map overlays: one RGBA PNG (relative to the bundle), a vertical strip of r equal
    * tiles, concept c in tile c, drawn in the concept's colour; each tile covers the whole image (scale it
@@ -124,6 +144,8 @@ export interface ResultsBundle {
   importances: number[];
   /** Concept indices, most important first. */
   ranking: number[];
+  /** How well the ranking explains the class output (absent in runs made before it was computed). */
+  fidelity?: FidelityCurves;
   nmf: {
     /** ‖A − UW‖_F / ‖A‖_F on the crop activations. */
     reconstructionError: number;

@@ -1,6 +1,6 @@
 /**
- * One CRAFT run for one class (docs/method.md §2–§5), as the seven stages the progress names:
- * model → activations → nmf → transform → importance → maps → write. Each stage is one file of
+ * One CRAFT run for one class (docs/method.md §2–§7), as the stages the progress names:
+ * model → activations → nmf → transform → importance → fidelity → maps → write. Each stage is one file of
  * stages/; they share a Run (run.ts). The bundle appears only when complete: a failed or cancelled
  * run removes its hidden folder and leaves earlier runs untouched.
  */
@@ -8,6 +8,7 @@ import { CraftError } from './errors';
 import type { ExplainOptions } from './options';
 import { Run } from './run';
 import { activationsStage } from './stages/activations';
+import { fidelityStage } from './stages/fidelity';
 import { importanceStage } from './stages/importance';
 import { mapsStage } from './stages/maps';
 import { modelStage } from './stages/model';
@@ -25,8 +26,9 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
     const fit = await nmfStage(run, m, acts);
     const coefficients = await transformStage(run, m, acts, fit);
     const importance = await importanceStage(run, m, coefficients, fit.W);
+    const fidelity = await fidelityStage(run, m, coefficients, importance);
     const maps = await mapsStage(run, m, coefficients);
-    return await writeStage(run, { m, acts, fit, importance, maps });
+    return await writeStage(run, { m, acts, fit, importance, fidelity, maps });
   } catch (e) {
     await run.abort();
     throw e;

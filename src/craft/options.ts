@@ -1,7 +1,7 @@
 import type { PreprocessConfig, ProviderRequest } from '../protocol';
 
 /** Named stages of a run, in order (progress, timings and the output channel use these names). */
-export const STAGES = ['model', 'activations', 'nmf', 'transform', 'importance', 'maps', 'write'] as const;
+export const STAGES = ['model', 'activations', 'nmf', 'transform', 'importance', 'fidelity', 'maps', 'write'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export interface Progress {

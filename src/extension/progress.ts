@@ -10,7 +10,7 @@ import type { Log } from './log';
 import { startWorker, WorkerError, type WorkerRun } from './runner';
 
 /** Rough share of a run's time per stage, for the notification's bar (measured on the sample). */
-const STAGE_WEIGHT: Record<Stage, number> = { model: 5, activations: 20, nmf: 10, transform: 5, importance: 45, maps: 12, write: 3 };
+const STAGE_WEIGHT: Record<Stage, number> = { model: 5, activations: 20, nmf: 10, transform: 5, importance: 40, fidelity: 5, maps: 12, write: 3 };
 const TOTAL_WEIGHT = STAGES.reduce((a, s) => a + STAGE_WEIGHT[s], 0);
 
 export function overallPercent(p: Progress): number {

@@ -164,6 +164,20 @@ test('golden end to end: explain() finds the reference top-3 concepts and writes
   assert.deepEqual(ourTop3, reference.concept_ranking.slice(0, 3));
   assert.ok(Math.abs(bundle.nmf.reconstructionError - 0.08033186197280884) / 0.0803 < 1e-4, `reconstruction error ${bundle.nmf.reconstructionError}`);
 
+  // Fidelity: the Sobol ranking beats random orders on both curves; both curves start and end where
+  // the masks are all ones (the full reconstruction) and all zeros.
+  const f = bundle.fidelity!;
+  assert.equal(f.deletion.length, 11);
+  assert.equal(f.insertion.length, 11);
+  assert.ok(f.deletionAuc < f.random.deletionAuc, `deletion area ${f.deletionAuc} vs random ${f.random.deletionAuc}`);
+  assert.ok(f.insertionAuc > f.random.insertionAuc, `insertion area ${f.insertionAuc} vs random ${f.random.insertionAuc}`);
+  // (The same masks in different rows of one ORT call may differ in the last bit.)
+  const near = (a: number, b: number) => assert.ok(Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a)), `${a} vs ${b}`);
+  near(f.deletion[0], f.insertion[10]);
+  near(f.deletion[10], f.insertion[0]);
+  near(f.random.deletion[0], f.deletion[0]);
+  assert.ok(f.deletion[0] > f.deletion[10], 'removing every concept lowers the class logit');
+
   const back = await readBundle(dir);
   assert.deepEqual(back.importances, bundle.importances);
   assert.equal(back.images.length, 200);
@@ -172,7 +186,7 @@ test('golden end to end: explain() finds the reference top-3 concepts and writes
   assert.equal(back.settings.cropsPerImage, 4);
   assert.equal(back.class.label, 'Ankle boot');
   assert.ok(back.splitCheck && back.splitCheck.maxAbsDiff <= 1e-5);
-  for (const stage of ['model', 'activations', 'nmf', 'transform', 'importance', 'maps', 'total']) assert.ok(back.timings[stage] >= 0, stage);
+  for (const stage of ['model', 'activations', 'nmf', 'transform', 'importance', 'fidelity', 'maps', 'total']) assert.ok(back.timings[stage] >= 0, stage);
   for (const c of back.concepts) {
     assert.equal(c.crops.length, 10);
     for (const crop of c.crops) assert.ok(fs.statSync(path.join(dir, crop.file)).size > 0);

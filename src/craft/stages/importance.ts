@@ -18,6 +18,8 @@ export interface Importances {
   perImage: Float64Array[];
   /** Concept indices, most important first. */
   ranking: number[];
+  /** h on perturbed reconstructions, kept for the fidelity curves. */
+  logits: PerturbedLogits;
 }
 
 export async function importanceStage(run: Run, m: Model, coefficients: Coefficients, W: Matrix): Promise<Importances> {
@@ -25,11 +27,12 @@ export async function importanceStage(run: Run, m: Model, coefficients: Coeffici
   run.stage('importance');
   const r = o.concepts;
   const design = haltonDesign(r, o.designs);
+  const masks = Float32Array.from(design.data);
   const perturbed = await perturbedLogits({
     h: m.h, W, spatial: m.spatial ? coefficients.latent : null, layout: m.layerLayout, classes: m.classes,
     batch: m.hBatch, fixedBatch: m.info.fixedBatch, designRows: design.rows,
     capBlock: effectiveBatch,
-    probe: { coefficients: coefficients.of(0), masks: Float32Array.from(design.data) },
+    probe: { coefficients: coefficients.of(0), masks },
     factory: m.factory, log: run.log,
   });
   perturbed.sessions.forEach((s) => run.own(s));
@@ -37,7 +40,7 @@ export async function importanceStage(run: Run, m: Model, coefficients: Coeffici
   let nonFinite = 0;
   for (let i = 0; i < coefficients.images; i++) {
     throwIfCancelled(run.signal);
-    const y = await classLogits(perturbed.logits, coefficients.of(i), design, m.classIndex);
+    const y = await classLogits(perturbed.logits, coefficients.of(i), masks, r, m.classIndex);
     // Counted over every image, so the error can say how widespread the problem is.
     if (!y.every(Number.isFinite)) nonFinite++;
     else perImage.push(jansenTotalOrder(y, o.designs, r));
@@ -45,7 +48,7 @@ export async function importanceStage(run: Run, m: Model, coefficients: Coeffici
   }
   if (nonFinite > 0) throw nonFiniteLogits(m.classIndex, nonFinite, coefficients.images, 'images (on their perturbed concept reconstructions)');
   const global = meanImportance(perImage, r);
-  return { global, perImage, ranking: rankConcepts(global) };
+  return { global, perImage, ranking: rankConcepts(global), logits: perturbed.logits };
 }
 
 /**
@@ -62,7 +65,7 @@ export interface PerturbedLogits {
 
 /**
  * Sobol total-order importance of each concept for one image (the "local" importance): the design's
- * masks scale each concept's coefficient everywhere in the image (the re-parameterisation trick, §4.4),
+ * masks scale each concept's coefficient everywhere in the image (the re-parameterisation trick, docs/method.md §5.2),
  * and the Jansen estimator reads the class logit.
  */
 export async function imageImportance(
@@ -72,16 +75,15 @@ export async function imageImportance(
   nbDesign: number,
   classId: number,
 ): Promise<Float64Array> {
-  return jansenTotalOrder(await classLogits(model, coefficients, design, classId), nbDesign, design.cols);
+  return jansenTotalOrder(await classLogits(model, coefficients, Float32Array.from(design.data), design.cols, classId), nbDesign, design.cols);
 }
 
-/** The class logit of h((u ⊙ m_k)·W) for every design row m_k of one image (u = its coefficients). */
-export async function classLogits(model: PerturbedLogits, coefficients: Float32Array, design: Matrix, classId: number): Promise<Float64Array> {
-  const r = design.cols;
-  const y = new Float64Array(design.rows);
-  const masks = Float32Array.from(design.data);
-  for (let start = 0; start < design.rows; start += model.maxBlock) {
-    const block = Math.min(model.maxBlock, design.rows - start);
+/** The class logit of h((u ⊙ m_k)·W) for every mask row m_k (r values each) of one image (u = its coefficients). */
+export async function classLogits(model: PerturbedLogits, coefficients: Float32Array, masks: Float32Array, r: number, classId: number): Promise<Float64Array> {
+  const rows = masks.length / r;
+  const y = new Float64Array(rows);
+  for (let start = 0; start < rows; start += model.maxBlock) {
+    const block = Math.min(model.maxBlock, rows - start);
     const logits = await model.run(coefficients, masks.subarray(start * r, (start + block) * r), block);
     for (let k = 0; k < block; k++) y[start + k] = logits[k * model.classes + classId];
   }

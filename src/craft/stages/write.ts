@@ -13,7 +13,7 @@ import type { Importances } from './importance';
 import type { Maps } from './maps';
 import type { Model } from './model';
 import type { Factorisation } from './nmf';
-import { RESULTS_VERSION, type ConceptEntry, type ImageEntry, type ResultsBundle } from '../../protocol';
+import { RESULTS_VERSION, type FidelityCurves, type ConceptEntry, type ImageEntry, type ResultsBundle } from '../../protocol';
 
 export function toolVersion(): { name: string; version: string } {
   try {
@@ -29,10 +29,11 @@ export interface RunOutcome {
   acts: Activations;
   fit: Factorisation;
   importance: Importances;
+  fidelity: FidelityCurves;
   maps: Maps;
 }
 
-export async function writeStage(run: Run, { m, acts, fit, importance, maps }: RunOutcome): Promise<{ dir: string; bundle: ResultsBundle }> {
+export async function writeStage(run: Run, { m, acts, fit, importance, fidelity, maps }: RunOutcome): Promise<{ dir: string; bundle: ResultsBundle }> {
   const o = run.options;
   const crops = await fit.topCrops;
   await acts.thumbnails;
@@ -80,6 +81,7 @@ export async function writeStage(run: Run, { m, acts, fit, importance, maps }: R
     W: toRows(fit.W),
     importances: Array.from(global),
     ranking,
+    fidelity,
     nmf: { reconstructionError: fit.relativeError, iterations: fit.iterations, converged: fit.converged },
     splitCheck: m.splitCheck,
     timings: { ...run.timer.timings, total: run.timer.total() },
