@@ -15,7 +15,7 @@ import { transformNmf, transformProjected } from '../../src/craft/math/nmf';
 import { jsProducts } from '../../src/craft/math/nmf-products';
 import { withReconstruction } from '../../src/craft/onnx/build';
 import { cropsGraph, CROPS } from '../../src/craft/stages/activations';
-import { projectionGraph, projectImages } from '../../src/craft/stages/transform';
+import { predictions, projectionGraph, projectImages } from '../../src/craft/stages/transform';
 import { runFloat } from '../../src/craft/onnx/sessions';
 import { imageImportance, meanImportance, rankConcepts } from '../../src/craft/stages/importance';
 import { haltonDesign } from '../../src/craft/math/sobol';
@@ -178,6 +178,16 @@ test('golden end to end: explain() finds the reference top-3 concepts and writes
   near(f.random.deletion[0], f.deletion[0]);
   assert.ok(f.deletion[0] > f.deletion[10], 'removing every concept lowers the class logit');
 
+  // Predictions: the CNN gets 96 % of the test set's ankle boots right (fixtures README).
+  const right = bundle.images.filter((im) => im.predicted === 9).length;
+  assert.ok(right >= 180 && right < 200, `${right} of 200 predicted as ankle boots`);
+  for (const im of bundle.images) {
+    assert.ok(im.classProbability! > 0 && im.classProbability! <= 1);
+    // The predicted class has the largest score, so the explained class's probability is ≥ 1/10 when it is predicted.
+    if (im.predicted === 9) assert.ok(im.classProbability! >= 0.1);
+  }
+  assert.ok(!bundle.warnings.some((w) => /predicted as another class/.test(w)), 'no notice for 4 % of other predictions');
+
   const back = await readBundle(dir);
   assert.deepEqual(back.importances, bundle.importances);
   assert.equal(back.images.length, 200);
@@ -224,6 +234,26 @@ test('g and h given as two files give the same concepts as the split of the full
   for (let i = 0; i < 4; i++) {
     assert.ok(Math.abs(twoFiles.bundle.importances[i] - split.bundle.importances[i]) < 1e-5);
   }
+});
+
+test('sneakers explained as ankle boots: every image is predicted as another class, and the run says so', async () => {
+  const images = tempDir('sneakers');
+  const src = path.join(SAMPLE, 'images/sneaker');
+  for (const f of fs.readdirSync(src).sort().slice(0, 12)) fs.copyFileSync(path.join(src, f), path.join(images, f));
+  const { bundle } = await explain(goldenOptions({ images, concepts: 3, designs: 4 }));
+  assert.ok(bundle.images.every((im) => im.predicted === 7 && im.classProbability! < 0.5), JSON.stringify(bundle.images.map((im) => [im.predicted, im.classProbability])));
+  assert.ok(bundle.warnings.includes('12 of 12 images are predicted as another class: the concepts explain the class score on them too.'), bundle.warnings.join('\n'));
+});
+
+test('predictions: argmax, the class score, and its softmax probability (or the output itself after a softmax)', () => {
+  const rows = Float32Array.from([1, 3, 2, /**/ 0, 0, 0]);
+  const [a, b] = predictions(rows, 3, 2, false);
+  assert.equal(a.predicted, 1);
+  assert.equal(a.score, 2);
+  assert.ok(Math.abs(a.probability - Math.exp(2) / (Math.exp(1) + Math.exp(3) + Math.exp(2))) < 1e-12);
+  assert.equal(b.predicted, 0, 'ties go to the first class');
+  assert.ok(Math.abs(b.probability - 1 / 3) < 1e-12);
+  assert.equal(predictions(Float32Array.from([0.25, 0.5, 0.25]), 3, 0, true)[0].probability, 0.25);
 });
 
 test('unreadable images are skipped and listed; the run goes on', async () => {

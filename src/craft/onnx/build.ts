@@ -488,6 +488,8 @@ export interface ProjectionOptions {
   layout?: Layout;
   /** The output to project (default: the model's only output). */
   source?: string;
+  /** Keep the projected tensor as an output too (default: replaced by the projection). */
+  keepSource?: boolean;
 }
 
 /**
@@ -520,7 +522,7 @@ export function withProjection(model: OnnxModel, opts: ProjectionOptions): OnnxM
   ed.addNode({ opType: 'MatMul', inputs: [channelsLast, wtName], outputs: ['projected'], name: n('MatMul') });
   // ReduceMin over every axis: no axes given (attribute before opset 18, input from 18 on).
   ed.addNode({ opType: 'ReduceMin', inputs: [source], outputs: ['minimum'], name: n('ReduceMin'), attributes: [{ name: 'keepdims', int: 0 }] });
-  ed.removeOutput(source);
+  if (!opts.keepSource) ed.removeOutput(source);
   ed.addOutput({ name: 'projected', elemType: DataType.FLOAT });
   ed.addOutput({ name: 'minimum', elemType: DataType.FLOAT });
   return ed.toModel();

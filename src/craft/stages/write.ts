@@ -13,7 +13,11 @@ import type { Importances } from './importance';
 import type { Maps } from './maps';
 import type { Model } from './model';
 import type { Factorisation } from './nmf';
+import type { Prediction } from './transform';
 import { RESULTS_VERSION, type FidelityCurves, type ConceptEntry, type ImageEntry, type ResultsBundle } from '../../protocol';
+
+/** Share of images predicted as another class from which the run says so. */
+const OTHER_CLASS_NOTICE = 0.1;
 
 export function toolVersion(): { name: string; version: string } {
   try {
@@ -31,15 +35,20 @@ export interface RunOutcome {
   importance: Importances;
   fidelity: FidelityCurves;
   maps: Maps;
+  predictions: Prediction[];
 }
 
-export async function writeStage(run: Run, { m, acts, fit, importance, fidelity, maps }: RunOutcome): Promise<{ dir: string; bundle: ResultsBundle }> {
+export async function writeStage(run: Run, { m, acts, fit, importance, fidelity, maps, predictions }: RunOutcome): Promise<{ dir: string; bundle: ResultsBundle }> {
   const o = run.options;
   const crops = await fit.topCrops;
   await acts.thumbnails;
   await run.dropPixels();
   run.stage('write');
   throwIfCancelled(run.signal);
+  const others = predictions.filter((p) => p.predicted !== m.classIndex).length;
+  if (others >= OTHER_CLASS_NOTICE * predictions.length && others > 1) {
+    run.warn(`${others} of ${predictions.length} images are predicted as another class: the concepts explain the class score on them too.`);
+  }
   const { global, perImage, ranking } = importance;
   const total = global.reduce((a, b) => a + b, 0);
   const concepts: ConceptEntry[] = Array.from({ length: o.concepts }, (_, c) => ({
@@ -54,6 +63,9 @@ export async function writeStage(run: Run, { m, acts, fit, importance, fidelity,
     path: im.path,
     width: im.width,
     height: im.height,
+    predicted: predictions[i].predicted,
+    classScore: predictions[i].score,
+    classProbability: predictions[i].probability,
     thumbnail: thumbnailFile(i),
     importances: Array.from(perImage[i]),
     presence: maps.presence[i],
