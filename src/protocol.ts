@@ -52,6 +52,16 @@ export interface ConceptEntry {
   /** 0 = most important. */
   rank: number;
   crops: CropEntry[];
+  /**
+   * The top image regions: squares around the latent cells with the highest image-scale coefficients
+   * (at most one per image), as large as a crop; absent for vector layers and older runs.
+   */
+  regions?: CropEntry[];
+  /**
+   * Rank correlation, over all crops, between a crop's coefficient and the image-scale coefficient
+   * averaged over the cells it covers (docs/method.md §6.1): near 1 the crops and the maps agree.
+   */
+  scaleAgreement?: number;
 }
 
 /**
@@ -92,6 +102,8 @@ export interface ImageEntry {
    * to the image size). Absent for 2-D layers.
    */
   maps?: string;
+  /** Crop-scale overlays, in the same strip layout: each crop's coefficient painted over its patch, overlaps averaged. */
+  cropMaps?: string;
 }
 
 export interface SkippedImage {

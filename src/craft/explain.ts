@@ -27,7 +27,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
     const coefficients = await transformStage(run, m, acts, fit);
     const importance = await importanceStage(run, m, coefficients, fit.W);
     const fidelity = await fidelityStage(run, m, coefficients, importance);
-    const maps = await mapsStage(run, m, coefficients);
+    const maps = await mapsStage(run, m, coefficients, fit.U, o.topCrops);
     return await writeStage(run, { m, acts, fit, importance, fidelity, maps, predictions: coefficients.predictions });
   } catch (e) {
     await run.abort();

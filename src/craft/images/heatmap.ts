@@ -50,7 +50,7 @@ export function attributionMap(
   outW: number,
 ): Float64Array {
   const kept = heat.map((v) => (v > threshold ? v : 0));
-  const up = resizeBilinear(kept, h, w, outH, outW);
+  const up = h === outH && w === outW ? kept : resizeBilinear(kept, h, w, outH, outW);
   let min = Infinity;
   let max = -Infinity;
   for (const v of up) {

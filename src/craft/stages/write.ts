@@ -58,6 +58,8 @@ export async function writeStage(run: Run, { m, acts, fit, importance, fidelity,
     share: total > 0 ? global[c] / total : 0,
     rank: ranking.indexOf(c),
     crops: crops[c],
+    regions: maps.regions?.[c],
+    scaleAgreement: maps.scaleAgreement[c],
   }));
   const images: ImageEntry[] = acts.images.map((im, i) => ({
     path: im.path,
@@ -70,6 +72,7 @@ export async function writeStage(run: Run, { m, acts, fit, importance, fidelity,
     importances: Array.from(perImage[i]),
     presence: maps.presence[i],
     maps: maps.files?.[i],
+    cropMaps: maps.cropFiles[i],
   }));
   run.timer.stop();
   const bundle: ResultsBundle = {
