@@ -8,7 +8,8 @@
 //   node scripts/test.js [--unit] [--grep PATTERN]
 //
 // `--unit` runs only the first part. `--grep PATTERN` runs the tests whose names match, in every suite
-// (node's --test-name-pattern, Mocha's grep, the webview runner's --grep).
+// (a regular expression for node's --test-name-pattern and Mocha's grep, plain text for the webview
+// runner's --grep).
 //
 // The counts are only worth something if every suite really ran, so each of these is a failure: a suite
 // that should run and did not (entry not compiled, no summary, runner crashed), a test source without its
