@@ -210,15 +210,37 @@ export interface WebviewState {
   hiddenConcepts?: number[];
 }
 
-/** Checks a message coming from the webview: anything else is ignored by the host. */
+/** The keys each webview message carries: exactly these, no more (see parseFromWebview). */
+const FROM_WEBVIEW_KEYS: Record<FromWebview['type'], readonly string[]> = {
+  ready: ['type'],
+  openImage: ['type', 'image'],
+  openFolder: ['type'],
+  exportHtml: ['type'],
+};
+
+/**
+ * Checks a message coming from the webview: anything else is ignored by the host. Accepted: a plain
+ * object (as the page's postMessage delivers it) with exactly the own keys of a known type, and for
+ * 'openImage' an integer index into the bundle's `imageCount` images. The result is a fresh object,
+ * so nothing else the page sent (e.g. a `__proto__` key) reaches the host's code.
+ */
 export function parseFromWebview(value: unknown, imageCount: number): FromWebview | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  const m = value as { type?: unknown; image?: unknown };
-  switch (m.type) {
+  // Plain objects only (arrays, class instances and anything inheriting fields are not messages).
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  const m = value as Record<string, unknown>;
+  const type = m.type;
+  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(FROM_WEBVIEW_KEYS, type)) return undefined;
+  // Exactly the type's own keys (symbols and non-enumerable ones count too).
+  const expected = FROM_WEBVIEW_KEYS[type as FromWebview['type']];
+  const keys = Reflect.ownKeys(m);
+  if (keys.length !== expected.length || !expected.every((k) => keys.includes(k))) return undefined;
+  switch (type) {
     case 'ready':
     case 'openFolder':
     case 'exportHtml':
-      return { type: m.type };
+      return { type };
     case 'openImage':
       return Number.isInteger(m.image) && (m.image as number) >= 0 && (m.image as number) < imageCount
         ? { type: 'openImage', image: m.image as number }

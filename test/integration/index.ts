@@ -15,7 +15,10 @@ export interface FailureInfo {
 export interface SuiteResult {
   passed: number;
   failed: number;
+  /** Skipped tests (it.skip, this.skip()). */
   pending: number;
+  /** The Mocha grep in effect, if any: a grep may legitimately select no test. */
+  grep?: string;
   failures: FailureInfo[];
   durationMs: number;
 }
@@ -30,12 +33,19 @@ function report(result: SuiteResult): void {
   console.log(RESULT_PREFIX + JSON.stringify(result));
 }
 
-export function testFiles(dir: string = __dirname): string[] {
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith('.test.js'))
-    .sort()
-    .map((f) => path.join(dir, f));
+/**
+ * The compiled test files to run: one per `*.test.ts` source in test/integration, so a source that was
+ * not compiled fails the run instead of quietly dropping its tests. A compiled file whose source is gone
+ * (a leftover of an earlier build) is not run. Without the sources (a copy of out/ alone), every
+ * compiled `*.test.js` runs.
+ */
+export function testFiles(dir: string = __dirname, sources: string = path.resolve(dir, '../../../test/integration')): string[] {
+  const compiled = fs.readdirSync(dir).filter((f) => f.endsWith('.test.js')).sort();
+  if (!fs.existsSync(sources)) return compiled.map((f) => path.join(dir, f));
+  const expected = fs.readdirSync(sources).filter((f) => f.endsWith('.test.ts')).sort().map((f) => f.replace(/\.ts$/, '.js'));
+  const missing = expected.filter((f) => !compiled.includes(f));
+  if (missing.length > 0) throw new Error(`not compiled (build first: npm run build): ${missing.join(', ')} in ${dir}`);
+  return expected.map((f) => path.join(dir, f));
 }
 
 export function run(): Promise<void> {
@@ -46,8 +56,10 @@ export function run(): Promise<void> {
     // Model loading and the first native calls are slow on 2 cores.
     timeout: 120_000,
     grep: process.env.CRAFT_IT_GREP || undefined,
+    // An `.only` left in a file would silently run that test alone.
+    forbidOnly: true,
   });
-  const result: SuiteResult = { passed: 0, failed: 0, pending: 0, failures: [], durationMs: 0 };
+  const result: SuiteResult = { passed: 0, failed: 0, pending: 0, grep: process.env.CRAFT_IT_GREP || undefined, failures: [], durationMs: 0 };
 
   return new Promise<void>((resolve, reject) => {
     try {

@@ -3,7 +3,7 @@
 // code-server, driven by headless Debian Chromium through playwright-core.
 // Recipe and reasons: test/integration/README.md.
 //
-//   node out/test/integration/launch.js [--workspace DIR] [--screenshot-dir DIR]
+//   node out/test/integration/launch.js [--workspace DIR] [--screenshot-dir DIR] [--grep PATTERN]
 //                                       [--palette-check] [--no-ui-check] [--verbose] [--keep-temp]
 //
 // The suite's window and the UI check's record the CSP violations of every results webview frame
@@ -12,11 +12,12 @@
 // After the suite, a UI check drives "CRAFT: Explain class" through the palette on a fresh copy of
 // sample/ without craft.config.json (every prompt answered by typing and Enter), counts the concept
 // cards in the results webview, reloads the window and counts them again (panel restored). It is
-// skipped with --no-ui-check, and when CRAFT_IT_GREP selects a subset of the suite.
+// skipped with --no-ui-check, and when a grep (--grep or CRAFT_IT_GREP) selects a subset of the suite.
 //
-// Prints `N passed, N failed` and exits with the number of failures (0 = ok).
+// Prints `N passed, N failed, N skipped` and exits with the number of failures (0 = ok). A suite that ran
+// no test without a grep is a failure.
 // Env: CRAFT_IT_TIMEOUT_MS (overall limit, default 600000), CRAFT_IT_GREP
-// (Mocha grep), CRAFT_VSCODE_SERVER_DIR (server cache, as in the setup script).
+// (Mocha grep; --grep wins), CRAFT_VSCODE_SERVER_DIR (server cache, as in the setup script).
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
@@ -43,7 +44,9 @@ interface Options {
   verbose: boolean;
   keepTemp: boolean;
   timeoutMs: number;
-  /** Where to write {"passed": N, "failed": N} for scripts/test.js. */
+  /** Mocha grep passed to the extension host (as CRAFT_IT_GREP). */
+  grep?: string;
+  /** Where to write {"passed", "failed", "skipped", "ran"} for scripts/test.js. */
   summary?: string;
 }
 
@@ -51,11 +54,13 @@ function parseArgs(argv: string[]): Options {
   const opts: Options = {
     screenshotDir: path.join(repoRoot, 'test-artifacts'),
     paletteCheck: false,
-    uiCheck: !process.env.CRAFT_IT_GREP,
+    uiCheck: true,
     verbose: process.env.CRAFT_IT_VERBOSE === '1',
     keepTemp: process.env.CRAFT_IT_KEEP_TEMP === '1',
     timeoutMs: Number(process.env.CRAFT_IT_TIMEOUT_MS) > 0 ? Number(process.env.CRAFT_IT_TIMEOUT_MS) : 10 * 60_000,
+    grep: process.env.CRAFT_IT_GREP || undefined,
   };
+  let uiCheckAsked = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -66,13 +71,19 @@ function parseArgs(argv: string[]): Options {
     if (a === '--workspace') opts.workspace = path.resolve(value());
     else if (a === '--screenshot-dir') opts.screenshotDir = path.resolve(value());
     else if (a === '--palette-check') opts.paletteCheck = true;
-    else if (a === '--ui-check') opts.uiCheck = true;
+    else if (a === '--ui-check') {
+      opts.uiCheck = true;
+      uiCheckAsked = true;
+    }
     else if (a === '--no-ui-check') opts.uiCheck = false;
+    else if (a === '--grep') opts.grep = value() || undefined;
     else if (a === '--verbose') opts.verbose = true;
     else if (a === '--keep-temp') opts.keepTemp = true;
     else if (a === '--summary') opts.summary = path.resolve(value());
     else throw new Error(`unknown argument ${a}`);
   }
+  // The UI check is not part of a selection.
+  if (opts.grep !== undefined && !uiCheckAsked) opts.uiCheck = false;
   return opts;
 }
 
@@ -169,6 +180,13 @@ export function copySample(tmpRoot: string): string {
     filter: (src) => path.basename(src) !== '.craft', // outputs of earlier runs
   });
   return dest;
+}
+
+/** The environment without CRAFT_IT_GREP: the extension host gets the launcher's grep or none. */
+function withoutGrep(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  delete copy.CRAFT_IT_GREP;
+  return copy;
 }
 
 /** Formats the workbench's printf-style log arguments. */
@@ -487,7 +505,7 @@ async function main(): Promise<number> {
             stdio: ['ignore', logFd, logFd],
             // The extension host inherits this environment: index.ts writes
             // its counts to CRAFT_IT_RESULT_FILE.
-            env: { ...process.env, CRAFT_IT_RESULT_FILE: resultFile, CRAFT_IT_WORKSPACE: workspace },
+            env: { ...withoutGrep(process.env), ...(opts.grep ? { CRAFT_IT_GREP: opts.grep } : {}), CRAFT_IT_RESULT_FILE: resultFile, CRAFT_IT_WORKSPACE: workspace },
           },
         );
         fs.closeSync(logFd);
@@ -622,6 +640,9 @@ async function main(): Promise<number> {
 
   let passed = result?.passed ?? 0;
   let failed = result?.failed ?? 0;
+  const skipped = result?.pending ?? 0;
+  // Tests of the suite itself that ran (the UI checks below come on top).
+  const ran = (result?.passed ?? 0) + (result?.failed ?? 0);
   for (const f of result?.failures ?? []) {
     process.stdout.write(`FAILED: ${f.title}\n  ${f.message.split('\n').join('\n  ')}\n`);
   }
@@ -633,6 +654,9 @@ async function main(): Promise<number> {
     failed += 1;
   } else if ((exitCodeFromHost ?? 0) !== 0 && failed === 0) {
     process.stdout.write(`HARNESS ERROR: extension host exit code ${exitCodeFromHost} but no failed test\n`);
+    failed += 1;
+  } else if (ran === 0 && !opts.grep) {
+    process.stdout.write(`FAILED: the Mocha suite ran no test (${skipped} skipped)\n`);
     failed += 1;
   }
   for (const c of suiteChecks) {
@@ -654,8 +678,8 @@ async function main(): Promise<number> {
     passed += 1;
   }
   log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  process.stdout.write(`${passed} passed, ${failed} failed\n`);
-  if (opts.summary) fs.writeFileSync(opts.summary, JSON.stringify({ passed, failed }));
+  process.stdout.write(`${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+  if (opts.summary) fs.writeFileSync(opts.summary, JSON.stringify({ passed, failed, skipped, ran }));
   // Exit codes are 8-bit: never let 256 failures read as success.
   return Math.min(failed, 255);
 }
@@ -665,7 +689,7 @@ if (require.main === module) {
   main().then(
     (code) => process.exit(code),
     (e) => {
-      process.stdout.write(`HARNESS ERROR: ${(e as Error).stack ?? e}\n0 passed, 1 failed\n`);
+      process.stdout.write(`HARNESS ERROR: ${(e as Error).stack ?? e}\n0 passed, 1 failed, 0 skipped\n`);
       process.exit(1);
     },
   );

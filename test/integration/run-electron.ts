@@ -24,8 +24,8 @@ async function main(): Promise<void> {
     });
   } finally {
     if (fs.existsSync(resultFile)) {
-      const r = JSON.parse(fs.readFileSync(resultFile, 'utf8')) as { passed: number; failed: number };
-      console.log(`${r.passed} passed, ${r.failed} failed`);
+      const r = JSON.parse(fs.readFileSync(resultFile, 'utf8')) as { passed: number; failed: number; pending: number };
+      console.log(`${r.passed} passed, ${r.failed} failed, ${r.pending} skipped`);
     }
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -7,6 +7,7 @@ import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import * as vscode from 'vscode';
+import { ortBinaryDir } from '../../src/craft/onnx/sessions';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const EXTENSION_ID = 'craft-explain.craft-explain';
@@ -43,9 +44,20 @@ describe('smoke: real extension host', () => {
     if (process.env.CRAFT_IT_WORKSPACE) assert.equal(root, process.env.CRAFT_IT_WORKSPACE);
   });
 
-  it('is a Node host', () => {
-    assert.match(process.versions.node, /^\d+\.\d+\.\d+$/);
-    assert.equal(typeof process.dlopen, 'function');
+  // The engine needs native addons, which only a Node extension host can load: a web worker host has no
+  // process.release, no require cache of .node files, and would at best offer JavaScript stand-ins.
+  it('is a Node host with the native bindings of onnxruntime-node and sharp loaded', () => {
+    assert.equal(process.release.name, 'node');
+    assert.ok(Number(/^(\d+)\.\d+\.\d+$/.exec(process.versions.node)?.[1]) >= 20, `Node ${process.versions.node} (engines: >= 20)`);
+    const addons = Object.keys(require.cache).filter((f) => f.endsWith('.node'));
+    const ortAddon = addons.find((f) => path.basename(f) === 'onnxruntime_binding.node');
+    assert.ok(ortAddon, `onnxruntime-node's binding is loaded (addons: ${addons.join(', ') || 'none'})`);
+    assert.equal(fs.realpathSync(path.dirname(ortAddon)), fs.realpathSync(ortBinaryDir()), 'from the directory the engine uses');
+    const binding = require.cache[ortAddon]!.exports as { InferenceSession: unknown; listSupportedBackends: () => { name: string }[] };
+    assert.match(Function.prototype.toString.call(binding.InferenceSession), /\[native code\]/, 'InferenceSession is native');
+    assert.ok(binding.listSupportedBackends().some((b) => b.name === 'cpu'), 'the native binding answers: CPU backend listed');
+    assert.ok(addons.some((f) => /^sharp-.+\.node$/.test(path.basename(f))), `sharp's libvips binding is loaded (addons: ${addons.join(', ')})`);
+    assert.match(sharp.versions.vips ?? '', /^\d+\.\d+/);
   });
 
   it('decodes images with sharp (native libvips)', async () => {

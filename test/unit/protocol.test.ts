@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseFromWebview, type FromWebview } from '../../src/protocol';
+
+// parseFromWebview is the host's only guard on what the results page sends: the page runs untrusted
+// content (image names, a results.json from anywhere), so every field is checked before the host acts.
+
+const IMAGES = 3;
+
+test('parseFromWebview accepts every message type the page sends, as a fresh plain object', () => {
+  const valid: FromWebview[] = [
+    { type: 'ready' },
+    { type: 'openFolder' },
+    { type: 'exportHtml' },
+    { type: 'openImage', image: 0 },
+    { type: 'openImage', image: IMAGES - 1 },
+  ];
+  for (const m of valid) {
+    const parsed = parseFromWebview(m, IMAGES);
+    assert.deepEqual(parsed, m, JSON.stringify(m));
+    assert.notEqual(parsed, m, 'the host works on its own copy');
+    assert.equal(Object.getPrototypeOf(parsed), Object.prototype);
+    // As the page's postMessage delivers it: a JSON round trip.
+    assert.deepEqual(parseFromWebview(JSON.parse(JSON.stringify(m)), IMAGES), m);
+  }
+  // A null-prototype object is still a plain record of the same keys.
+  assert.deepEqual(parseFromWebview(Object.assign(Object.create(null), { type: 'openFolder' }), IMAGES), { type: 'openFolder' });
+});
+
+test('parseFromWebview rejects values that are not message objects', () => {
+  const notObjects: unknown[] = [undefined, null, 'ready', '{"type":"ready"}', 0, 1, true, NaN, Symbol('ready'), () => 'ready', 10n];
+  for (const v of notObjects) assert.equal(parseFromWebview(v, IMAGES), undefined, String(v));
+  // Arrays, even ones carrying a type.
+  assert.equal(parseFromWebview(['ready'], IMAGES), undefined);
+  assert.equal(parseFromWebview(Object.assign([], { type: 'ready' }), IMAGES), undefined);
+  // Class instances and inherited fields: only own keys of a plain object count.
+  assert.equal(parseFromWebview(Object.create({ type: 'ready' }), IMAGES), undefined);
+  assert.equal(parseFromWebview(new (class { type = 'ready'; })(), IMAGES), undefined);
+  assert.equal(parseFromWebview(new Date(0), IMAGES), undefined);
+});
+
+test('parseFromWebview rejects unknown or mistyped message types', () => {
+  const types: unknown[] = [undefined, null, '', 'READY', 'Ready', 'openimage', 'show', 'error', 'toString', 'constructor', '__proto__', 'hasOwnProperty', 1, true, ['ready'], { type: 'ready' }];
+  for (const type of types) assert.equal(parseFromWebview({ type }, IMAGES), undefined, `type ${JSON.stringify(type)}`);
+  assert.equal(parseFromWebview({}, IMAGES), undefined, 'no type');
+  assert.equal(parseFromWebview({ image: 0 }, IMAGES), undefined, 'no type, an image');
+});
+
+test('parseFromWebview: openImage needs an integer index inside the bundle', () => {
+  const bad: unknown[] = [-1, -0.5, 0.5, 1.5, IMAGES, IMAGES + 1, 2 ** 53, -(2 ** 31), NaN, Infinity, -Infinity, '0', '1', '', null, undefined, true, false, [0], { valueOf: () => 0 }, 1n];
+  for (const image of bad) {
+    assert.equal(parseFromWebview({ type: 'openImage', image }, IMAGES), undefined, `image ${String(image)}`);
+  }
+  assert.equal(parseFromWebview({ type: 'openImage' }, IMAGES), undefined, 'no image');
+  // An empty bundle has no image to open; a negative or fractional count admits none either.
+  assert.equal(parseFromWebview({ type: 'openImage', image: 0 }, 0), undefined);
+  assert.equal(parseFromWebview({ type: 'openImage', image: 0 }, -1), undefined);
+  assert.equal(parseFromWebview({ type: 'openImage', image: 0 }, NaN), undefined);
+  assert.deepEqual(parseFromWebview({ type: 'openImage', image: 4 }, 5), { type: 'openImage', image: 4 });
+  assert.equal(parseFromWebview({ type: 'openImage', image: 5 }, 5), undefined);
+});
+
+test('parseFromWebview rejects extra keys, prototype-pollution keys included, and leaves Object.prototype alone', () => {
+  const extra: unknown[] = [
+    { type: 'ready', image: 0 },
+    { type: 'openFolder', path: '/etc' },
+    { type: 'exportHtml', file: '/tmp/x.html' },
+    { type: 'openImage', image: 0, extra: true },
+    { type: 'ready', constructor: { prototype: { polluted: true } } },
+    // JSON.parse (the page's messages arrive as JSON) makes "__proto__" an own key.
+    JSON.parse('{"type":"ready","__proto__":{"polluted":true}}'),
+    JSON.parse('{"type":"openImage","image":1,"__proto__":{"polluted":true}}'),
+    { type: 'ready', [Symbol('x')]: 1 },
+    Object.defineProperty({ type: 'ready' }, 'hidden', { value: 1, enumerable: false }),
+  ];
+  for (const m of extra) assert.equal(parseFromWebview(m, IMAGES), undefined, JSON.stringify(m));
+  // An object literal's __proto__ sets its prototype: not a plain object any more.
+  assert.equal(parseFromWebview({ type: 'ready', __proto__: { polluted: true } }, IMAGES), undefined);
+  assert.equal(({} as { polluted?: unknown }).polluted, undefined, 'Object.prototype untouched');
+});
