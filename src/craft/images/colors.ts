@@ -1,20 +1,46 @@
 /**
- * Concept colours. The first 16 follow xplique's `Sensitivity` defaults (the 5 notebook colours,
- * (55,35,235), then matplotlib's tab10); beyond 16 (where xplique raises) we continue with evenly
- * spread hues so any number of concepts gets a colour.
+ * Concept colours. Each is a saturated hue (HLS saturation 0.85) whose lightness is chosen so that its
+ * relative luminance is 0.2: that keeps a contrast of about 4:1 against white and 3.9:1 against VS
+ * Code's darkest panel backgrounds (#1f1f1f, #000000), so a concept's colour stays visible in light,
+ * dark and high-contrast themes (WCAG 1.4.11 asks 3:1). The reference notebooks' colours (e.g.
+ * (54, 197, 240), 2:1 on white) do not. The 20 hues were picked greedily, each the one farthest (CIE76
+ * ΔE) from those before it at this luminance, so the first ten differ by ΔE ≥ 27; beyond 20 the golden
+ * angle keeps new hues apart.
  */
-const BASE: [number, number, number][] = [
-  [54, 197, 240], [210, 40, 95], [236, 178, 46], [15, 157, 88], [84, 25, 85], [55, 35, 235],
-  [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
-  [140, 86, 75], [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207],
-];
+const HUES = [200, 10, 120, 295, 45, 330, 235, 170, 75, 315, 25, 350, 270, 150, 210, 190, 340, 35, 305, 90];
+/** Relative luminance every concept colour has (WCAG 2 definition). */
+export const CONCEPT_LUMINANCE = 0.2;
 
 export type Rgb = [number, number, number];
 
 export function conceptColor(index: number): Rgb {
-  if (index < BASE.length) return BASE[index];
-  const hue = ((index - BASE.length) * 137.508) % 360; // golden angle keeps neighbours apart
-  return hlsToRgb(hue / 360, 0.5, 0.65).map((v) => Math.round(v * 255)) as Rgb;
+  const hue = index < HUES.length ? HUES[index] : (HUES.at(-1)! + (index - HUES.length + 1) * 137.508) % 360;
+  // Bisection on the lightness: luminance grows with it at fixed hue and saturation.
+  let lo = 0;
+  let hi = 1;
+  for (let k = 0; k < 40; k++) {
+    const mid = (lo + hi) / 2;
+    if (relativeLuminance(toBytes(hlsToRgb(hue / 360, mid, 0.85))) < CONCEPT_LUMINANCE) lo = mid;
+    else hi = mid;
+  }
+  return toBytes(hlsToRgb(hue / 360, (lo + hi) / 2, 0.85));
+}
+
+const toBytes = (rgb: Rgb): Rgb => rgb.map((v) => Math.round(v * 255)) as Rgb;
+
+/** WCAG 2 relative luminance of an sRGB colour (0..255 components). */
+export function relativeLuminance(rgb: Rgb): number {
+  const [r, g, b] = rgb.map((c) => {
+    const v = c / 255;
+    return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** WCAG 2 contrast ratio of two colours (1 to 21). */
+export function contrastRatio(a: Rgb, b: Rgb): number {
+  const [la, lb] = [relativeLuminance(a), relativeLuminance(b)];
+  return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
 }
 
 export function toHex([r, g, b]: Rgb): string {
