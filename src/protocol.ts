@@ -182,6 +182,22 @@ export interface BundleView {
   baseUrl: string;
   /** Absolute run folder on the host (shown in the header, used to restore the panel). */
   runDir: string;
+  /** Names the user gave concepts (concept index → name), kept beside the run in names.json. */
+  names?: ConceptNames;
+}
+
+/** Concept index (as a string key) → the name the user gave it. */
+export type ConceptNames = Record<string, string>;
+
+/** Longest concept name accepted (characters, after trimming). */
+export const MAX_CONCEPT_NAME = 60;
+
+/** A name as stored: trimmed, inner whitespace runs collapsed; undefined when it holds a control character or is too long. */
+export function cleanConceptName(name: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(name.replace(/[\t\n]/g, ' '))) return undefined;
+  const clean = name.replace(/\s+/g, ' ').trim();
+  return clean.length <= MAX_CONCEPT_NAME ? clean : undefined;
 }
 
 /** Host → webview. */
@@ -189,7 +205,9 @@ export type ToWebview =
   /** Render a run (sent after 'ready', and whenever another run is opened in the same panel). */
   | { type: 'show'; view: BundleView }
   /** The run could not be loaded (e.g. its folder was deleted). */
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /** The concept names changed (after a rename, here or in another panel of the same run). */
+  | { type: 'names'; names: ConceptNames };
 
 /** Webview → host. */
 export type FromWebview =
@@ -200,7 +218,9 @@ export type FromWebview =
   /** Reveal the run folder in the OS / explorer. */
   | { type: 'openFolder' }
   /** Save the standalone HTML report. */
-  | { type: 'exportHtml' };
+  | { type: 'exportHtml' }
+  /** Name concept `concept` (an empty name removes the name). */
+  | { type: 'renameConcept'; concept: number; name: string };
 
 /** State the webview keeps with setState so a reload restores the same view. */
 export interface WebviewState {
@@ -216,15 +236,17 @@ const FROM_WEBVIEW_KEYS: Record<FromWebview['type'], readonly string[]> = {
   openImage: ['type', 'image'],
   openFolder: ['type'],
   exportHtml: ['type'],
+  renameConcept: ['type', 'concept', 'name'],
 };
 
 /**
  * Checks a message coming from the webview: anything else is ignored by the host. Accepted: a plain
  * object (as the page's postMessage delivers it) with exactly the own keys of a known type, and for
- * 'openImage' an integer index into the bundle's `imageCount` images. The result is a fresh object,
+ * 'openImage' an integer index into the bundle's `imageCount` images; for 'renameConcept' an index
+ * into its `conceptCount` concepts and a name cleanConceptName accepts. The result is a fresh object,
  * so nothing else the page sent (e.g. a `__proto__` key) reaches the host's code.
  */
-export function parseFromWebview(value: unknown, imageCount: number): FromWebview | undefined {
+export function parseFromWebview(value: unknown, imageCount: number, conceptCount = 0): FromWebview | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   // Plain objects only (arrays, class instances and anything inheriting fields are not messages).
   const proto = Object.getPrototypeOf(value);
@@ -245,6 +267,11 @@ export function parseFromWebview(value: unknown, imageCount: number): FromWebvie
       return Number.isInteger(m.image) && (m.image as number) >= 0 && (m.image as number) < imageCount
         ? { type: 'openImage', image: m.image as number }
         : undefined;
+    case 'renameConcept': {
+      if (!Number.isInteger(m.concept) || (m.concept as number) < 0 || (m.concept as number) >= conceptCount) return undefined;
+      const name = typeof m.name === 'string' ? cleanConceptName(m.name) : undefined;
+      return name === undefined ? undefined : { type: 'renameConcept', concept: m.concept as number, name };
+    }
     default:
       return undefined;
   }

@@ -8,6 +8,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { describeError } from '../craft/errors';
 import { readBundle } from '../craft/bundle/writer';
+import { readNames, writeConceptName } from '../craft/bundle/names';
 import { parseFromWebview, type FromWebview, type ResultsBundle, type ToWebview, type WebviewState } from '../protocol';
 import type { Log } from './log';
 import { resultsHtml } from './webviewHtml';
@@ -74,7 +75,7 @@ class ResultsPanel {
   }
 
   private receive(raw: unknown): void {
-    const message = parseFromWebview(raw, this.bundle?.images.length ?? 0);
+    const message = parseFromWebview(raw, this.bundle?.images.length ?? 0, this.bundle?.concepts.length ?? 0);
     if (!message) {
       this.log.warn(`Results panel: ignored a malformed message ${truncate(JSON.stringify(raw))}.`);
       return;
@@ -96,7 +97,12 @@ class ResultsPanel {
         this.shown++;
         this.post({
           type: 'show',
-          view: { bundle: this.bundle, baseUrl: this.panel.webview.asWebviewUri(vscode.Uri.file(this.runDir)).toString(), runDir: this.runDir },
+          view: {
+            bundle: this.bundle,
+            baseUrl: this.panel.webview.asWebviewUri(vscode.Uri.file(this.runDir)).toString(),
+            runDir: this.runDir,
+            names: readNames(this.runDir, this.bundle.concepts.length),
+          },
         });
         return;
       case 'openImage':
@@ -108,6 +114,13 @@ class ResultsPanel {
       case 'exportHtml':
         await vscode.commands.executeCommand('craft.exportReport', this.runDir);
         return;
+      case 'renameConcept': {
+        if (!this.bundle) return;
+        const names = await writeConceptName(this.runDir, this.bundle.concepts.length, message.concept, message.name);
+        this.log.info(`Results panel: concept ${message.concept} ${message.name ? `named "${message.name}"` : 'unnamed'} (${this.runDir}).`);
+        this.post({ type: 'names', names });
+        return;
+      }
     }
   }
 
