@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { CraftError } from '../errors';
 import { parseModel, type Dim, type OnnxModel } from './model';
-import { withOutputs, isCleanCut } from './subgraph';
+import { withOutputs, withTensorStats, isCleanCut } from './subgraph';
 import { runFloat, type SessionFactory } from './sessions';
 
 /** What the engine needs to know about a classifier file. */
@@ -105,8 +105,12 @@ export interface LayerCandidate {
 const GLOBAL_POOLING = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool', 'ReduceMean', 'ReduceMax', 'Flatten']);
 
 /**
- * Runs one probe batch with every node output added as a graph output and keeps the float 4-D maps
- * (the design's "candidate split tensors"), in graph order.
+ * Lists the candidate split tensors (the design's float 4-D maps, in graph order) with their shapes and
+ * minimum on the probe batch. The probe does not fetch the tensors: a Shape and a ReduceMin node next
+ * to each (withTensorStats) report them, so ORT frees every map as in a plain inference, and the items
+ * go through one at a time when the batch is free. Memory is then one inference of one image at the
+ * requested size, instead of every intermediate map of the batch at once (10 GB at --size 2048 on the
+ * 28-px sample CNN).
  */
 export async function probeLayers(
   info: ModelInfo,
@@ -114,37 +118,60 @@ export async function probeLayers(
   probe: { data: Float32Array; dims: number[] },
 ): Promise<LayerCandidate[]> {
   const names = info.model.nodes.flatMap((n) => n.outputs).filter((n) => n && n !== info.outputName);
-  const probeModel = withOutputs(info.model, names);
-  const session = await factory.create(probeModel.bytes, 'the model (probe run)');
+  const floatMaps = await floatTensors(info.model, names, factory);
+  const { model, stats } = withTensorStats(info.model, floatMaps);
+  const session = await factory.create(model.bytes, 'the model (probe run)');
+  const found = new Map<string, { dims: number[]; min: number }>();
   try {
-    const wanted = names.filter((n) => session.outputNames.includes(n));
-    const result = await session.run({ [info.inputName]: toTensor(probe) }, wanted);
-    const producer = new Map(info.model.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
-    const candidates: LayerCandidate[] = [];
-    for (const name of wanted) {
-      const t = result[name];
-      if (t.type !== 'float32' || t.dims.length !== 4 || t.dims[0] !== probe.dims[0]) continue;
-      const data = t.data as Float32Array;
-      let min = Infinity;
-      for (let k = 0; k < data.length; k++) if (data[k] < min) min = data[k];
-      candidates.push({
-        name,
-        shape: t.dims.slice(1).map(Number),
-        op: producer.get(name)?.opType ?? '?',
-        nonNegative: min >= 0,
-        min,
-        cleanCut: isCleanCut(info.model, [name], [info.outputName]),
-        order: producer.get(name)?.index ?? -1,
-      });
+    const [batch, ...item] = probe.dims;
+    const step = info.fixedBatch ?? 1;
+    const size = item.reduce((a, b) => a * b, 1);
+    for (let start = 0; start < batch; start += step) {
+      const feed = new ort.Tensor('float32', probe.data.subarray(start * size, (start + step) * size), [step, ...item]);
+      const result = await session.run({ [info.inputName]: feed }, stats.flatMap((s) => [s.shape, s.min]));
+      for (const s of stats) {
+        const dims = Array.from(result[s.shape].data as BigInt64Array, Number);
+        const min = Number((result[s.min].data as Float32Array)[0]);
+        const seen = found.get(s.tensor);
+        if (seen) seen.min = Math.min(seen.min, min);
+        else found.set(s.tensor, { dims, min });
+      }
     }
-    return candidates.sort((a, b) => a.order - b.order);
   } finally {
     await session.release();
   }
+  const producer = new Map(info.model.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+  const candidates: LayerCandidate[] = [];
+  for (const [name, { dims, min }] of found) {
+    if (dims.length !== 4 || dims[0] !== (info.fixedBatch ?? 1)) continue;
+    candidates.push({
+      name,
+      shape: dims.slice(1),
+      op: producer.get(name)?.opType ?? '?',
+      nonNegative: min >= 0,
+      min,
+      cleanCut: isCleanCut(info.model, [name], [info.outputName]),
+      order: producer.get(name)?.index ?? -1,
+    });
+  }
+  return candidates.sort((a, b) => a.order - b.order);
 }
 
-function toTensor(probe: { data: Float32Array; dims: number[] }): ort.Tensor {
-  return new ort.Tensor('float32', probe.data, probe.dims);
+/**
+ * The names among `names` that hold float32 tensors of rank 4 (or of a rank ORT cannot tell), from the
+ * types ORT infers when it loads the model with them as outputs (nothing runs).
+ */
+async function floatTensors(model: OnnxModel, names: string[], factory: SessionFactory): Promise<string[]> {
+  const session = await factory.create(withOutputs(model, names).bytes, 'the model (probe run)');
+  try {
+    const meta = new Map(session.outputMetadata.map((m) => [m.name, m] as const));
+    return names.filter((n) => {
+      const m = meta.get(n);
+      return m?.isTensor && m.type === 'float32' && (m.shape.length === 4 || m.shape.length === 0);
+    });
+  } finally {
+    await session.release();
+  }
 }
 
 /**

@@ -101,7 +101,9 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
   const preprocess = makePreprocess(o.preset ?? '[0,1]', size, info.layout, o.preprocess ?? {});
   const factory = await SessionFactory.open(o.provider, info.model.bytes, o.threads);
   log(factory.notice);
-  const probe = await probeBatch(files, preprocess, o.maxPixels, info.fixedBatch ?? PROBE_IMAGES);
+  // Two probe images unless one already fills a forward batch (large inputs): the run goes no further.
+  const probeImages = effectiveBatch(PROBE_IMAGES, 3 * size[0] * size[1], info.fixedBatch);
+  const probe = await probeBatch(files, preprocess, o.maxPixels, probeImages);
   const feeds = { [info.inputName]: { data: probe.data, dims: probe.dims } };
 
   let candidates: LayerCandidate[] | undefined;
