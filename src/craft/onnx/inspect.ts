@@ -102,8 +102,6 @@ export interface LayerCandidate {
   order: number;
 }
 
-const GLOBAL_POOLING = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool', 'ReduceMean', 'ReduceMax', 'Flatten']);
-
 /**
  * Lists the candidate split tensors (the design's float 4-D maps, in graph order) with their shapes and
  * minimum on the probe batch. The probe does not fetch the tensors: a Shape and a ReduceMin node next
@@ -174,16 +172,54 @@ async function floatTensors(model: OnnxModel, names: string[], factory: SessionF
   }
 }
 
+/** Operators whose output depends on the shape of their input only, not on its values. */
+const SHAPE_ONLY = new Set(['Shape', 'Size']);
+
 /**
- * The default split: the last usable (non-negative, clean-cut, spatial) 4-D map produced before the
- * first global pooling, else the last usable one.
+ * The tensors `from` is computed from, `from` included, walking back through the producers; the walk
+ * does not go past a tensor for which `stop` says so (it is still included).
+ */
+function upstream(model: OnnxModel, from: readonly string[], stop: (tensor: string) => boolean = () => false): Set<string> {
+  const producer = new Map(model.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+  const seen = new Set<string>();
+  const stack = [...from];
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (!t || seen.has(t)) continue;
+    seen.add(t);
+    const node = producer.get(t);
+    if (!node || stop(t) || SHAPE_ONLY.has(node.opType)) continue;
+    stack.push(...node.inputs, ...node.outerInputs);
+  }
+  return seen;
+}
+
+/**
+ * The default split: the last usable (non-negative, clean-cut) 4-D map on the path that feeds the
+ * logits through the final pooling. Walking back from the logits through what is not a spatial map
+ * (the pooled vector, a Flatten, the classifier) stops at the map(s) the final pooling reads; the
+ * default is the last usable spatial map among those and what they are computed from. A pooling on
+ * another branch (a squeeze-and-excitation block, an input standardisation) only feeds a map that
+ * comes later, so it is never taken for the final pooling. Without spatial maps (a tiny input size),
+ * the last usable 4-D tensor the logits depend on.
  */
 export function defaultLayer(info: ModelInfo, candidates: LayerCandidate[]): string | undefined {
-  const usable = candidates.filter((c) => c.nonNegative && c.cleanCut);
-  const pooling = info.model.nodes.find((n) => GLOBAL_POOLING.has(n.opType) && candidates.some((c) => n.inputs.includes(c.name)));
-  const before = pooling ? usable.filter((c) => c.order < pooling.index) : usable;
-  const spatial = before.filter((c) => c.shape[1] * c.shape[2] > 1);
-  return (spatial.length ? spatial : before).at(-1)?.name;
+  const byName = new Map(candidates.map((c) => [c.name, c] as const));
+  const spatial = (c: LayerCandidate) => {
+    const [h, w] = info.layout === 'NCHW' ? [c.shape[1], c.shape[2]] : [c.shape[0], c.shape[1]];
+    return h * w > 1;
+  };
+  const finalMaps: string[] = [];
+  const reached = upstream(info.model, [info.outputName], (t) => {
+    const c = byName.get(t);
+    if (!c || !spatial(c)) return false;
+    finalMaps.push(t);
+    return true;
+  });
+  const feeding = finalMaps.length ? upstream(info.model, finalMaps) : reached;
+  const usable = candidates.filter((c) => feeding.has(c.name) && c.nonNegative && c.cleanCut);
+  const maps = usable.filter(spatial);
+  return (maps.length ? maps : usable).at(-1)?.name;
 }
 
 /** A one-line description of usable layers, for error messages. */

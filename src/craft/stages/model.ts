@@ -127,7 +127,7 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
       const found = defaultLayer(info, await listCandidates());
       if (!found) throw new CraftError('model', 'No usable split layer was found: CRAFT needs a non-negative 4-D feature map that h can be computed from.', usableLayersText(await listCandidates()));
       layer = found;
-      log(`Layer: ${layer} (default: the last non-negative feature map before global pooling; choose another with --layer).`);
+      log(`Layer: ${layer} (default: the last non-negative feature map before the final pooling; choose another with --layer).`);
     } else if (!info.model.nodes.some((n) => n.outputs.includes(layer))) {
       const known = (await listCandidates()).map((c) => c.name);
       throw new CraftError('usage', `The model has no tensor named ${JSON.stringify(layer)}.`, `Candidates: ${known.slice(-8).join(', ')}. List them all with \`craft layers --model ${o.model}\`.`);
