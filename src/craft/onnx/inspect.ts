@@ -2,7 +2,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { CraftError } from '../errors';
-import { parseModel, type Dim, type OnnxModel } from './model';
+import { MAX_INPUT_SIDE } from '../images/preprocess';
+import { DataType, dataTypeName } from './fields';
+import { opsetVersion, parseModel, type Dim, type OnnxModel } from './model';
 import { withOutputs, withTensorStats, isCleanCut } from './subgraph';
 import { runFloat, type SessionFactory } from './sessions';
 
@@ -23,28 +25,47 @@ export interface ModelInfo {
   metadata: Record<string, string>;
 }
 
-/** Reads and checks an ONNX classifier: one image input (rank 4, 3 channels) and one logits output. */
-export function describeModel(file: string): ModelInfo {
+/** Reads an .onnx file and checks what every model of a run needs: readable, weights inside, not empty. */
+export function readModelFile(file: string): OnnxModel {
+  const name = path.basename(file);
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);
   } catch (e) {
-    throw new CraftError('model', `Cannot read the model ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 'Give the path of an .onnx file.');
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message;
+    throw new CraftError('model', `Cannot read the model ${file}: ${why}`, 'Give the path of an .onnx file.');
+  }
+  if (bytes.length === 0) {
+    throw new CraftError('model', `${name} is empty (0 bytes).`, 'The export or the copy did not finish: export the classifier to ONNX again (e.g. torch.onnx.export) and give that file.');
   }
   let model: OnnxModel;
   try {
     model = parseModel(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
   } catch (e) {
-    throw new CraftError('model', `${path.basename(file)} is not a readable ONNX model (${(e as Error).message}).`, 'Export the classifier to ONNX (e.g. torch.onnx.export) and give that file; a truncated download also gives this error.');
+    throw new CraftError('model', `${name} is not a readable ONNX model (${(e as Error).message}).`, 'Export the classifier to ONNX (e.g. torch.onnx.export) and give that file; a truncated download also gives this error.');
   }
   if (model.hasExternalData) {
-    throw new CraftError('model', `${path.basename(file)} keeps its weights in external data files, which this version cannot split.`, 'Re-export the model with its weights inside the .onnx file (e.g. onnx.save(model, path, save_as_external_data=False)).');
+    throw new CraftError('model', `${name} keeps its weights in external data files, which this version cannot split.`, 'Re-export the model with its weights inside the .onnx file (e.g. onnx.save(model, path, save_as_external_data=False)).');
   }
+  if (model.nodes.length === 0) {
+    throw new CraftError('model', `${name} has an empty graph (no operators): there is no network to explain.`, 'Check that the export wrote the whole model (torch.onnx.export of the classifier, not of a wrapper that returns its input).');
+  }
+  return model;
+}
+
+/** Reads and checks an ONNX classifier (or g): one float32 image input of rank 4 with 3 channels. */
+export function describeModel(file: string): ModelInfo {
+  const model = readModelFile(file);
+  const name = path.basename(file);
   if (model.inputs.length !== 1) {
-    throw new CraftError('model', `${path.basename(file)} has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')}); CRAFT needs a classifier with one image input.`);
+    throw new CraftError('model', `${name} has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')}); CRAFT needs a classifier with one image input.`);
   }
-  if (model.outputs.length < 1) throw new CraftError('model', `${path.basename(file)} has no outputs.`);
+  if (model.outputs.length < 1) throw new CraftError('model', `${name} has no outputs.`);
   const input = model.inputs[0];
+  if (input.elemType !== null && input.elemType !== DataType.FLOAT) {
+    throw new CraftError('model', `The model input '${input.name}' is ${dataTypeName(input.elemType)}; CRAFT needs a float32 image input.`, inputTypeHint(input.elemType));
+  }
   const shape = input.shape ?? [null, 3, null, null];
   if (shape.length !== 4) {
     throw new CraftError('model', `The model input '${input.name}' has shape [${shape.join(', ')}]; CRAFT needs an image batch of rank 4 (NCHW or NHWC).`);
@@ -73,8 +94,52 @@ export function describeModel(file: string): ModelInfo {
   };
 }
 
+/**
+ * Refuses a classifier (or h) whose first output is declared as something other than float32 logits
+ * (N, classes), before any work; an undeclared shape is checked on the probe run instead.
+ */
+export function checkLogits(model: OnnxModel, file: string): void {
+  const output = model.outputs[0];
+  if (!output) throw new CraftError('model', `${path.basename(file)} has no outputs.`);
+  if (output.elemType !== null && output.elemType !== DataType.FLOAT) {
+    throw new CraftError('model', `The output '${output.name}' of ${path.basename(file)} is ${dataTypeName(output.elemType)}; CRAFT needs float32 logits.`, 'Export the classifier in float32 (e.g. model.float() before torch.onnx.export).');
+  }
+  if (output.shape && output.shape.length !== 2) {
+    throw new CraftError('model', `The output '${output.name}' of ${path.basename(file)} has shape [${output.shape.join(', ')}]; CRAFT needs logits of shape (N, classes).`, NOT_LOGITS_HINT);
+  }
+}
+
+export const NOT_LOGITS_HINT = 'Give the classifier itself, whose first output is the class scores before softmax (a segmentation or detection model cannot be explained per class this way).';
+
+function inputTypeHint(type: number): string {
+  if (type === DataType.UINT8) {
+    return 'Export the model with a float32 input and do the uint8 → float conversion outside the graph (then choose the preprocessing range the model expects, e.g. [0, 255]).';
+  }
+  if (type === DataType.FLOAT16 || type === DataType.BFLOAT16) {
+    return 'Export the float32 model (e.g. model.float() before torch.onnx.export); half-precision models are not supported.';
+  }
+  return 'Export the model with a float32 image input.';
+}
+
+/**
+ * Refuses a model whose default-domain opset is older than what CRAFT adds to it (build.ts MIN_OPSET),
+ * before any heavy work; otherwise the run would fail halfway, when the crop graph is built.
+ */
+export function checkOpset(model: OnnxModel, file: string, needed: number, why: string): void {
+  const v = opsetVersion(model, '');
+  if (v !== undefined && v >= needed) return;
+  throw new CraftError(
+    'model',
+    `${path.basename(file)} uses ONNX opset ${v ?? '(none)'}; CRAFT needs opset ${needed} or newer (${why}).`,
+    `Re-export the model with a newer opset, e.g. torch.onnx.export(..., opset_version=17), or convert it with onnx.version_converter.convert_version(model, 17).`,
+  );
+}
+
 /** The input size to use: the model's own when fixed, else --size (required then). */
 export function inputSize(info: ModelInfo, requested?: [number, number]): [number, number] {
+  if (requested && !requested.every((s) => Number.isInteger(s) && s >= 1 && s <= MAX_INPUT_SIDE)) {
+    throw new CraftError('usage', `--size ${requested.join('x')}: each side must be a whole number of pixels from 1 to ${MAX_INPUT_SIDE}.`, 'Give the size the model was trained at (e.g. --size 224).');
+  }
   if (info.fixedSize) {
     if (requested && (requested[0] !== info.fixedSize[0] || requested[1] !== info.fixedSize[1])) {
       throw new CraftError('usage', `The model's input size is fixed at ${info.fixedSize.join('×')}, but --size ${requested.join('x')} was given.`, 'Leave --size out for this model.');
