@@ -3,6 +3,7 @@ import { listImages } from './images/list';
 import { describeModel, inputSize, probeLayers, defaultLayer, type LayerCandidate } from './onnx/inspect';
 import { SessionFactory } from './onnx/sessions';
 import { probeBatch } from './stages/model';
+import { effectiveBatch } from './run';
 import type { ProviderRequest } from '../protocol';
 
 export interface LayerListing {
@@ -29,7 +30,8 @@ export async function listLayers(args: {
   const size = inputSize(info, args.size);
   const pre = makePreprocess(args.preset ?? '[0,1]', size, info.layout);
   const factory = await SessionFactory.open(args.provider ?? 'cpu', info.model.bytes);
-  const batch = info.fixedBatch ?? 2;
+  // Two probe images, unless one already fills a forward batch (large inputs).
+  const batch = effectiveBatch(2, 3 * size[0] * size[1], info.fixedBatch);
   let probe: { data: Float32Array; dims: number[] };
   let description: string;
   if (args.images) {

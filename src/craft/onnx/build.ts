@@ -116,6 +116,14 @@ export function buildMatMulModel(opts: MatMulOptions): OnnxModel {
 // ---------------------------------------------------------------------------------------------
 // Compositions.
 
+/**
+ * The lowest default-domain opset each composition's op forms need: Resize with a `sizes` input
+ * (opset 11) in front of g; Slice with starts/ends inputs (10) in the reconstruction in front of h
+ * (spatial or pushed through h's affine start; the plain vector form needs broadcasting Mul, 7).
+ * withSpatialMean and withProjection write forms every opset accepts.
+ */
+export const MIN_OPSET = { inputResize: 11, reconstruction: 10 } as const;
+
 function defaultOpset(ed: ModelEditor, what: string, min: number): number {
   const v = ed.opsetVersion('');
   if (v === undefined || v < min) {
@@ -192,7 +200,7 @@ export interface InputResizeOptions {
 export function withInputResize(model: OnnxModel, opts: InputResizeOptions): OnnxModel {
   const what = 'withInputResize';
   const ed = new ModelEditor(model);
-  defaultOpset(ed, what, 11);
+  defaultOpset(ed, what, MIN_OPSET.inputResize);
   const target = pickInput(model, opts.target, what);
   const layout = opts.layout ?? 'NCHW';
   const inputName = opts.inputName ?? 'crops';
@@ -328,7 +336,7 @@ export interface ReconstructionOptions {
 export function withReconstruction(model: OnnxModel, opts: ReconstructionOptions): OnnxModel {
   const what = 'withReconstruction';
   const ed = new ModelEditor(model);
-  defaultOpset(ed, what, opts.through ? 10 : 1);
+  defaultOpset(ed, what, opts.through || opts.spatial ? MIN_OPSET.reconstruction : 7);
   const target = pickInput(model, opts.target, what);
   const layout = opts.layout ?? 'NCHW';
   const r = opts.W.rows;

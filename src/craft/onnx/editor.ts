@@ -396,14 +396,19 @@ export class ModelEditor {
   addNode(spec: NodeSpec, at: 'start' | 'end' | { after: string } = 'end'): void {
     const field = encodeNode(spec);
     const entry = { field, info: parseNode(field, 0) };
-    if (at === 'start') this.nodeList.unshift(entry);
-    else if (at === 'end') this.nodeList.push(entry);
-    else {
-      const i = this.nodeList.findIndex((n) => n.info.outputs.includes(at.after));
-      if (i < 0) throw new Error(`addNode: no node produces '${at.after}'`);
-      this.nodeList.splice(i + 1, 0, entry);
+    if (at === 'end') {
+      // Appending moves no other node: only the new one needs its index (keeps bulk appends linear).
+      entry.info = { ...entry.info, index: this.nodeList.length };
+      this.nodeList.push(entry);
+    } else {
+      if (at === 'start') this.nodeList.unshift(entry);
+      else {
+        const i = this.nodeList.findIndex((n) => n.info.outputs.includes(at.after));
+        if (i < 0) throw new Error(`addNode: no node produces '${at.after}'`);
+        this.nodeList.splice(i + 1, 0, entry);
+      }
+      this.reindex();
     }
-    this.reindex();
     for (const n of [...spec.inputs, ...spec.outputs, spec.name ?? '']) if (n) this.names.add(n);
   }
   addInitializer(spec: TensorSpec): void {

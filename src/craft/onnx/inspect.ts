@@ -2,8 +2,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { CraftError } from '../errors';
-import { parseModel, type Dim, type OnnxModel } from './model';
-import { withOutputs, isCleanCut } from './subgraph';
+import { MAX_INPUT_SIDE } from '../images/preprocess';
+import { DataType, dataTypeName } from './fields';
+import { opsetVersion, parseModel, type Dim, type OnnxModel } from './model';
+import { withOutputs, withTensorStats, isCleanCut } from './subgraph';
 import { runFloat, type SessionFactory } from './sessions';
 
 /** What the engine needs to know about a classifier file. */
@@ -23,28 +25,47 @@ export interface ModelInfo {
   metadata: Record<string, string>;
 }
 
-/** Reads and checks an ONNX classifier: one image input (rank 4, 3 channels) and one logits output. */
-export function describeModel(file: string): ModelInfo {
+/** Reads an .onnx file and checks what every model of a run needs: readable, weights inside, not empty. */
+export function readModelFile(file: string): OnnxModel {
+  const name = path.basename(file);
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);
   } catch (e) {
-    throw new CraftError('model', `Cannot read the model ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 'Give the path of an .onnx file.');
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message;
+    throw new CraftError('model', `Cannot read the model ${file}: ${why}`, 'Give the path of an .onnx file.');
+  }
+  if (bytes.length === 0) {
+    throw new CraftError('model', `${name} is empty (0 bytes).`, 'The export or the copy did not finish: export the classifier to ONNX again (e.g. torch.onnx.export) and give that file.');
   }
   let model: OnnxModel;
   try {
     model = parseModel(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
   } catch (e) {
-    throw new CraftError('model', `${path.basename(file)} is not a readable ONNX model (${(e as Error).message}).`, 'Export the classifier to ONNX (e.g. torch.onnx.export) and give that file; a truncated download also gives this error.');
+    throw new CraftError('model', `${name} is not a readable ONNX model (${(e as Error).message}).`, 'Export the classifier to ONNX (e.g. torch.onnx.export) and give that file; a truncated download also gives this error.');
   }
   if (model.hasExternalData) {
-    throw new CraftError('model', `${path.basename(file)} keeps its weights in external data files, which this version cannot split.`, 'Re-export the model with its weights inside the .onnx file (e.g. onnx.save(model, path, save_as_external_data=False)).');
+    throw new CraftError('model', `${name} keeps its weights in external data files, which this version cannot split.`, 'Re-export the model with its weights inside the .onnx file (e.g. onnx.save(model, path, save_as_external_data=False)).');
   }
+  if (model.nodes.length === 0) {
+    throw new CraftError('model', `${name} has an empty graph (no operators): there is no network to explain.`, 'Check that the export wrote the whole model (torch.onnx.export of the classifier, not of a wrapper that returns its input).');
+  }
+  return model;
+}
+
+/** Reads and checks an ONNX classifier (or g): one float32 image input of rank 4 with 3 channels. */
+export function describeModel(file: string): ModelInfo {
+  const model = readModelFile(file);
+  const name = path.basename(file);
   if (model.inputs.length !== 1) {
-    throw new CraftError('model', `${path.basename(file)} has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')}); CRAFT needs a classifier with one image input.`);
+    throw new CraftError('model', `${name} has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')}); CRAFT needs a classifier with one image input.`);
   }
-  if (model.outputs.length < 1) throw new CraftError('model', `${path.basename(file)} has no outputs.`);
+  if (model.outputs.length < 1) throw new CraftError('model', `${name} has no outputs.`);
   const input = model.inputs[0];
+  if (input.elemType !== null && input.elemType !== DataType.FLOAT) {
+    throw new CraftError('model', `The model input '${input.name}' is ${dataTypeName(input.elemType)}; CRAFT needs a float32 image input.`, inputTypeHint(input.elemType));
+  }
   const shape = input.shape ?? [null, 3, null, null];
   if (shape.length !== 4) {
     throw new CraftError('model', `The model input '${input.name}' has shape [${shape.join(', ')}]; CRAFT needs an image batch of rank 4 (NCHW or NHWC).`);
@@ -73,8 +94,52 @@ export function describeModel(file: string): ModelInfo {
   };
 }
 
+/**
+ * Refuses a classifier (or h) whose first output is declared as something other than float32 logits
+ * (N, classes), before any work; an undeclared shape is checked on the probe run instead.
+ */
+export function checkLogits(model: OnnxModel, file: string): void {
+  const output = model.outputs[0];
+  if (!output) throw new CraftError('model', `${path.basename(file)} has no outputs.`);
+  if (output.elemType !== null && output.elemType !== DataType.FLOAT) {
+    throw new CraftError('model', `The output '${output.name}' of ${path.basename(file)} is ${dataTypeName(output.elemType)}; CRAFT needs float32 logits.`, 'Export the classifier in float32 (e.g. model.float() before torch.onnx.export).');
+  }
+  if (output.shape && output.shape.length !== 2) {
+    throw new CraftError('model', `The output '${output.name}' of ${path.basename(file)} has shape [${output.shape.join(', ')}]; CRAFT needs logits of shape (N, classes).`, NOT_LOGITS_HINT);
+  }
+}
+
+export const NOT_LOGITS_HINT = 'Give the classifier itself, whose first output is the class scores before softmax (a segmentation or detection model cannot be explained per class this way).';
+
+function inputTypeHint(type: number): string {
+  if (type === DataType.UINT8) {
+    return 'Export the model with a float32 input and do the uint8 → float conversion outside the graph (then choose the preprocessing range the model expects, e.g. [0, 255]).';
+  }
+  if (type === DataType.FLOAT16 || type === DataType.BFLOAT16) {
+    return 'Export the float32 model (e.g. model.float() before torch.onnx.export); half-precision models are not supported.';
+  }
+  return 'Export the model with a float32 image input.';
+}
+
+/**
+ * Refuses a model whose default-domain opset is older than what CRAFT adds to it (build.ts MIN_OPSET),
+ * before any heavy work; otherwise the run would fail halfway, when the crop graph is built.
+ */
+export function checkOpset(model: OnnxModel, file: string, needed: number, why: string): void {
+  const v = opsetVersion(model, '');
+  if (v !== undefined && v >= needed) return;
+  throw new CraftError(
+    'model',
+    `${path.basename(file)} uses ONNX opset ${v ?? '(none)'}; CRAFT needs opset ${needed} or newer (${why}).`,
+    `Re-export the model with a newer opset, e.g. torch.onnx.export(..., opset_version=17), or convert it with onnx.version_converter.convert_version(model, 17).`,
+  );
+}
+
 /** The input size to use: the model's own when fixed, else --size (required then). */
 export function inputSize(info: ModelInfo, requested?: [number, number]): [number, number] {
+  if (requested && !requested.every((s) => Number.isInteger(s) && s >= 1 && s <= MAX_INPUT_SIDE)) {
+    throw new CraftError('usage', `--size ${requested.join('x')}: each side must be a whole number of pixels from 1 to ${MAX_INPUT_SIDE}.`, 'Give the size the model was trained at (e.g. --size 224).');
+  }
   if (info.fixedSize) {
     if (requested && (requested[0] !== info.fixedSize[0] || requested[1] !== info.fixedSize[1])) {
       throw new CraftError('usage', `The model's input size is fixed at ${info.fixedSize.join('×')}, but --size ${requested.join('x')} was given.`, 'Leave --size out for this model.');
@@ -102,11 +167,13 @@ export interface LayerCandidate {
   order: number;
 }
 
-const GLOBAL_POOLING = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool', 'ReduceMean', 'ReduceMax', 'Flatten']);
-
 /**
- * Runs one probe batch with every node output added as a graph output and keeps the float 4-D maps
- * (the design's "candidate split tensors"), in graph order.
+ * Lists the candidate split tensors (the design's float 4-D maps, in graph order) with their shapes and
+ * minimum on the probe batch. The probe does not fetch the tensors: a Shape and a ReduceMin node next
+ * to each (withTensorStats) report them, so ORT frees every map as in a plain inference, and the items
+ * go through one at a time when the batch is free. Memory is then one inference of one image at the
+ * requested size, instead of every intermediate map of the batch at once (10 GB at --size 2048 on the
+ * 28-px sample CNN).
  */
 export async function probeLayers(
   info: ModelInfo,
@@ -114,49 +181,110 @@ export async function probeLayers(
   probe: { data: Float32Array; dims: number[] },
 ): Promise<LayerCandidate[]> {
   const names = info.model.nodes.flatMap((n) => n.outputs).filter((n) => n && n !== info.outputName);
-  const probeModel = withOutputs(info.model, names);
-  const session = await factory.create(probeModel.bytes, 'the model (probe run)');
+  const floatMaps = await floatTensors(info.model, names, factory);
+  const { model, stats } = withTensorStats(info.model, floatMaps);
+  const session = await factory.create(model.bytes, 'the model (probe run)');
+  const found = new Map<string, { dims: number[]; min: number }>();
   try {
-    const wanted = names.filter((n) => session.outputNames.includes(n));
-    const result = await session.run({ [info.inputName]: toTensor(probe) }, wanted);
-    const producer = new Map(info.model.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
-    const candidates: LayerCandidate[] = [];
-    for (const name of wanted) {
-      const t = result[name];
-      if (t.type !== 'float32' || t.dims.length !== 4 || t.dims[0] !== probe.dims[0]) continue;
-      const data = t.data as Float32Array;
-      let min = Infinity;
-      for (let k = 0; k < data.length; k++) if (data[k] < min) min = data[k];
-      candidates.push({
-        name,
-        shape: t.dims.slice(1).map(Number),
-        op: producer.get(name)?.opType ?? '?',
-        nonNegative: min >= 0,
-        min,
-        cleanCut: isCleanCut(info.model, [name], [info.outputName]),
-        order: producer.get(name)?.index ?? -1,
-      });
+    const [batch, ...item] = probe.dims;
+    const step = info.fixedBatch ?? 1;
+    const size = item.reduce((a, b) => a * b, 1);
+    for (let start = 0; start < batch; start += step) {
+      const feed = new ort.Tensor('float32', probe.data.subarray(start * size, (start + step) * size), [step, ...item]);
+      const result = await session.run({ [info.inputName]: feed }, stats.flatMap((s) => [s.shape, s.min]));
+      for (const s of stats) {
+        const dims = Array.from(result[s.shape].data as BigInt64Array, Number);
+        const min = Number((result[s.min].data as Float32Array)[0]);
+        const seen = found.get(s.tensor);
+        if (seen) seen.min = Math.min(seen.min, min);
+        else found.set(s.tensor, { dims, min });
+      }
     }
-    return candidates.sort((a, b) => a.order - b.order);
+  } finally {
+    await session.release();
+  }
+  const producer = new Map(info.model.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+  const candidates: LayerCandidate[] = [];
+  for (const [name, { dims, min }] of found) {
+    if (dims.length !== 4 || dims[0] !== (info.fixedBatch ?? 1)) continue;
+    candidates.push({
+      name,
+      shape: dims.slice(1),
+      op: producer.get(name)?.opType ?? '?',
+      nonNegative: min >= 0,
+      min,
+      cleanCut: isCleanCut(info.model, [name], [info.outputName]),
+      order: producer.get(name)?.index ?? -1,
+    });
+  }
+  return candidates.sort((a, b) => a.order - b.order);
+}
+
+/**
+ * The names among `names` that hold float32 tensors of rank 4 (or of a rank ORT cannot tell), from the
+ * types ORT infers when it loads the model with them as outputs (nothing runs).
+ */
+async function floatTensors(model: OnnxModel, names: string[], factory: SessionFactory): Promise<string[]> {
+  const session = await factory.create(withOutputs(model, names).bytes, 'the model (probe run)');
+  try {
+    const meta = new Map(session.outputMetadata.map((m) => [m.name, m] as const));
+    return names.filter((n) => {
+      const m = meta.get(n);
+      return m?.isTensor && m.type === 'float32' && (m.shape.length === 4 || m.shape.length === 0);
+    });
   } finally {
     await session.release();
   }
 }
 
-function toTensor(probe: { data: Float32Array; dims: number[] }): ort.Tensor {
-  return new ort.Tensor('float32', probe.data, probe.dims);
+/** Operators whose output depends on the shape of their input only, not on its values. */
+const SHAPE_ONLY = new Set(['Shape', 'Size']);
+
+/**
+ * The tensors `from` is computed from, `from` included, walking back through the producers; the walk
+ * does not go past a tensor for which `stop` says so (it is still included).
+ */
+function upstream(model: OnnxModel, from: readonly string[], stop: (tensor: string) => boolean = () => false): Set<string> {
+  const producer = new Map(model.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+  const seen = new Set<string>();
+  const stack = [...from];
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (!t || seen.has(t)) continue;
+    seen.add(t);
+    const node = producer.get(t);
+    if (!node || stop(t) || SHAPE_ONLY.has(node.opType)) continue;
+    stack.push(...node.inputs, ...node.outerInputs);
+  }
+  return seen;
 }
 
 /**
- * The default split: the last usable (non-negative, clean-cut, spatial) 4-D map produced before the
- * first global pooling, else the last usable one.
+ * The default split: the last usable (non-negative, clean-cut) 4-D map on the path that feeds the
+ * logits through the final pooling. Walking back from the logits through what is not a spatial map
+ * (the pooled vector, a Flatten, the classifier) stops at the map(s) the final pooling reads; the
+ * default is the last usable spatial map among those and what they are computed from. A pooling on
+ * another branch (a squeeze-and-excitation block, an input standardisation) only feeds a map that
+ * comes later, so it is never taken for the final pooling. Without spatial maps (a tiny input size),
+ * the last usable 4-D tensor the logits depend on.
  */
 export function defaultLayer(info: ModelInfo, candidates: LayerCandidate[]): string | undefined {
-  const usable = candidates.filter((c) => c.nonNegative && c.cleanCut);
-  const pooling = info.model.nodes.find((n) => GLOBAL_POOLING.has(n.opType) && candidates.some((c) => n.inputs.includes(c.name)));
-  const before = pooling ? usable.filter((c) => c.order < pooling.index) : usable;
-  const spatial = before.filter((c) => c.shape[1] * c.shape[2] > 1);
-  return (spatial.length ? spatial : before).at(-1)?.name;
+  const byName = new Map(candidates.map((c) => [c.name, c] as const));
+  const spatial = (c: LayerCandidate) => {
+    const [h, w] = info.layout === 'NCHW' ? [c.shape[1], c.shape[2]] : [c.shape[0], c.shape[1]];
+    return h * w > 1;
+  };
+  const finalMaps: string[] = [];
+  const reached = upstream(info.model, [info.outputName], (t) => {
+    const c = byName.get(t);
+    if (!c || !spatial(c)) return false;
+    finalMaps.push(t);
+    return true;
+  });
+  const feeding = finalMaps.length ? upstream(info.model, finalMaps) : reached;
+  const usable = candidates.filter((c) => feeding.has(c.name) && c.nonNegative && c.cleanCut);
+  const maps = usable.filter(spatial);
+  return (maps.length ? maps : usable).at(-1)?.name;
 }
 
 /** A one-line description of usable layers, for error messages. */

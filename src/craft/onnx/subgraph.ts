@@ -75,6 +75,44 @@ export function withOutputs(model: OnnxModel, names: readonly string[]): OnnxMod
   return ed.toModel();
 }
 
+/** Where withTensorStats reports a tensor: the graph outputs holding its shape and its smallest value. */
+export interface TensorStat {
+  tensor: string;
+  /** int64 (rank), the tensor's shape. */
+  shape: string;
+  /** float32 scalar, its minimum. */
+  min: string;
+}
+
+/**
+ * A copy of the model that reports the shape and the minimum of each named float tensor (a Shape and a
+ * ReduceMin node reading it) instead of the tensor itself, so that ORT can free each map after its last
+ * use as in a plain inference (withOutputs keeps every map alive to the end and copies it out).
+ * The model's own outputs stay. ReduceMin without axes reduces over every axis in every opset
+ * (attribute form before 18, optional input from 18 on).
+ *
+ * The nodes go at the end, the last tensor's first. ORT's default execution order is a depth-first
+ * walk back from the graph's leaves, taking the leaf added last first: the first map's statistics then
+ * run as soon as that map exists, before the network goes on, and so on down the graph. (Placed right
+ * after each producer, or in graph order, they would run at the very end, with every map still held.)
+ */
+export function withTensorStats(model: OnnxModel, names: readonly string[]): { model: OnnxModel; stats: TensorStat[] } {
+  const ed = new ModelEditor(model);
+  const order = new Map(model.nodes.flatMap((n) => n.outputs.map((o) => [o, n.index] as const)));
+  const tensors = [...new Set(names)].sort((a, b) => (order.get(a) ?? -1) - (order.get(b) ?? -1));
+  // Numbered bases: freshName then finds a free name at once, even for thousands of tensors.
+  const stats: TensorStat[] = tensors.map((tensor, k) => ({ tensor, shape: ed.freshName(`craft/probe/shape_${k}`), min: ed.freshName(`craft/probe/min_${k}`) }));
+  for (const [k, stat] of [...stats.entries()].reverse()) {
+    ed.addNode({ opType: 'Shape', inputs: [stat.tensor], outputs: [stat.shape], name: ed.freshName(`craft/probe/Shape_${k}`) });
+    ed.addNode({ opType: 'ReduceMin', inputs: [stat.tensor], outputs: [stat.min], name: ed.freshName(`craft/probe/ReduceMin_${k}`), attributes: [{ name: 'keepdims', int: 0 }] });
+  }
+  for (const stat of stats) {
+    ed.addOutput({ name: stat.shape, elemType: DataType.INT64, shape: [null] });
+    ed.addOutput({ name: stat.min, elemType: DataType.FLOAT, shape: [] });
+  }
+  return { model: ed.toModel(), stats };
+}
+
 export interface ExtractOptions {
   /** Declared shape per new input (number: fixed, string: symbolic, null: unknown dim); used as given. */
   inputShapes?: Readonly<Record<string, readonly Dim[]>>;

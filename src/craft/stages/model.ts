@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { CraftError, throwIfCancelled } from '../errors';
 import { runName } from '../bundle/writer';
@@ -6,8 +5,10 @@ import { loadImage } from '../images/load';
 import { makePreprocess } from '../images/preprocess';
 import { findLabels, resolveClass } from '../labels';
 import type { ExplainOptions } from '../options';
-import { describeModel, inputSize, probeLayers, usableLayersText, defaultLayer, runOnce, type ModelInfo, type LayerCandidate } from '../onnx/inspect';
-import { parseModel, type OnnxModel } from '../onnx/model';
+import { checkLogits, checkOpset, describeModel, inputSize, probeLayers, readModelFile, usableLayersText, defaultLayer, runOnce, NOT_LOGITS_HINT, type ModelInfo, type LayerCandidate } from '../onnx/inspect';
+import { MIN_OPSET } from '../onnx/build';
+import { DataType, dataTypeName } from '../onnx/fields';
+import type { OnnxModel, ValueInfo } from '../onnx/model';
 import { extractSubgraph, NotACleanCutError } from '../onnx/subgraph';
 import { SessionFactory } from '../onnx/sessions';
 import { cropGrid, type CropGrid } from '../images/crops';
@@ -96,11 +97,17 @@ export async function probeBatch(files: string[], pre: PreprocessConfig, maxPixe
 export async function prepareModel(o: ExplainOptions, files: string[], log: (line: string) => void): Promise<PreparedModel> {
   const warnings: string[] = [];
   const info = describeModel(o.model);
+  // What CRAFT adds to g and h needs these opsets; refused here, not when the graphs are built.
+  checkOpset(info.model, o.model, MIN_OPSET.inputResize, 'the crops are resized by a Resize node in front of the model');
+  const hFile = o.hModel ? readH(o.hModel, info) : undefined;
+  if (!hFile) checkLogits(info.model, o.model);
   const size = inputSize(info, o.size);
   const preprocess = makePreprocess(o.preset ?? '[0,1]', size, info.layout, o.preprocess ?? {});
   const factory = await SessionFactory.open(o.provider, info.model.bytes, o.threads);
   log(factory.notice);
-  const probe = await probeBatch(files, preprocess, o.maxPixels, info.fixedBatch ?? PROBE_IMAGES);
+  // Two probe images unless one already fills a forward batch (large inputs): the run goes no further.
+  const probeImages = effectiveBatch(PROBE_IMAGES, 3 * size[0] * size[1], info.fixedBatch);
+  const probe = await probeBatch(files, preprocess, o.maxPixels, probeImages);
   const feeds = { [info.inputName]: { data: probe.data, dims: probe.dims } };
 
   let candidates: LayerCandidate[] | undefined;
@@ -110,24 +117,21 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
   let h: OnnxModel;
   let layer: string;
   let hPath: string | undefined;
-  if (o.hModel) {
-    // g and h as two files: the layer is g's output, and it must be h's input.
+  if (hFile) {
+    // g and h as two files: the layer is g's output, and it must be h's input (checked by readH).
     hPath = o.hModel;
-    const hInfo = readH(o.hModel);
     g = info.model;
-    h = hInfo;
+    h = hFile;
     layer = info.outputName;
-    if (h.inputs.length !== 1) throw new CraftError('model', `${path.basename(o.hModel)} has ${h.inputs.length} inputs; h must take the activations only.`);
   } else {
     layer = o.layer ?? '';
     if (!layer) {
       const found = defaultLayer(info, await listCandidates());
       if (!found) throw new CraftError('model', 'No usable split layer was found: CRAFT needs a non-negative 4-D feature map that h can be computed from.', usableLayersText(await listCandidates()));
       layer = found;
-      log(`Layer: ${layer} (default: the last non-negative feature map before global pooling; choose another with --layer).`);
+      log(`Layer: ${layer} (default: the last non-negative feature map before the final pooling; choose another with --layer).`);
     } else if (!info.model.nodes.some((n) => n.outputs.includes(layer))) {
-      const known = (await listCandidates()).map((c) => c.name);
-      throw new CraftError('usage', `The model has no tensor named ${JSON.stringify(layer)}.`, `Candidates: ${known.slice(-8).join(', ')}. List them all with \`craft layers --model ${o.model}\`.`);
+      throw await unknownLayer(layer, info, o.model, listCandidates);
     }
     try {
       g = extractSubgraph(info.model, [info.inputName], [layer]);
@@ -145,6 +149,18 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
   if (layerShape.length !== 3 && layerShape.length !== 1) {
     throw new CraftError('model', `Layer ${layer} has shape [${act.dims.join(', ')}]; CRAFT needs a 4-D feature map (N, C, H, W) or a vector (N, C).`, usableLayersText(await listCandidates()));
   }
+  if (hFile) checkFit({ name: layer, elemType: DataType.FLOAT, shape: ['batch', ...layerShape] }, hFile.inputs[0], o.model, o.hModel!);
+  const spatial = layerShape.length === 3;
+  const layerLayout = info.layout;
+  const channels = spatial ? (layerLayout === 'NCHW' ? layerShape[0] : layerShape[2]) : layerShape[0];
+  if (o.concepts > channels) {
+    // NMF finds at most min(crops, channels) concepts (sklearn would need init='random' beyond that).
+    throw new CraftError(
+      'usage',
+      `${o.concepts} concepts were asked for, but layer ${layer} has only ${channels} channel${channels === 1 ? '' : 's'}: NMF cannot find more concepts than the layer has channels.`,
+      `Use --concepts ${channels} or fewer, or choose a layer with more channels (\`craft layers --model ${path.basename(o.model)}\` lists them with their shapes).`,
+    );
+  }
   let min = Infinity;
   let nonFinite = 0;
   for (const v of act.data) {
@@ -155,9 +171,6 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
   if (min < 0) {
     throw negativeActivations(layer, min, 'on the probe images', o.hModel ? 'Split the model after a ReLU (or similar) instead.' : usableLayersText(await listCandidates()));
   }
-  const spatial = layerShape.length === 3;
-  const layerLayout = info.layout;
-  const channels = spatial ? (layerLayout === 'NCHW' ? layerShape[0] : layerShape[2]) : layerShape[0];
 
   let splitCheck: PreparedModel['splitCheck'];
   let logitsDims: readonly number[];
@@ -179,7 +192,7 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
     }
   }
   if (logitsDims.length !== 2) {
-    throw new CraftError('model', `The model output has shape [${logitsDims.join(', ')}]; CRAFT needs logits of shape (N, classes).`);
+    throw new CraftError('model', `The model output has shape [${logitsDims.join(', ')}]; CRAFT needs logits of shape (N, classes).`, NOT_LOGITS_HINT);
   }
   const classes = logitsDims[1];
   const { labels, source } = findLabels(o.model, info.metadata, o.labelsFile);
@@ -230,10 +243,43 @@ export function negativeActivations(layer: string, min: number, where: string, h
   );
 }
 
-function readH(file: string): OnnxModel {
-  try {
-    return parseModel(new Uint8Array(fs.readFileSync(file)));
-  } catch (e) {
-    throw new CraftError('model', `${path.basename(file)} is not a readable ONNX model (${(e as Error).message}).`);
+/**
+ * Reads h (given with --h) and checks it before any work: one input that takes g's output (as declared;
+ * the probe run checks the actual shape), logits out, and an opset the reconstruction can be written in.
+ */
+function readH(file: string, g: ModelInfo): OnnxModel {
+  const h = readModelFile(file);
+  const name = path.basename(file);
+  if (h.inputs.length !== 1) throw new CraftError('model', `${name} has ${h.inputs.length} inputs (${h.inputs.map((i) => i.name).join(', ')}); h must take the activations only.`, 'Export h as the rest of the network from the split tensor: one input, the logits out.');
+  checkLogits(h, file);
+  checkOpset(h, file, MIN_OPSET.reconstruction, 'the concept reconstruction in front of h slices shapes with Slice-10');
+  checkFit(g.model.outputs[0], h.inputs[0], g.path, file);
+  return h;
+}
+
+/** Refuses a g/h pair where h's input does not take g's output: element type, rank, fixed sizes (batch aside). */
+function checkFit(gOut: ValueInfo, hIn: ValueInfo, gFile: string, hFile: string): void {
+  const typeClash = gOut.elemType !== null && hIn.elemType !== null && gOut.elemType !== hIn.elemType;
+  const a = gOut.shape;
+  const b = hIn.shape;
+  const shapeClash = !!a && !!b && (a.length !== b.length || a.some((d, i) => i > 0 && typeof d === 'number' && typeof b[i] === 'number' && d !== b[i]));
+  if (!typeClash && !shapeClash) return;
+  const describe = (v: ValueInfo) => `${typeClash ? `${dataTypeName(v.elemType)} ` : ''}${v.shape ? `[${v.shape.map((d) => d ?? '?').join(', ')}]` : '(shape not declared)'}`;
+  throw new CraftError(
+    'model',
+    `h does not fit g: ${path.basename(gFile)} gives '${gOut.name}' ${describe(gOut)}, but ${path.basename(hFile)} takes '${hIn.name}' ${describe(hIn)}.`,
+    'Give the g and h of one split (h is the rest of the network from g\'s output), or give the full model and choose the split with --layer.',
+  );
+}
+
+/** The error for a --layer that names no node output: the graph input, a weight, or nothing at all. */
+async function unknownLayer(layer: string, info: ModelInfo, file: string, listCandidates: () => Promise<LayerCandidate[]>): Promise<CraftError> {
+  const hint = `${usableLayersText(await listCandidates())} List them all with \`craft layers --model ${file}\`.`;
+  if (layer === info.inputName) {
+    return new CraftError('usage', `${JSON.stringify(layer)} is the model's input, not a layer: CRAFT splits the network at a feature map inside it.`, hint);
   }
+  if (info.model.initializers.some((i) => i.name === layer)) {
+    return new CraftError('usage', `${JSON.stringify(layer)} is a weight of the model (an initializer), not a layer: CRAFT splits the network at a feature map computed from the image.`, hint);
+  }
+  return new CraftError('usage', `The model has no tensor named ${JSON.stringify(layer)}.`, hint);
 }
