@@ -207,7 +207,7 @@ export async function pickLayer(listing: LayerListing, remembered?: string): Pro
     description: `[${l.shape.join('×')}] ${l.op}${l.name === remembered ? ' · last used' : ''}`,
     detail:
       l.name === listing.defaultLayer
-        ? '$(star) default: the last non-negative feature map before global pooling'
+        ? '$(star) default: the last non-negative feature map feeding the final pooling'
         : l.shape[1] * l.shape[2] > 1
           ? `${l.shape[0]} channels on a ${l.shape[1]}×${l.shape[2]} grid, non-negative`
           : `${l.shape[0]} channels, no spatial extent, non-negative`,
