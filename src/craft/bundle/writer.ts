@@ -1,12 +1,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CraftError } from '../errors';
+import { partialName, removeStalePartials } from './partials';
 import { RESULTS_VERSION, type ResultsBundle } from '../../protocol';
 
 export const RESULTS_FILE = 'results.json';
 /** Written in the results root after each successful run: {"run": "<folder name>"}. */
 export const LATEST_FILE = 'latest.json';
-const PARTIAL_PREFIX = '.partial-';
+/** Runs of the same name in one results root: name, name-2, … name-999. */
+const MAX_SUFFIX = 999;
 
 /**
  * Writes one run's bundle into a hidden sibling folder and renames it into place only when complete,
@@ -22,17 +24,31 @@ export class BundleWriter {
     readonly tempDir: string,
   ) {}
 
+  /**
+   * Creates the hidden folder `.partial-<runName>@<pid>-<random>` in `root`, after removing the ones
+   * that runs killed before their cleanup left there (their owner process is gone).
+   */
   static async begin(root: string, runName: string): Promise<BundleWriter> {
     try {
       await fs.promises.mkdir(root, { recursive: true });
-      const tempDir = await fs.promises.mkdtemp(path.join(root, `${PARTIAL_PREFIX}${runName}-`));
-      return new BundleWriter(root, runName, tempDir);
+      await removeStalePartials(root);
+      // mkdir, not mkdtemp: its mode is 0o777 less the umask like any folder the user makes (mkdtemp's
+      // 0o700 would keep shared results private). A random name that exists already is drawn again.
+      for (let attempt = 1; ; attempt++) {
+        const tempDir = path.join(root, partialName(runName));
+        try {
+          await fs.promises.mkdir(tempDir);
+          return new BundleWriter(root, runName, tempDir);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 5) throw e;
+        }
+      }
     } catch (e) {
       throw ioError(`create the results folder ${root}`, e);
     }
   }
 
-  async writeFile(relative: string, data: Buffer | string): Promise<void> {
+  async writeFile(relative: string, data: Buffer | string, options: { sync?: boolean } = {}): Promise<void> {
     const target = path.join(this.tempDir, relative);
     const dir = path.dirname(target);
     try {
@@ -41,27 +57,52 @@ export class BundleWriter {
         await fs.promises.mkdir(dir, { recursive: true });
         this.folders.add(dir);
       }
-      await fs.promises.writeFile(target, data);
+      await writeFileSynced(target, data, options.sync ?? false);
     } catch (e) {
       throw ioError(`write ${relative} in ${this.tempDir}`, e);
     }
   }
 
-  /** Writes results.json, moves the folder into place and points latest.json at it. Returns the folder. */
-  async commit(bundle: ResultsBundle): Promise<string> {
-    await this.writeFile(RESULTS_FILE, JSON.stringify(bundle));
-    let finalDir = path.join(this.root, this.name);
-    for (let k = 2; fs.existsSync(finalDir); k++) finalDir = path.join(this.root, `${this.name}-${k}`);
+  /**
+   * Writes results.json, moves the folder into place and points latest.json at it. Returns the folder.
+   * Once the folder is in place the run has succeeded: a latest.json that cannot be updated (disk
+   * full, a folder in its way) is reported through `warn`, not thrown.
+   */
+  async commit(bundle: ResultsBundle, warn?: (line: string) => void): Promise<string> {
+    // Complete (and on disk) before the folder gets its visible name: readers never see a run without it.
+    await this.writeFile(RESULTS_FILE, JSON.stringify(bundle), { sync: true });
+    const finalDir = await this.moveIntoPlace();
+    this.done = true;
+    const latest = path.join(this.root, LATEST_FILE);
     try {
-      await fs.promises.rename(this.tempDir, finalDir);
-      this.done = true;
-      const latestTmp = path.join(this.root, `${PARTIAL_PREFIX}latest-${process.pid}.json`);
-      await fs.promises.writeFile(latestTmp, JSON.stringify({ run: path.basename(finalDir) }));
-      await fs.promises.rename(latestTmp, path.join(this.root, LATEST_FILE));
+      await replaceFile(latest, JSON.stringify({ run: path.basename(finalDir) }));
     } catch (e) {
-      throw ioError(`move the results into ${finalDir}`, e);
+      warn?.(`The run is complete in ${finalDir}, but ${latest} could not be updated to point at it: ${(e as Error).message}. ${ioHint(e) ?? 'Open the run by its folder.'}`);
     }
     return finalDir;
+  }
+
+  /**
+   * Renames the partial folder to the run's name, or name-2, name-3… when taken. Collision-free
+   * without a check-then-rename race: rename(2) never replaces a non-empty folder (ENOTEMPTY/EEXIST on
+   * Linux and macOS; Windows refuses any existing target, as EPERM), and every committed run folder
+   * holds results.json, so of two processes renaming onto one name exactly one wins and the other
+   * moves on to the next name. The lstat before is only a shortcut past names known to be taken.
+   */
+  private async moveIntoPlace(): Promise<string> {
+    for (let k = 1; k <= MAX_SUFFIX; k++) {
+      const target = path.join(this.root, k === 1 ? this.name : `${this.name}-${k}`);
+      if (await exists(target)) continue;
+      try {
+        await fs.promises.rename(this.tempDir, target);
+        return target;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        const taken = code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'ENOTDIR' || ((code === 'EPERM' || code === 'EACCES' || code === 'EBUSY') && (await exists(target)));
+        if (!taken) throw ioError(`move the results into ${target}`, e);
+      }
+    }
+    throw new CraftError('io', `Could not move the results into ${this.root}: ${this.name} and ${this.name}-2 … ${this.name}-${MAX_SUFFIX} are all taken.`, 'Choose another results folder with --out, or remove old runs.');
   }
 
   /** Removes the partial folder (after a failure or a cancel). Never throws. */
@@ -72,15 +113,53 @@ export class BundleWriter {
   }
 }
 
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.promises.lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function writeFileSynced(file: string, data: Buffer | string, sync: boolean): Promise<void> {
+  if (!sync) return fs.promises.writeFile(file, data);
+  const fh = await fs.promises.open(file, 'wx');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Replaces `file` atomically: a temporary sibling (owned by this process, see partials.ts) renamed
+ * over it, so a reader sees the old or the new content, never a truncated one. The temporary file
+ * is removed when anything fails.
+ */
+async function replaceFile(file: string, data: string): Promise<void> {
+  const temp = path.join(path.dirname(file), partialName(path.basename(file, '.json'), '.json'));
+  try {
+    await writeFileSynced(temp, data, true);
+    await fs.promises.rename(temp, file);
+  } catch (e) {
+    await fs.promises.rm(temp, { force: true }).catch(() => undefined);
+    throw e;
+  }
+}
+
+function ioHint(e: unknown): string | undefined {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOSPC' || code === 'EDQUOT'
+    ? 'The disk is full (or out of inodes or quota): free some space or choose another results folder with --out.'
+    : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+      ? 'The folder is not writable: choose another results folder with --out.'
+      : undefined;
+}
+
 function ioError(what: string, e: unknown): CraftError {
-  const err = e as NodeJS.ErrnoException;
-  const hint =
-    err.code === 'ENOSPC'
-      ? 'The disk is full: free some space or choose another results folder with --out.'
-      : err.code === 'EACCES' || err.code === 'EPERM' || err.code === 'EROFS'
-        ? 'The folder is not writable: choose another results folder with --out.'
-        : undefined;
-  return new CraftError('io', `Could not ${what}: ${err.message ?? String(e)}`, hint);
+  return new CraftError('io', `Could not ${what}: ${(e as Error).message ?? String(e)}`, ioHint(e));
 }
 
 /** A run folder name: 20261125-221530-ankle-boot. */
@@ -113,8 +192,10 @@ export async function readBundle(dir: string): Promise<ResultsBundle> {
 /** The most recent run in a results root, from latest.json, or undefined. */
 export function latestRun(root: string): string | undefined {
   try {
-    const { run } = JSON.parse(fs.readFileSync(path.join(root, LATEST_FILE), 'utf8')) as { run?: string };
-    if (run && fs.existsSync(path.join(root, run, RESULTS_FILE))) return path.join(root, run);
+    const { run } = JSON.parse(fs.readFileSync(path.join(root, LATEST_FILE), 'utf8')) as { run?: unknown };
+    // A folder name of this root only: a tampered pointer must not lead elsewhere.
+    if (typeof run !== 'string' || run !== path.basename(run) || run === '.' || run === '..' || run.startsWith('.')) return undefined;
+    if (fs.existsSync(path.join(root, run, RESULTS_FILE))) return path.join(root, run);
   } catch {
     /* no latest run */
   }

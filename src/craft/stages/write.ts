@@ -102,7 +102,7 @@ export async function writeStage(run: Run, { m, acts, fit, importance, fidelity,
     timings: { ...run.timer.timings, total: run.timer.total() },
     warnings: [...m.warnings, ...run.warnings],
   };
-  const dir = await run.writer.commit(bundle);
+  const dir = await run.writer.commit(bundle, (line) => run.log(`Warning: ${line}`));
   run.progress('write', 1, 1, 'bundle');
   run.log(`Timings (s): ${Object.entries(bundle.timings).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
   return { dir, bundle };

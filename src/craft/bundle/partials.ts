@@ -1,0 +1,69 @@
+/**
+ * The hidden entries a results root holds while runs are being written: a run's partial folder and the
+ * temporary file latest.json is replaced from. Each name carries its owner's process id
+ * (`.partial-<what>@<pid>-<random>`), so that a run removes only its own, and the next run in the same
+ * root can remove the ones a killed process left, never those of a process that is still alive.
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+
+export const PARTIAL_PREFIX = '.partial-';
+const OWNED = /^\.partial-.*@(\d+)-[0-9a-f]{8}(?:\.json)?$/;
+
+/** A fresh partial entry name owned by this process: `.partial-<what>@<pid>-<8 hex>`. */
+export function partialName(what: string, ext = ''): string {
+  return `${PARTIAL_PREFIX}${what}@${process.pid}-${crypto.randomBytes(4).toString('hex')}${ext}`;
+}
+
+/** The owner's pid of a partial entry, or undefined (not a partial, or written by an older version). */
+export function partialOwner(name: string): number | undefined {
+  const m = OWNED.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Whether a process may still be running. kill(pid, 0) sends nothing and only checks: ESRCH means no
+ * such process; EPERM means it exists under another user (alive). Anything else counts as alive, so
+ * that a doubt never removes a running process's folder.
+ */
+export function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+async function removeWhere(root: string, remove: (owner: number) => boolean): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(root);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const owner = partialOwner(name);
+    if (owner === undefined || !remove(owner)) continue;
+    try {
+      await fs.promises.rm(path.join(root, name), { recursive: true, force: true });
+      removed.push(name);
+    } catch {
+      // Not ours to remove after all (another user's), or already gone: leave it.
+    }
+  }
+  return removed;
+}
+
+/** Removes the partial entries of `root` whose owner process is gone (a run killed before its cleanup). Never throws. */
+export function removeStalePartials(root: string): Promise<string[]> {
+  return removeWhere(root, (owner) => !processAlive(owner));
+}
+
+/** Removes the partial entries of `root` owned by `pid` (a worker process that has exited). Never throws. */
+export function removePartialsOf(root: string, pid: number): Promise<string[]> {
+  return removeWhere(root, (owner) => owner === pid);
+}
