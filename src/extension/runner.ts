@@ -1,20 +1,19 @@
 /**
  * Runs one engine task in a child process (src/craft/worker.ts) so the extension host's event loop
  * stays free, and makes cancel dependable: ask the worker to stop, and if it has not exited within the
- * grace period, kill it and remove the partial result folders it left. No 'vscode' import: the
- * integration tests drive this module directly too.
+ * grace period, kill it and remove the partial result folder it left (only its own: partial names carry
+ * their owner's pid, see craft/bundle/partials.ts). No 'vscode' import: the integration tests drive
+ * this module directly too.
  */
 import { fork, type ChildProcess } from 'child_process';
-import * as fs from 'fs';
 import * as path from 'path';
+import { removePartialsOf } from '../craft/bundle/partials';
 import type { ErrorKind } from '../craft/errors';
 import type { Progress } from '../craft/options';
 import type { FromWorker, ToWorker } from '../craft/worker';
 
 /** Compiled worker entry: out/src/craft/worker.js next to out/src/extension/. */
 export const WORKER_ENTRY = path.join(__dirname, '..', 'craft', 'worker.js');
-/** Hidden folders the bundle writer works in (src/craft/results.ts). */
-const PARTIAL_PREFIX = '.partial-';
 export const DEFAULT_GRACE_MS = 2000;
 
 /** A failure reported by the worker (CraftError fields), or by the process itself. */
@@ -38,7 +37,7 @@ export class WorkerError extends Error {
 export interface WorkerHooks {
   onProgress?: (p: Progress) => void;
   onLog?: (line: string) => void;
-  /** Results root of an explain run: partial folders created there are removed after a kill. */
+  /** Results root of an explain run: the worker's partial folder there is removed after a kill. */
   partialRoot?: string;
   /** How long a cancelled worker may take to stop by itself before it is killed. */
   graceMs?: number;
@@ -57,19 +56,9 @@ export interface WorkerRun {
   readonly cancelRequested: boolean;
 }
 
-function listPartials(root: string | undefined): Set<string> {
-  if (!root) return new Set();
-  try {
-    return new Set(fs.readdirSync(root).filter((n) => n.startsWith(PARTIAL_PREFIX)));
-  } catch {
-    return new Set();
-  }
-}
-
 /** Starts a worker on one task. */
 export function startWorker(task: Exclude<ToWorker, { type: 'cancel' }>, hooks: WorkerHooks = {}): WorkerRun {
   const graceMs = hooks.graceMs ?? DEFAULT_GRACE_MS;
-  const before = listPartials(hooks.partialRoot);
   const child: ChildProcess = fork(hooks.entry ?? WORKER_ENTRY, [], {
     // Never inherit the extension host's --inspect flags (port clash) or its Electron mode.
     execArgv: [],
@@ -79,7 +68,6 @@ export function startWorker(task: Exclude<ToWorker, { type: 'cancel' }>, hooks: 
   });
   let final: FromWorker | undefined;
   let cancelRequested = false;
-  let killed = false;
   let killTimer: NodeJS.Timeout | undefined;
 
   // Native libraries (ORT) may write to stdout/stderr: keep it in the log, line by line.
@@ -123,7 +111,9 @@ export function startWorker(task: Exclude<ToWorker, { type: 'cancel' }>, hooks: 
     child.on('exit', (code, signal) => {
       if (killTimer) clearTimeout(killTimer);
       void (async () => {
-        if (killed || cancelRequested) await removeNewPartials(hooks.partialRoot, before);
+        // A worker that stopped by itself has removed its partial folder; one that was killed (or died)
+        // could not. Only the folder this worker owns: other runs may be writing into the same root.
+        if (hooks.partialRoot && child.pid !== undefined) await removePartialsOf(hooks.partialRoot, child.pid);
         if (final?.type === 'done' || final?.type === 'result') return resolve(final);
         if (final?.type === 'error') return reject(new WorkerError(final.kind, final.message, final.hint, final.stack));
         if (cancelRequested) return reject(new WorkerError('cancelled', 'The run was cancelled; no results were written.'));
@@ -143,7 +133,6 @@ export function startWorker(task: Exclude<ToWorker, { type: 'cancel' }>, hooks: 
     if (killTimer || child.exitCode !== null || child.signalCode !== null) return;
     killTimer = setTimeout(() => {
       if (child.exitCode === null && child.signalCode === null) {
-        killed = true;
         hooks.onLog?.(`The engine process ${child.pid} did not stop within ${ms} ms: killed.`);
         child.kill('SIGKILL');
       }
@@ -169,13 +158,4 @@ export function startWorker(task: Exclude<ToWorker, { type: 'cancel' }>, hooks: 
       armKill(graceMs);
     },
   };
-}
-
-/** Removes `.partial-*` entries of `root` that were not there before the worker started. */
-async function removeNewPartials(root: string | undefined, before: Set<string>): Promise<void> {
-  if (!root) return;
-  for (const name of listPartials(root)) {
-    if (before.has(name)) continue;
-    await fs.promises.rm(path.join(root, name), { recursive: true, force: true }).catch(() => undefined);
-  }
 }
