@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CraftError } from '../errors';
 import { partialName, removeStalePartials } from './partials';
-import { RESULTS_VERSION, type ResultsBundle } from '../../protocol';
+import { validateBundle } from './validate';
+import type { ResultsBundle } from '../../protocol';
 
 export const RESULTS_FILE = 'results.json';
 /** Written in the results root after each successful run: {"run": "<folder name>"}. */
@@ -170,7 +171,7 @@ export function runName(classLabel: string, when = new Date()): string {
   return `${stamp}-${slug}`;
 }
 
-/** Reads and checks a bundle folder; file paths inside stay relative to it. */
+/** Reads and checks a bundle folder (the full shape, see validate.ts); file paths inside stay relative to it. */
 export async function readBundle(dir: string): Promise<ResultsBundle> {
   const file = path.join(dir, RESULTS_FILE);
   let value: unknown;
@@ -179,14 +180,7 @@ export async function readBundle(dir: string): Promise<ResultsBundle> {
   } catch (e) {
     throw new CraftError('input', `${file} is missing or is not valid JSON: ${(e as Error).message}`, 'Choose a folder written by `craft explain`.');
   }
-  const b = value as Partial<ResultsBundle>;
-  if (b.version !== RESULTS_VERSION) {
-    throw new CraftError('input', `${file} has results version ${String(b.version)}; this tool reads version ${RESULTS_VERSION}.`, 'Re-run the explanation with this version.');
-  }
-  for (const key of ['concepts', 'images', 'importances', 'W', 'settings', 'model', 'layer', 'class'] as const) {
-    if (b[key] === undefined) throw new CraftError('input', `${file} lacks '${key}': the bundle is incomplete.`);
-  }
-  return b as ResultsBundle;
+  return validateBundle(value, file);
 }
 
 /** The most recent run in a results root, from latest.json, or undefined. */
