@@ -177,3 +177,16 @@ test("a partial folder of a live process that belongs to another user (kill(pid,
     t.diagnostic('checked with pid 1');
   }
 });
+
+test('latestRun follows latest.json only to a complete run folder of the same root', async () => {
+  const parent = tempDir('pointer');
+  const root = path.join(parent, 'results');
+  const dir = await (await BundleWriter.begin(root, 'run')).commit(tinyBundle());
+  assert.equal(latestRun(root), dir);
+  fs.mkdirSync(path.join(parent, 'elsewhere'));
+  fs.writeFileSync(path.join(parent, 'elsewhere', RESULTS_FILE), JSON.stringify(tinyBundle()));
+  for (const run of ['../elsewhere', path.join(parent, 'elsewhere'), '..', '.', 42, '.partial-x']) {
+    fs.writeFileSync(path.join(root, LATEST_FILE), JSON.stringify({ run }));
+    assert.equal(latestRun(root), undefined, JSON.stringify(run));
+  }
+});
