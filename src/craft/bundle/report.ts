@@ -6,6 +6,7 @@
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { CraftError } from '../errors';
 import { readBundle } from './writer';
@@ -16,9 +17,17 @@ export const REPORT_FILE = 'report.html';
 export interface ReportOptions {
   /** Folder holding the built webview.js and webview.css (default: the repository's media/). */
   mediaDir?: string;
+  /**
+   * Keep the absolute local paths (model, image folder, run folder) in the report. Off by default: a
+   * report is meant to be shared, and paths say more about the machine than about the model.
+   */
+  includePaths?: boolean;
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** A bundle PNG is a thumbnail, a crop or a strip of map tiles: far below these sizes. */
+const MAX_EMBED_FILE = 32 * 1024 * 1024;
+const MAX_EMBED_TOTAL = 256 * 1024 * 1024;
 
 /**
  * Writes the report of the run in `runDir` to `output` (default `<runDir>/report.html`) and returns the
@@ -28,12 +37,14 @@ export async function writeReport(runDir: string, output?: string, options: Repo
   const dir = path.resolve(runDir);
   const { js, css } = readMedia(options.mediaDir);
   const bundle = await readBundle(dir);
+  const target = path.resolve(output ?? path.join(dir, REPORT_FILE));
+  await refuseBundleTarget(dir, target);
   const files = await embedFiles(dir, bundle);
   const nonce = crypto.randomBytes(18).toString('base64');
-  const view: BundleView & { files: Record<string, string> } = { bundle, baseUrl: '.', runDir: dir, files };
-  const html = reportHtml({ bundle, view, js, css, nonce });
+  const shown = options.includePaths ? bundle : withoutLocalPaths(bundle, dir);
+  const view: BundleView & { files: Record<string, string> } = { bundle: shown, baseUrl: '.', runDir: options.includePaths ? dir : path.basename(dir), files };
+  const html = reportHtml({ bundle: shown, view, js, css, nonce });
 
-  const target = path.resolve(output ?? path.join(dir, REPORT_FILE));
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
   try {
     await fs.promises.mkdir(path.dirname(target), { recursive: true });
@@ -65,7 +76,50 @@ function readMedia(mediaDir?: string): { js: string; css: string } {
   );
 }
 
-/** Every PNG the bundle refers to, as data: URIs keyed by their path relative to the run folder. */
+/**
+ * Refuses an output path that would replace part of the bundle being read (results.json, a PNG, one of
+ * its folders, the run folder itself), also through links: folders are compared by their real paths.
+ * Inside the run folder only an .html file beside results.json is allowed (report.html is the default).
+ */
+async function refuseBundleTarget(dir: string, target: string): Promise<void> {
+  const realDir = await fs.promises.realpath(dir);
+  const realTarget = path.join(await realAncestor(path.dirname(target)), path.basename(target));
+  const stat = await fs.promises.stat(target).catch(() => undefined);
+  if (stat?.isDirectory()) {
+    throw new CraftError('usage', `The report output ${target} is a folder.`, `Give a file name, e.g. ${path.join(target, REPORT_FILE)}.`);
+  }
+  if (realTarget === realDir || isInside(realDir, realTarget)) {
+    const besideResults = path.dirname(realTarget) === realDir && /\.html?$/i.test(realTarget);
+    if (!besideResults) {
+      throw new CraftError(
+        'usage',
+        `The report output ${target} is inside the results folder ${dir}: writing it would overwrite the bundle.`,
+        `Write the report outside the run folder, or as ${path.join(dir, REPORT_FILE)}.`,
+      );
+    }
+  }
+}
+
+/** The real path of `p`, through its deepest existing ancestor (the rest does not exist yet). */
+async function realAncestor(p: string): Promise<string> {
+  try {
+    return await fs.promises.realpath(p);
+  } catch {
+    const parent = path.dirname(p);
+    return parent === p ? p : path.join(await realAncestor(parent), path.basename(p));
+  }
+}
+
+function isInside(root: string, p: string): boolean {
+  const rel = path.relative(root, p);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/**
+ * Every PNG the bundle refers to, as data: URIs keyed by their path relative to the run folder. Only
+ * regular files whose real path is inside the run folder's real path: a tampered results.json, or a
+ * symbolic link placed in the bundle, must not pull other files of the machine into a shared report.
+ */
 async function embedFiles(dir: string, bundle: ResultsBundle): Promise<Record<string, string>> {
   const wanted = new Set<string>();
   for (const im of bundle.images) {
@@ -74,25 +128,102 @@ async function embedFiles(dir: string, bundle: ResultsBundle): Promise<Record<st
   }
   for (const c of bundle.concepts) for (const k of c.crops ?? []) if (k.file) wanted.add(k.file);
 
+  const realDir = await fs.promises.realpath(dir);
   const files: Record<string, string> = {};
+  let total = 0;
+  const refuse = (message: string): never => {
+    throw new CraftError('input', message, 'Re-run the explanation to get a clean bundle.');
+  };
   for (const rel of wanted) {
     const full = path.resolve(dir, rel);
-    // Only files inside the run folder: a tampered results.json must not pull other files into a report.
-    if (path.isAbsolute(rel) || !full.startsWith(dir + path.sep)) {
-      throw new CraftError('input', `${path.join(dir, 'results.json')} refers to ${JSON.stringify(rel)}, which is outside the results folder.`, 'Re-run the explanation to get a clean bundle.');
+    if (path.isAbsolute(rel) || !isInside(dir, full)) {
+      refuse(`${path.join(dir, 'results.json')} refers to ${JSON.stringify(rel)}, which is outside the results folder.`);
     }
-    let data: Buffer;
+    let real: string;
     try {
-      data = await fs.promises.readFile(full);
+      real = await fs.promises.realpath(full);
     } catch (e) {
       throw new CraftError('input', `The results folder ${dir} is incomplete: ${rel} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`, 'Re-run the explanation to rebuild the results.');
     }
-    if (data.length < 8 || !data.subarray(0, 8).equals(PNG_SIGNATURE)) {
-      throw new CraftError('input', `${full} is not a PNG file.`, 'Re-run the explanation to rebuild the results.');
-    }
+    if (!isInside(realDir, real)) refuse(`${rel} in ${dir} is a link to a file outside the results folder: it is not embedded.`);
+    const data = await readRegularFile(real, rel, MAX_EMBED_FILE, refuse);
+    total += data.length;
+    if (total > MAX_EMBED_TOTAL) refuse(`The pictures of ${dir} add up to more than ${mb(MAX_EMBED_TOTAL)}: too much for one HTML file.`);
+    if (data.length < 8 || !data.subarray(0, 8).equals(PNG_SIGNATURE)) refuse(`${full} is not a PNG file.`);
     files[rel] = `data:image/png;base64,${data.toString('base64')}`;
   }
   return files;
+}
+
+/**
+ * Reads a regular file of at most `limit` bytes. Opened without blocking (a FIFO would wait for a
+ * writer forever) and checked on the open descriptor, so what is read is what was checked.
+ */
+async function readRegularFile(file: string, rel: string, limit: number, refuse: (message: string) => never): Promise<Buffer> {
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') refuse(`${rel} is not a regular file.`);
+    throw new CraftError('input', `${rel} cannot be read (${code ?? (e as Error).message}).`, 'Re-run the explanation to rebuild the results.');
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) refuse(`${rel} is not a regular file.`);
+    if (st.size > limit) refuse(`${rel} is ${mb(st.size)}, more than a picture of a results bundle can be (${mb(limit)}).`);
+    return await fh.readFile();
+  } finally {
+    await fh.close();
+  }
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** Absolute paths found in a bundle's text, longest first, with what a shared report shows instead. */
+function localPaths(bundle: ResultsBundle, dir: string): [string, string][] {
+  const named = (p: string | undefined, as = p && path.basename(p)): [string, string][] =>
+    p && path.isAbsolute(p) && path.parse(p).root !== p ? [[p, as ?? '']] : [];
+  const pairs: [string, string][] = [
+    ...named(bundle.datasetRoot),
+    ...named(bundle.model.path),
+    ...named(bundle.model.hPath),
+    ...named(path.dirname(bundle.model.path)),
+    ...(bundle.model.hPath ? named(path.dirname(bundle.model.hPath)) : []),
+    ...named(dir),
+    ...named(path.dirname(dir)),
+    ...named(os.homedir(), '~'),
+  ];
+  return pairs.sort((a, b) => b[0].length - a[0].length);
+}
+
+/**
+ * A copy of the bundle for a shared report: the model, the image folder and the run folder by their
+ * base names, and those paths (and the home folder) cut from every text (warnings, skip reasons).
+ */
+function withoutLocalPaths(bundle: ResultsBundle, dir: string): ResultsBundle {
+  const pairs = localPaths(bundle, dir);
+  const scrub = (s: string): string => {
+    for (const [abs, short] of pairs) {
+      let at = s.indexOf(abs);
+      while (at >= 0) {
+        const next = s[at + abs.length];
+        // Whole path segments only: /data/boots must not cut /data/boots2.
+        if (next === undefined || !/[\w.-]/.test(next)) {
+          s = s.slice(0, at) + short + s.slice(at + abs.length);
+          at = s.indexOf(abs, at + short.length);
+        } else {
+          at = s.indexOf(abs, at + 1);
+        }
+      }
+    }
+    return s;
+  };
+  const walk = (v: unknown): unknown =>
+    typeof v === 'string' ? scrub(v) : Array.isArray(v) ? v.map(walk) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)])) : v;
+  return walk(bundle) as ResultsBundle;
 }
 
 // FAST (under the toolkit) probes :focus-visible support with a <style> element and takes its nonce
