@@ -6,9 +6,11 @@
 import * as path from 'path';
 import type * as ort from 'onnxruntime-node';
 import { BundleWriter } from './bundle/writer';
+import { relativeImagePath } from './images/list';
 import { PixelStore } from './images/pixel-store';
 import { handled } from './pending';
 import type { ExplainOptions, Stage } from './options';
+import type { SkippedImage } from '../protocol';
 
 /**
  * Input floats one forward batch may hold. On CPU, bigger batches do not run faster but grow ORT's arena:
@@ -51,6 +53,8 @@ export class Run {
   readonly signal?: AbortSignal;
   /** What the user should know about this run's results (kept in results.json and logged). */
   readonly warnings: string[] = [];
+  /** Entries of the image folder passed over while listing it (results.json lists them with the decode failures). */
+  readonly listingSkipped: SkippedImage[] = [];
   private readonly sessions: ort.InferenceSession[] = [];
   private readonly background: Promise<unknown>[] = [];
   private bundleWriter?: BundleWriter;
@@ -69,6 +73,12 @@ export class Run {
     this.warnings.push(text);
     this.log(`Warning: ${text}`);
   }
+
+  /** Records (and logs) an entry of the image folder that the listing passed over. */
+  skipListed = (file: string, reason: string): void => {
+    this.log(`Skipped ${file}: ${reason}`);
+    this.listingSkipped.push({ path: relativeImagePath(this.options.images, file), reason });
+  };
 
   /** Starts timing a stage. */
   stage(name: Stage): void {

@@ -57,7 +57,8 @@ export async function modelStage(run: Run): Promise<Model> {
   const o = run.options;
   run.stage('model');
   run.progress('model', 0, 1, 'steps');
-  const files = await listImages(o.images, { onSkip: (p, why) => run.log(`Skipped ${p}: ${why}`) });
+  // Not the results folder: runs written inside the image folder are not images of the dataset.
+  const files = await listImages(o.images, { exclude: [o.out], onSkip: run.skipListed });
   if (files.length === 0) {
     throw new CraftError('input', `No images found in ${o.images}.`, 'CRAFT reads PNG, JPEG, WebP, GIF and TIFF files (sub-folders included). Choose a folder of images of the class to explain.');
   }
