@@ -98,6 +98,8 @@ export class Commands {
       `Explain: model ${o.model}, images ${o.images}, class ${o.classId}, layer ${o.layer}${o.size ? `, size ${o.size.join('x')}` : ''}, ` +
         `concepts ${o.concepts}, patch ${o.patch}, batch ${o.batch}, designs ${o.designs}, provider ${o.provider}${o.maxImages ? `, max ${o.maxImages} images` : ''}, out ${o.out}`,
     );
+    // The user chose this image folder: its images may open from the results without asking.
+    this.panels.trustImageFolder(o.images);
     this.status.setRunning(true);
     let outcome;
     try {

@@ -25,6 +25,8 @@ export interface PanelInfo {
   shown: number;
   concepts: number;
   visible: boolean;
+  /** Why the run could not be read (the page shows it instead of the results). */
+  error?: string;
 }
 
 export function panelTitle(bundle: ResultsBundle): string {
@@ -44,6 +46,7 @@ class ResultsPanel {
     extensionUri: vscode.Uri,
     private readonly log: Log,
     private readonly onDispose: () => void,
+    private readonly trustedRoots: () => string[],
     private readonly loadError?: string,
   ) {
     panel.webview.options = {
@@ -67,6 +70,7 @@ class ResultsPanel {
       shown: this.shown,
       concepts: this.bundle?.concepts.length ?? 0,
       visible: this.panel.visible,
+      error: this.bundle ? undefined : (this.loadError ?? `The results in ${this.runDir} could not be read.`),
     };
   }
 
@@ -91,7 +95,7 @@ class ResultsPanel {
       case 'ready':
         this.ready++;
         if (!this.bundle) {
-          this.post({ type: 'error', message: this.loadError ?? `The results in ${this.runDir} could not be read.` });
+          this.post({ type: 'error', message: this.info().error! });
           return;
         }
         this.shown++;
@@ -106,7 +110,8 @@ class ResultsPanel {
         });
         return;
       case 'openImage':
-        return this.openImage(message.image);
+        await this.openImage(message.image);
+        return;
       case 'openFolder':
         if (vscode.env.remoteName) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(this.runDir));
         else await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(this.runDir));
@@ -124,19 +129,44 @@ class ResultsPanel {
     }
   }
 
-  private async openImage(index: number): Promise<void> {
+  /**
+   * Opens source image `index` beside the panel. The bundle's datasetRoot is not trusted alone (a
+   * shared bundle could say "/"): files whose real path is under a workspace folder or an image folder
+   * run on in this session open directly; anything else only after a modal confirmation naming it.
+   */
+  async openImage(index: number): Promise<'opened' | 'declined' | 'unavailable'> {
     const b = this.bundle;
-    if (!b) return;
+    if (!b) return 'unavailable';
     const file = imagePath(b, index);
     if (!file) {
       this.log.warn(`Results panel: refused to open image ${index}: its path leaves the dataset folder ${b.datasetRoot}.`);
-      return;
+      return 'unavailable';
     }
-    if (!fs.existsSync(file)) {
+    let real: string;
+    try {
+      real = await fs.promises.realpath(file);
+      if (!(await fs.promises.stat(real)).isFile()) throw new Error('not a file');
+    } catch {
       void vscode.window.showWarningMessage(`CRAFT: ${file} no longer exists.`);
-      return;
+      return 'unavailable';
     }
-    await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(file), { viewColumn: vscode.ViewColumn.Beside, preview: true });
+    if (!(await isUnder(real, this.trustedRoots()))) {
+      const choice = await vscode.window.showWarningMessage(
+        `Open ${real}?`,
+        {
+          modal: true,
+          detail: `These results say their images are in ${b.datasetRoot}, which is outside this workspace and the image folders of this session's runs. Open the file only if you expected it.`,
+        },
+        'Open',
+      );
+      if (choice !== 'Open') {
+        this.log.info(`Results panel: did not open ${real} (outside the workspace; not confirmed).`);
+        return 'declined';
+      }
+    }
+    // The real path that was checked, not the path through links that could change in between.
+    await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(real), { viewColumn: vscode.ViewColumn.Beside, preview: true });
+    return 'opened';
   }
 
   dispose(): void {
@@ -156,6 +186,17 @@ export function imagePath(bundle: ResultsBundle, index: number): string | undefi
   return file;
 }
 
+/** Whether the real path `file` is inside one of `roots` (compared by their real paths too). */
+async function isUnder(file: string, roots: string[]): Promise<boolean> {
+  for (const root of roots) {
+    const real = await fs.promises.realpath(root).catch(() => undefined);
+    if (!real) continue;
+    const rel = path.relative(real, file);
+    if (rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)) return true;
+  }
+  return false;
+}
+
 function truncate(s: string | undefined): string {
   if (s === undefined) return 'undefined';
   return s.length > 200 ? `${s.slice(0, 200)}…` : s;
@@ -163,6 +204,8 @@ function truncate(s: string | undefined): string {
 
 export class PanelManager implements vscode.WebviewPanelSerializer<WebviewState>, vscode.Disposable {
   private readonly panels = new Map<string, ResultsPanel>();
+  /** Image folders the user ran explanations on in this session (their images open without asking). */
+  private readonly imageFolders = new Set<string>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -212,9 +255,25 @@ export class PanelManager implements vscode.WebviewPanelSerializer<WebviewState>
   private adopt(panel: vscode.WebviewPanel, dir: string, bundle: ResultsBundle | undefined, loadError?: string): ResultsPanel {
     const p = new ResultsPanel(panel, dir, bundle, this.extensionUri, this.log, () => {
       if (this.panels.get(dir) === p) this.panels.delete(dir);
-    }, loadError);
+    }, () => this.trustedRoots(), loadError);
     this.panels.set(dir, p);
     return p;
+  }
+
+  /** Trusts an image folder the user chose for a run: its images open from any panel without asking. */
+  trustImageFolder(dir: string): void {
+    this.imageFolders.add(path.resolve(dir));
+  }
+
+  private trustedRoots(): string[] {
+    const workspace = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+    return [...workspace, ...this.imageFolders];
+  }
+
+  /** Opens source image `index` of an open run's panel, as its "open image" action does. */
+  async openImage(runDir: string, index: number): Promise<'opened' | 'declined' | 'unavailable'> {
+    const p = this.panels.get(path.resolve(runDir));
+    return p ? p.openImage(index) : 'unavailable';
   }
 
   get(runDir: string): PanelInfo | undefined {
