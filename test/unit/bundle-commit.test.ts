@@ -2,7 +2,7 @@
 // watches the results root during commits, killed runs and their stale partial folders, file modes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'child_process';
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { BundleWriter, LATEST_FILE, RESULTS_FILE, latestRun } from '../../src/craft/bundle/writer';
@@ -96,6 +96,56 @@ test('latest.json that cannot be replaced: the run is still committed and return
   const again = await (await BundleWriter.begin(root, 'pointer')).commit(tinyBundle());
   assert.equal(again, path.join(root, 'pointer-2'));
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(root, LATEST_FILE), 'utf8')), { run: 'pointer-2' });
+});
+
+test('a full disk or no inodes left after the rename: the run is committed, latest.json is warned about, no temp file is left', async (t) => {
+  // A real full file system: a small tmpfs (needs root and permission to mount; skipped otherwise).
+  const mnt = tempDir('tinyfs');
+  const mounted = (opts: string) => spawnSync('mount', ['-t', 'tmpfs', '-o', opts, 'tmpfs', mnt]).status === 0;
+  if (process.getuid?.() !== 0 || !mounted('size=256k,nr_inodes=64')) {
+    t.skip('cannot mount a tmpfs here');
+    return;
+  }
+  spawnSync('umount', [mnt]);
+  try {
+    // Fills the file system with 4 KiB files, then frees `count` of them (tmpfs counts whole pages).
+    const fill = (count: number): void => {
+      const files: string[] = [];
+      for (let i = 0; ; i++) {
+        try {
+          fs.writeFileSync(path.join(mnt, `fill-${i}`), Buffer.alloc(4096));
+          files.push(path.join(mnt, `fill-${i}`));
+        } catch {
+          fs.rmSync(path.join(mnt, `fill-${i}`), { force: true });
+          break;
+        }
+      }
+      for (let k = 0; k < count; k++) fs.rmSync(files.pop()!);
+    };
+    // Freed after filling: what the bundle needs (a crop, results.json; and two folders for inodes).
+    for (const [what, opts, free] of [['no space', 'size=256k,nr_inodes=1000', 2], ['no inodes', 'size=4m,nr_inodes=64', 4]] as const) {
+      assert.ok(mounted(opts), `mount ${opts}`);
+      try {
+        const root = path.join(mnt, 'results');
+        fs.mkdirSync(root);
+        // Room for the bundle, none for latest.json's temporary file.
+        fill(free);
+        const w = await BundleWriter.begin(root, 'run');
+        await w.writeFile('crops/c0_0.png', 'x');
+        const warnings: string[] = [];
+        const dir = await w.commit(tinyBundle(), (line) => warnings.push(line));
+        assert.equal(dir, path.join(root, 'run'), what);
+        assert.ok(JSON.parse(fs.readFileSync(path.join(dir, RESULTS_FILE), 'utf8')), what);
+        assert.equal(warnings.length, 1, what);
+        assert.match(warnings[0], /could not be updated.*ENOSPC[\s\S]*disk is full/, what);
+        assert.deepEqual(fs.readdirSync(root), ['run'], `${what}: no temporary file left`);
+      } finally {
+        spawnSync('umount', [mnt]);
+      }
+    }
+  } finally {
+    spawnSync('umount', [mnt]);
+  }
 });
 
 test('a run folder, its sub-folders and its files follow the umask (results are meant to be shared)', async () => {
