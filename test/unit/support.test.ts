@@ -124,7 +124,8 @@ function tinyBundle(): ResultsBundle {
       preprocess: { size: [28, 28], layout: 'NCHW', channelOrder: 'RGB', range: [0, 1], mean: [0, 0, 0], std: [1, 1, 1], resize: 'bilinear' },
       nmf: { tol: 1e-4, maxIter: 200, alphaW: 0 }, mapPercentile: 90, providerRequested: 'cpu',
     },
-    provider: 'cpu', images: [], skipped: [], concepts: [], W: [[1]], importances: [1], ranking: [0],
+    provider: 'cpu', images: [], skipped: [], W: [[1]], importances: [1], ranking: [0],
+    concepts: [{ index: 0, color: '#ff0000', importance: 1, share: 1, rank: 0, crops: [] }],
     nmf: { reconstructionError: 0, iterations: 1, converged: true }, timings: { total: 1 }, warnings: [],
   };
 }

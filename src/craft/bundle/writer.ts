@@ -125,7 +125,7 @@ async function exists(p: string): Promise<boolean> {
 
 async function writeFileSynced(file: string, data: Buffer | string, sync: boolean): Promise<void> {
   if (!sync) return fs.promises.writeFile(file, data);
-  const fh = await fs.promises.open(file, 'wx');
+  const fh = await fs.promises.open(file, 'w');
   try {
     await fh.writeFile(data);
     await fh.sync();
