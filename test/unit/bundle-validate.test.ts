@@ -35,6 +35,10 @@ const DAMAGES: Damage[] = [
   ['a damaged preprocess', (b) => (b.settings.preprocess.size = 'big'), /settings: preprocess\.size must be an array of 2 finite numbers/],
   ['skipped entries without a reason', (b) => (b.skipped = [{ path: 'a.png' }]), /skipped\[0\]\.reason must be a string/],
   ['a timing that is text', (b) => (b.timings.total = '1.5 s'), /timings\.total must be a finite number/],
+  ['a region file that is a number', (b) => (b.concepts[0].regions[0].file = 3), /concepts\[0\]\.regions\[0\]\.file must be a string, got 3/],
+  ['a crop-scale map that is not a string', (b) => (b.images[1].cropMaps = true), /images\[1\]\.cropMaps must be a string, got true/],
+  ['a predicted class that is not a class index', (b) => (b.images[0].predicted = -1), /images\[0\]\.predicted must be a whole number from 0, got -1/],
+  ['a fidelity curve of the wrong length', (b) => b.fidelity.random.insertion.pop(), /fidelity\.random\.insertion must be an array of 3 \(k = 0…r concepts\), got an array of 2/],
   ['another results version', (b) => (b.version = 2), /has results version 2; this tool reads version 1/],
 ];
 
@@ -48,8 +52,13 @@ test('a complete bundle reads back unchanged', async () => {
   const b = tinyBundle();
   assert.deepEqual(await readBundle(bundleDir(b)), b);
   // Optional fields may be absent.
-  const { splitCheck: _s, labels: _l, ...rest } = b;
-  const bare: ResultsBundle = { ...rest, model: { ...b.model }, class: { index: 9 }, images: b.images.map(({ maps: _m, ...im }) => im) };
+  const { splitCheck: _s, labels: _l, fidelity: _f, ...rest } = b;
+  const bare: ResultsBundle = {
+    ...rest,
+    class: { index: 9 },
+    images: b.images.map(({ maps: _m, cropMaps: _c, predicted: _p, classScore: _cs, classProbability: _cp, ...im }) => im),
+    concepts: b.concepts.map(({ regions: _r, scaleAgreement: _a, ...c }) => c),
+  };
   assert.deepEqual(await readBundle(bundleDir(bare)), bare);
 });
 

@@ -77,7 +77,10 @@ test('the bundle JSON and every PNG are embedded, unchanged', async () => {
   assert.deepEqual(view.bundle, { ...b, model: { ...b.model, path: path.basename(b.model.path) }, datasetRoot: path.basename(b.datasetRoot) });
   assert.equal(view.baseUrl, '.');
   assert.equal(view.runDir, path.basename(fx.runDir));
-  const wanted = new Set([...b.images.flatMap((im) => [im.thumbnail, im.maps ?? im.thumbnail]), ...b.concepts.flatMap((c) => c.crops.map((k) => k.file))]);
+  const wanted = new Set([
+    ...b.images.flatMap((im) => [im.thumbnail, im.maps ?? im.thumbnail, im.cropMaps ?? im.thumbnail]),
+    ...b.concepts.flatMap((c) => [...c.crops, ...(c.regions ?? [])].map((k) => k.file)),
+  ]);
   assert.deepEqual(Object.keys(view.files).sort(), [...wanted].sort());
   for (const [rel, uri] of Object.entries(view.files)) {
     assert.ok(uri.startsWith('data:image/png;base64,'), rel);

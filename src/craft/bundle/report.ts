@@ -125,8 +125,9 @@ async function embedFiles(dir: string, bundle: ResultsBundle): Promise<Record<st
   for (const im of bundle.images) {
     if (im.thumbnail) wanted.add(im.thumbnail);
     if (im.maps) wanted.add(im.maps);
+    if (im.cropMaps) wanted.add(im.cropMaps);
   }
-  for (const c of bundle.concepts) for (const k of c.crops ?? []) if (k.file) wanted.add(k.file);
+  for (const c of bundle.concepts) for (const k of [...(c.crops ?? []), ...(c.regions ?? [])]) if (k.file) wanted.add(k.file);
 
   const realDir = await fs.promises.realpath(dir);
   const files: Record<string, string> = {};

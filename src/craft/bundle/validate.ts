@@ -41,7 +41,7 @@ export function validateBundle(value: unknown, file: string): ResultsBundle {
     if (length !== undefined && v.length !== length) return fail(at, `an array of ${length} (${why})`, v, v.length);
     return v;
   };
-  const nums = (v: unknown, at: string, length?: number): number[] => arr(v, at, length).map((x, i) => num(x, `${at}[${i}]`));
+  const nums = (v: unknown, at: string, length?: number, why?: string): number[] => arr(v, at, length, why).map((x, i) => num(x, `${at}[${i}]`));
   const oneOf = <T extends string>(v: unknown, at: string, allowed: readonly T[]): T =>
     allowed.includes(v as T) ? (v as T) : fail(at, `one of ${allowed.map((a) => `"${a}"`).join(', ')}`, v);
   const optional = <T>(v: unknown, check: (v: unknown) => T): T | undefined => (v === undefined ? undefined : check(v));
@@ -96,7 +96,11 @@ export function validateBundle(value: unknown, file: string): ResultsBundle {
     str(im.thumbnail, `${at}.thumbnail`);
     nums(im.importances, `${at}.importances`, r);
     nums(im.presence, `${at}.presence`, r);
+    optional(im.predicted, (v) => int(v, `${at}.predicted`));
+    optional(im.classScore, (v) => num(v, `${at}.classScore`));
+    optional(im.classProbability, (v) => num(v, `${at}.classProbability`));
     optional(im.maps, (m) => str(m, `${at}.maps`));
+    optional(im.cropMaps, (m) => str(m, `${at}.cropMaps`));
   });
   arr(b.skipped, 'skipped').forEach((v, i) => {
     const sk = obj(v, `skipped[${i}]`);
@@ -112,16 +116,20 @@ export function validateBundle(value: unknown, file: string): ResultsBundle {
     num(concept.importance, `${at}.importance`);
     num(concept.share, `${at}.share`);
     int(concept.rank, `${at}.rank`, 0, r - 1);
-    arr(concept.crops, `${at}.crops`).forEach((k, j) => {
-      const cat = `${at}.crops[${j}]`;
-      const crop = obj(k, cat);
-      int(crop.image, `${cat}.image`, 0, images.length - 1);
-      int(crop.x, `${cat}.x`);
-      int(crop.y, `${cat}.y`);
-      int(crop.size, `${cat}.size`, 1);
-      num(crop.coefficient, `${cat}.coefficient`);
-      str(crop.file, `${cat}.file`);
-    });
+    const patches = (list: unknown, where: string) =>
+      arr(list, where).forEach((k, j) => {
+        const cat = `${where}[${j}]`;
+        const crop = obj(k, cat);
+        int(crop.image, `${cat}.image`, 0, images.length - 1);
+        int(crop.x, `${cat}.x`);
+        int(crop.y, `${cat}.y`);
+        int(crop.size, `${cat}.size`, 1);
+        num(crop.coefficient, `${cat}.coefficient`);
+        str(crop.file, `${cat}.file`);
+      });
+    patches(concept.crops, `${at}.crops`);
+    optional(concept.regions, (v) => patches(v, `${at}.regions`));
+    optional(concept.scaleAgreement, (v) => num(v, `${at}.scaleAgreement`));
   });
 
   const W = arr(b.W, 'W', r);
@@ -135,6 +143,20 @@ export function validateBundle(value: unknown, file: string): ResultsBundle {
   const ranking = arr(b.ranking, 'ranking', r).map((v, k) => int(v, `ranking[${k}]`, 0, r - 1));
   if (new Set(ranking).size !== r) fail('ranking', `each concept index 0…${r - 1} once`, b.ranking);
 
+  optional(b.fidelity, (v) => {
+    // Curves at k = 0…r concepts removed (deletion) or kept (insertion).
+    const curves = (c: Json, at: string) => {
+      nums(c.deletion, `${at}.deletion`, r + 1, 'k = 0…r concepts');
+      nums(c.insertion, `${at}.insertion`, r + 1, 'k = 0…r concepts');
+      num(c.deletionAuc, `${at}.deletionAuc`);
+      num(c.insertionAuc, `${at}.insertionAuc`);
+    };
+    const f = obj(v, 'fidelity');
+    curves(f, 'fidelity');
+    const random = obj(f.random, 'fidelity.random');
+    curves(random, 'fidelity.random');
+    int(random.orders, 'fidelity.random.orders', 1);
+  });
   const nmf = obj(b.nmf, 'nmf');
   num(nmf.reconstructionError, 'nmf.reconstructionError');
   int(nmf.iterations, 'nmf.iterations');
