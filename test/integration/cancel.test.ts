@@ -7,6 +7,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { partialOwner } from '../../src/craft/bundle/partials';
 import { readBundle } from '../../src/craft/bundle/writer';
 import { DEFAULTS } from '../../src/craft/options';
 import { startWorker, WorkerError } from '../../src/extension/runner';
@@ -110,7 +111,7 @@ describe('cancel', () => {
     cli.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     cli.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const cliExit = new Promise<number | null>((resolve) => cli.on('exit', (code) => resolve(code)));
-    const owned = (pid: number | undefined) => resultsEntries(out).partials.filter((n) => n.includes(`@${pid}-`));
+    const owned = (pid: number | undefined) => resultsEntries(out).partials.filter((n) => partialOwner(n)?.pid === pid);
     await waitFor('both partial folders', () => owned(run.pid).length === 1 && owned(cli.pid).length === 1, 60_000, 20);
     const cliPartial = owned(cli.pid)[0];
     run.cancel();

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { HOST, partialOwner } from '../../src/craft/bundle/partials';
 import { BundleWriter, LATEST_FILE, RESULTS_FILE, latestRun } from '../../src/craft/bundle/writer';
 import { WRITER_CHILD, partials, runNode, tempDir, tinyBundle } from './bundle-helpers';
 
@@ -185,16 +186,20 @@ test('a run killed by SIGKILL, SIGTERM or SIGHUP leaves a partial folder that th
     assert.ok(fs.existsSync(dir), `${signal}: the partial folder is left by the dead run`);
     killed.push(path.basename(dir));
   }
+  assert.deepEqual(partialOwner(path.basename(live.dir)), { host: HOST, pid: live.child.pid });
   // A partial folder of an older version carries no owner: it is not ours to remove.
   const legacy = path.join(root, '.partial-20260101-000000-class-9-AbC123');
   fs.mkdirSync(legacy);
+  // Nor one of another machine sharing the folder: a pid there says nothing about processes here.
+  const remote = path.join(root, `.partial-20260101-000000-class-9@${HOST}-elsewhere-${doomed[0].child.pid}-0123abcd`);
+  fs.mkdirSync(remote);
   try {
-    assert.equal(partials(root).length, 6);
+    assert.equal(partials(root).length, 7);
     const next = await BundleWriter.begin(root, 'next');
     const left = partials(root);
     for (const name of killed) assert.ok(!left.includes(name), `${name} (dead owner) was removed`);
-    for (const dir of [live.dir, mine.tempDir, legacy, next.tempDir]) assert.ok(left.includes(path.basename(dir)), `${path.basename(dir)} was kept`);
-    assert.equal(left.length, 4);
+    for (const dir of [live.dir, mine.tempDir, legacy, remote, next.tempDir]) assert.ok(left.includes(path.basename(dir)), `${path.basename(dir)} was kept`);
+    assert.equal(left.length, 5);
     await next.abort();
   } finally {
     live.child.kill('SIGKILL');
@@ -219,7 +224,7 @@ test("a partial folder of a live process that belongs to another user (kill(pid,
     }
   } else {
     // Not root: pid 1 (init, owned by root) is alive and may not be signalled by us.
-    const foreign = path.join(root, '.partial-20260101-000000-class-9@1-AbC123');
+    const foreign = path.join(root, `.partial-20260101-000000-class-9@${HOST}-1-0123abcd`);
     fs.mkdirSync(foreign);
     const next = await BundleWriter.begin(root, 'next');
     await next.abort();

@@ -1,25 +1,30 @@
 /**
  * The hidden entries a results root holds while runs are being written: a run's partial folder and the
- * temporary file latest.json is replaced from. Each name carries its owner's process id
- * (`.partial-<what>@<pid>-<random>`), so that a run removes only its own, and the next run in the same
- * root can remove the ones a killed process left, never those of a process that is still alive.
+ * temporary file latest.json is replaced from. Each name carries its owner's host and process id
+ * (`.partial-<what>@<host>-<pid>-<random>`), so that a run removes only its own, and the next run in
+ * the same root can remove the ones a killed process of this machine left, never those of a process
+ * that is still alive (nor any of another machine sharing the folder: its pids mean nothing here).
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 export const PARTIAL_PREFIX = '.partial-';
-const OWNED = /^\.partial-.*@(\d+)-[0-9a-f]{8}(?:\.json)?$/;
+const OWNED = /^\.partial-.*@([A-Za-z0-9-]+)-(\d+)-[0-9a-f]{8}(?:\.json)?$/;
 
-/** A fresh partial entry name owned by this process: `.partial-<what>@<pid>-<8 hex>`. */
+/** This machine's name as it appears in partial names (letters, digits and '-' only). */
+export const HOST = os.hostname().replace(/[^A-Za-z0-9-]+/g, '-').slice(0, 40) || 'host';
+
+/** A fresh partial entry name owned by this process: `.partial-<what>@<host>-<pid>-<8 hex>`. */
 export function partialName(what: string, ext = ''): string {
-  return `${PARTIAL_PREFIX}${what}@${process.pid}-${crypto.randomBytes(4).toString('hex')}${ext}`;
+  return `${PARTIAL_PREFIX}${what}@${HOST}-${process.pid}-${crypto.randomBytes(4).toString('hex')}${ext}`;
 }
 
-/** The owner's pid of a partial entry, or undefined (not a partial, or written by an older version). */
-export function partialOwner(name: string): number | undefined {
+/** The owner of a partial entry, or undefined (not a partial, or written by an older version). */
+export function partialOwner(name: string): { host: string; pid: number } | undefined {
   const m = OWNED.exec(name);
-  return m ? Number(m[1]) : undefined;
+  return m ? { host: m[1], pid: Number(m[2]) } : undefined;
 }
 
 /**
@@ -37,7 +42,7 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-async function removeWhere(root: string, remove: (owner: number) => boolean): Promise<string[]> {
+async function removeWhere(root: string, remove: (pid: number) => boolean): Promise<string[]> {
   let names: string[];
   try {
     names = await fs.promises.readdir(root);
@@ -47,7 +52,7 @@ async function removeWhere(root: string, remove: (owner: number) => boolean): Pr
   const removed: string[] = [];
   for (const name of names) {
     const owner = partialOwner(name);
-    if (owner === undefined || !remove(owner)) continue;
+    if (owner === undefined || owner.host !== HOST || !remove(owner.pid)) continue;
     try {
       await fs.promises.rm(path.join(root, name), { recursive: true, force: true });
       removed.push(name);
@@ -58,12 +63,12 @@ async function removeWhere(root: string, remove: (owner: number) => boolean): Pr
   return removed;
 }
 
-/** Removes the partial entries of `root` whose owner process is gone (a run killed before its cleanup). Never throws. */
+/** Removes the partial entries of `root` whose owner process (on this machine) is gone: runs killed before their cleanup. Never throws. */
 export function removeStalePartials(root: string): Promise<string[]> {
   return removeWhere(root, (owner) => !processAlive(owner));
 }
 
-/** Removes the partial entries of `root` owned by `pid` (a worker process that has exited). Never throws. */
+/** Removes the partial entries of `root` owned by `pid` on this machine (a worker process that has exited). Never throws. */
 export function removePartialsOf(root: string, pid: number): Promise<string[]> {
   return removeWhere(root, (owner) => owner === pid);
 }

@@ -26,7 +26,7 @@ export class BundleWriter {
   ) {}
 
   /**
-   * Creates the hidden folder `.partial-<runName>@<pid>-<random>` in `root`, after removing the ones
+   * Creates the hidden folder `.partial-<runName>@<host>-<pid>-<random>` in `root`, after removing the ones
    * that runs killed before their cleanup left there (their owner process is gone).
    */
   static async begin(root: string, runName: string): Promise<BundleWriter> {
