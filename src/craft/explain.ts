@@ -4,6 +4,8 @@
  * stages/; they share a Run (run.ts). The bundle appears only when complete: a failed or cancelled
  * run removes its hidden folder and leaves earlier runs untouched.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { CraftError } from './errors';
 import type { ExplainOptions } from './options';
 import { Run } from './run';
@@ -44,4 +46,19 @@ function checkOptions(o: ExplainOptions): void {
   }
   if (o.designs < 2) throw new CraftError('usage', 'designs must be at least 2 (the Jansen estimator needs a sample variance).');
   if (!(o.mapPercentile >= 0 && o.mapPercentile <= 100)) throw new CraftError('usage', `mapPercentile must be in [0, 100], got ${o.mapPercentile}.`);
+  // A results folder inside the image folder is left out of the listing; the image folder itself cannot be.
+  if (samePlace(o.out, o.images)) {
+    throw new CraftError('usage', `The results folder is the image folder (${o.images}): the next run would read this run's pictures as images.`, 'Write the results into a sub-folder such as .craft (--out), or elsewhere.');
+  }
+}
+
+function samePlace(a: string, b: string): boolean {
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return path.resolve(p);
+    }
+  };
+  return real(a) === real(b);
 }

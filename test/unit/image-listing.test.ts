@@ -6,6 +6,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { listImages, relativeImagePath } from '../../src/craft/images/list';
+import { CraftError } from '../../src/craft/errors';
 import { explain } from '../../src/craft/explain';
 import { DEFAULTS, type ExplainOptions } from '../../src/craft/options';
 import { ROOT, tempDir } from './bundle-helpers';
@@ -49,6 +50,16 @@ test('runs written inside the image folder are not read back as images: a non-do
   fs.symlinkSync(path.join(images, 'runs'), link);
   await explain(options(images, link));
   assert.deepEqual((await listed(images, [link])).files, fs.readdirSync(SOURCE).sort().slice(0, 4));
+});
+
+test('the image folder itself as the results folder is a usage error (its runs could not be told from its images)', async () => {
+  const images = dataset(3);
+  const link = path.join(tempDir('same-link'), 'images');
+  fs.symlinkSync(images, link);
+  for (const out of [images, link, `${images}${path.sep}.`]) {
+    await assert.rejects(explain(options(images, out)), (e: unknown) => e instanceof CraftError && e.kind === 'usage' && /results folder is the image folder/.test(e.message));
+  }
+  assert.deepEqual(fs.readdirSync(images).sort(), fs.readdirSync(SOURCE).sort().slice(0, 3), 'nothing written');
 });
 
 test('listing skips are reported with their true reason: broken link, link loop, a link back up, a name that is not UTF-8, a FIFO', async (t) => {
