@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { intFlag, numberFlag, parseArgs, type ParsedArgs } from './args';
 import { ProgressPrinter, formatSeconds } from './progress';
-import { CraftError, isCancellation, type ErrorKind } from '../craft/errors';
+import { CancelledError, CraftError, type ErrorKind } from '../craft/errors';
 import { DEFAULTS, type ExplainOptions } from '../craft/options';
 import { parseSize, readConfigFile } from '../craft/config';
 import { explain } from '../craft/explain';
@@ -83,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (e) {
     printer.endLine();
-    if (isCancellation(e)) {
+    if (e instanceof CancelledError) {
       process.stderr.write('craft: cancelled; no results were written.\n');
       return EXIT.cancelled;
     }

@@ -20,20 +20,22 @@ export class CraftError extends Error {
   }
 }
 
+/**
+ * The one cancellation error of the engine: every stage, the NMF and the bundle writer throw it when
+ * the run's AbortSignal fires. Process boundaries map it once: the CLI to exit 130 (or 128 + the
+ * signal's number), the worker to an 'error' message of kind 'cancelled' that the extension's runner
+ * turns back into a CancelledError.
+ */
 export class CancelledError extends CraftError {
-  constructor() {
-    super('cancelled', 'The run was cancelled; no results were written.');
-    this.name = 'AbortError';
+  constructor(message = 'The run was cancelled; no results were written.') {
+    super('cancelled', message);
+    this.name = 'CancelledError';
   }
 }
 
 /** Throws CancelledError when the signal has fired (checked between batches). */
 export function throwIfCancelled(signal?: AbortSignal): void {
   if (signal?.aborted) throw new CancelledError();
-}
-
-export function isCancellation(e: unknown): boolean {
-  return e instanceof CancelledError || (e instanceof Error && e.name === 'AbortError');
 }
 
 export function describeError(e: unknown): string {

@@ -4,7 +4,7 @@
  * process: the parent sends one request, the worker answers with progress/log messages and exactly
  * one final message ('done', 'result' or 'error'), then exits. Never imports 'vscode'.
  */
-import { CraftError, isCancellation } from './errors';
+import { CancelledError, CraftError } from './errors';
 import { listLayers, type LayerListing } from './layers';
 import { findLabels } from './labels';
 import { describeModel } from './onnx/inspect';
@@ -144,7 +144,7 @@ async function handle(task: ToWorker, controller: AbortController): Promise<From
 }
 
 function toErrorMessage(e: unknown): FromWorker {
-  if (isCancellation(e)) return { type: 'error', kind: 'cancelled', message: 'The run was cancelled; no results were written.' };
+  // CancelledError is a CraftError of kind 'cancelled': the runner turns it back into one.
   if (e instanceof CraftError) return { type: 'error', kind: e.kind, message: e.message, hint: e.hint };
   const err = e instanceof Error ? e : new Error(String(e));
   return { type: 'error', message: err.message, stack: err.stack };
@@ -162,7 +162,7 @@ function main(): void {
     const task = raw as ToWorker;
     if (task?.type === 'cancel') {
       controller.abort();
-      if (!busy) void finish(toErrorMessage(new CraftError('cancelled', 'cancelled')));
+      if (!busy) void finish(toErrorMessage(new CancelledError()));
       return;
     }
     if (busy) return; // one task per process

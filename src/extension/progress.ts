@@ -7,6 +7,7 @@ import type { LayerListing } from '../craft/layers';
 import { STAGES, type Progress, type Stage } from '../craft/options';
 import type { LayersRequest, ModelSummary, RunSummary, WorkerExplainOptions } from '../craft/worker';
 import type { Log } from './log';
+import { CancelledError } from '../craft/errors';
 import { startWorker, WorkerError, type WorkerRun } from './runner';
 
 /** Rough share of a run's time per stage, for the notification's bar (measured on the sample). */
@@ -84,11 +85,11 @@ export class Runs {
           this.log.info(`Run finished in ${((Date.now() - started) / 1000).toFixed(2)} s: ${final.dir}`);
           return { status: 'done', dir: final.dir, summary: final.summary } as const;
         } catch (e) {
-          const error = e instanceof WorkerError ? e : new WorkerError(undefined, (e as Error)?.message ?? String(e));
-          if (error.cancelled) {
+          if (e instanceof CancelledError) {
             this.log.info(`Run cancelled after ${((Date.now() - started) / 1000).toFixed(2)} s; no results were written.`);
             return { status: 'cancelled' } as const;
           }
+          const error = e instanceof WorkerError ? e : new WorkerError(undefined, (e as Error)?.message ?? String(e));
           return { status: 'error', error } as const;
         } finally {
           sub.dispose();

@@ -8,7 +8,7 @@
 import { fork, type ChildProcess } from 'child_process';
 import * as path from 'path';
 import { removePartialsOf } from '../craft/bundle/partials';
-import type { ErrorKind } from '../craft/errors';
+import { CancelledError, type ErrorKind } from '../craft/errors';
 import type { Progress } from '../craft/options';
 import type { FromWorker, ToWorker } from '../craft/worker';
 
@@ -16,21 +16,20 @@ import type { FromWorker, ToWorker } from '../craft/worker';
 export const WORKER_ENTRY = path.join(__dirname, '..', 'craft', 'worker.js');
 export const DEFAULT_GRACE_MS = 2000;
 
-/** A failure reported by the worker (CraftError fields), or by the process itself. */
+/**
+ * A failure reported by the worker (CraftError fields), or by the process itself. A cancelled task
+ * rejects with the engine's CancelledError instead (mapped here, once, from the worker's message).
+ */
 export class WorkerError extends Error {
   constructor(
     /** undefined: an unexpected error (a bug), shown with its stack in the log. */
-    readonly kind: ErrorKind | undefined,
+    readonly kind: Exclude<ErrorKind, 'cancelled'> | undefined,
     message: string,
     readonly hint?: string,
     readonly detail?: string,
   ) {
     super(message);
     this.name = 'WorkerError';
-  }
-
-  get cancelled(): boolean {
-    return this.kind === 'cancelled';
   }
 }
 
@@ -49,7 +48,7 @@ export type FinalMessage = Extract<FromWorker, { type: 'done' } | { type: 'resul
 
 export interface WorkerRun {
   readonly pid: number | undefined;
-  /** Settles once the process has exited and any cleanup is done; rejects with WorkerError. */
+  /** Settles once the process has exited and any cleanup is done; rejects with WorkerError or CancelledError. */
   readonly finished: Promise<FinalMessage>;
   /** Asks the worker to stop; kills it after the grace period. Idempotent. */
   cancel(): void;
@@ -115,8 +114,11 @@ export function startWorker(task: Exclude<ToWorker, { type: 'cancel' }>, hooks: 
         // could not. Only the folder this worker owns: other runs may be writing into the same root.
         if (hooks.partialRoot && child.pid !== undefined) await removePartialsOf(hooks.partialRoot, child.pid);
         if (final?.type === 'done' || final?.type === 'result') return resolve(final);
-        if (final?.type === 'error') return reject(new WorkerError(final.kind, final.message, final.hint, final.stack));
-        if (cancelRequested) return reject(new WorkerError('cancelled', 'The run was cancelled; no results were written.'));
+        if (final?.type === 'error') {
+          if (final.kind === 'cancelled') return reject(new CancelledError(final.message));
+          return reject(new WorkerError(final.kind, final.message, final.hint, final.stack));
+        }
+        if (cancelRequested) return reject(new CancelledError());
         const how = signal ? `signal ${signal}` : `exit code ${code}`;
         reject(
           new WorkerError(

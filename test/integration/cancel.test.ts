@@ -10,7 +10,8 @@ import * as vscode from 'vscode';
 import { partialOwner } from '../../src/craft/bundle/partials';
 import { readBundle } from '../../src/craft/bundle/writer';
 import { DEFAULTS } from '../../src/craft/options';
-import { startWorker, WorkerError } from '../../src/extension/runner';
+import { CancelledError } from '../../src/craft/errors';
+import { startWorker } from '../../src/extension/runner';
 import { EXTENSION_ID, LAYER, api, resultsEntries, sleep, waitFor, workspaceRoot } from './helpers';
 
 describe('cancel', () => {
@@ -82,7 +83,7 @@ describe('cancel', () => {
     assert.ok(run.pid);
     await waitFor('the partial bundle folder', () => resultsEntries(out).partials.length > 0, 60_000, 20);
     run.cancel();
-    await assert.rejects(run.finished, (e: unknown) => e instanceof WorkerError && e.cancelled);
+    await assert.rejects(run.finished, (e: unknown) => e instanceof CancelledError);
     assert.match(lines.join('\n'), /did not stop within 0 ms: killed/);
     assert.deepEqual(resultsEntries(out), { runs: [], partials: [] });
     // The process is really gone.
@@ -115,7 +116,7 @@ describe('cancel', () => {
     await waitFor('both partial folders', () => owned(run.pid).length === 1 && owned(cli.pid).length === 1, 60_000, 20);
     const cliPartial = owned(cli.pid)[0];
     run.cancel();
-    await assert.rejects(run.finished, (e: unknown) => e instanceof WorkerError && e.cancelled);
+    await assert.rejects(run.finished, (e: unknown) => e instanceof CancelledError);
     assert.deepEqual(owned(run.pid), [], "the killed worker's partial folder is removed");
     assert.ok(fs.existsSync(path.join(out, cliPartial)), "the CLI run's partial folder is left alone");
     assert.equal(await cliExit, 0, stderr);

@@ -20,7 +20,7 @@ import { runFloat } from '../../src/craft/onnx/sessions';
 import { imageImportance, meanImportance, rankConcepts } from '../../src/craft/stages/importance';
 import { haltonDesign } from '../../src/craft/math/sobol';
 import { readBundle } from '../../src/craft/bundle/writer';
-import { CraftError } from '../../src/craft/errors';
+import { CancelledError, CraftError } from '../../src/craft/errors';
 import { cosine } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -309,6 +309,6 @@ test('a cancelled run stops and leaves no bundle', async () => {
     signal: controller.signal,
     onProgress: (p) => { if (p.stage === 'importance' && p.done === 3) controller.abort(); },
   }));
-  await assert.rejects(run, (e: unknown) => e instanceof Error && e.name === 'AbortError');
+  await assert.rejects(run, (e: unknown) => e instanceof CancelledError);
   assert.deepEqual(fs.readdirSync(out), []);
 });

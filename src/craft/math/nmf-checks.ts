@@ -1,15 +1,11 @@
 /** Input checks of the NMF (sklearn check_non_negative / _check_params), with messages for CRAFT users. */
+import { CancelledError } from '../errors';
 import { type Matrix } from './matrix';
 import { DataProducts } from './nmf-products';
 
-export function abortError(): Error {
-  const e = new Error('NMF was cancelled.');
-  e.name = 'AbortError';
-  return e;
-}
-
+/** The engine's one cancellation error (errors.ts), thrown between iterations. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw abortError();
+  if (signal?.aborted) throw new CancelledError();
 }
 
 /** Input checks of sklearn's check_non_negative / _check_params, with messages for CRAFT users. */
