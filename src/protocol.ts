@@ -23,8 +23,15 @@ export interface PreprocessConfig {
   resize: 'bilinear' | 'bicubic' | 'nearest' | 'lanczos3';
 }
 
-export type ProviderName = 'cpu' | 'cuda';
-export type ProviderRequest = 'auto' | ProviderName;
+/**
+ * Execution providers, the one list every surface reads (CLI, config file, settings, schema, the
+ * webview): add a provider here and the compiler points at each place that must handle it.
+ */
+export const PROVIDERS = ['cpu', 'cuda'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+/** What a user may ask for: a provider, or 'auto' (the best one that loads, else the CPU). */
+export const PROVIDER_REQUESTS = ['auto', ...PROVIDERS] as const;
+export type ProviderRequest = (typeof PROVIDER_REQUESTS)[number];
 
 /** One top crop of a concept: a patch of one image, at the grid position it was cut from. */
 export interface CropEntry {

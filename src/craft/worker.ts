@@ -11,7 +11,7 @@ import { describeModel } from './onnx/inspect';
 import { explain } from './explain';
 import { writeReport } from './bundle/report';
 import type { ExplainOptions, Progress } from './options';
-import type { ProviderRequest } from '../protocol';
+import type { ProviderName, ProviderRequest } from '../protocol';
 
 /** ExplainOptions as they cross the process boundary (JSON: no signal, no callbacks). */
 export type WorkerExplainOptions = Omit<ExplainOptions, 'signal' | 'onProgress' | 'log'>;
@@ -52,7 +52,7 @@ export type ToWorker =
 
 /** A short summary of a finished run (the full bundle is on disk in `dir`). */
 export interface RunSummary {
-  provider: 'cpu' | 'cuda';
+  provider: ProviderName;
   classIndex: number;
   classLabel?: string;
   layer: string;
