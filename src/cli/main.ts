@@ -1,61 +1,24 @@
 import * as path from 'path';
-import { intFlag, numberFlag, parseArgs, type ParsedArgs } from './args';
+import { checkCommand, parseArgs, value, type ParsedArgs } from './args';
+import { helpText } from './help';
 import { ProgressPrinter, formatSeconds } from './progress';
 import { CancelledError, CraftError, type ErrorKind } from '../craft/errors';
 import { DEFAULTS, type ExplainOptions } from '../craft/options';
-import { parseSize, readConfigFile } from '../craft/config';
+import { OPTIONS, option, suggest, type OptionName, type OptionSpec } from '../craft/option-table';
+import { checkRegularFile, readConfigFile } from '../craft/config';
 import { explain } from '../craft/explain';
 import { listLayers } from '../craft/layers';
 import { writeReport } from '../craft/bundle/report';
+import { toolVersion } from '../craft/stages/write';
 import type { PreprocessConfig, ProviderRequest } from '../protocol';
 
-const HELP = `craft — explain an ONNX image classifier's decision for one class with CRAFT concepts
-(Fel et al., "CRAFT: Concept Recursive Activation FacTorization for Explainability", CVPR 2023)
+const EXIT: Record<Exclude<ErrorKind, 'cancelled'>, number> = { usage: 2, input: 3, model: 4, provider: 5, io: 6 };
 
-Usage:
-  craft explain --model M.onnx --images DIR --class K|LABEL [options]
-  craft explain --config craft.config.json [options]
-  craft layers  --model M.onnx [--size H[xW]] [--images DIR]
-  craft report  RESULTS_DIR [--output FILE.html]   (a standalone HTML page of a run)
-
-explain options:
-  --model FILE        the classifier (ONNX), or g when --h is given
-  --h FILE            h as a separate ONNX file (then --model is g; its output is the layer)
-  --images DIR        folder of images (searched recursively; png, jpeg, webp, gif, tiff)
-  --class K|LABEL     class index or label
-  --layer TENSOR      split tensor (default: the last non-negative 4-D map before global pooling;
-                      list them with \`craft layers\`)
-  --size H[xW]        model input size when the model's input size is dynamic
-  --labels FILE       class names (JSON array or one per line); default: labels.json/labels.txt
-                      beside the model, else the model's metadata
-  --preset NAME       preprocessing preset: [0,1] (default), imagenet, [-1,1]
-  --mean A,B,C        per-channel mean subtracted after scaling (overrides the preset)
-  --std A,B,C         per-channel std divided after the mean (overrides the preset)
-  --bgr               feed channels in BGR order
-  --resize KERNEL     image resize filter: bilinear (default, like PIL), bicubic, lanczos3, nearest
-  --concepts N        number of concepts r (default ${DEFAULTS.concepts})
-  --patch P           crop size in model-input pixels (default ${DEFAULTS.patch}; stride ⌊0.8·P⌋)
-  --batch N           batch size for every forward pass (default ${DEFAULTS.batch})
-  --designs N         Sobol designs per concept block, nb_design (default ${DEFAULTS.designs})
-  --provider NAME     auto (CUDA if it loads, else CPU), cpu or cuda (default auto)
-  --out DIR           results root; each run gets its own folder (default .craft)
-  --max-images N      use only the first N images (sorted by path)
-  --alpha-w X         NMF L2 regularisation alpha_W (default 0, as craft_torch.py)
-  --threads N         ONNX Runtime intra-op threads (default: all cores)
-  --config FILE       read options from a JSON config file (flags override it)
-  --json              print the results folder and summary as JSON on stdout
-  --quiet             no progress on stderr
-
-Exit codes: 0 done, 2 bad usage, 3 bad input data, 4 model problem, 5 execution provider,
-6 cannot write results, 130 cancelled, 1 unexpected error.
-`;
-
-const EXIT: Record<ErrorKind, number> = { usage: 2, input: 3, model: 4, provider: 5, io: 6, cancelled: 130 };
-
-const VALUE_FLAGS = [
-  'model', 'h', 'images', 'class', 'layer', 'size', 'labels', 'preset', 'concepts', 'patch', 'batch',
-  'designs', 'provider', 'out', 'max-images', 'alpha-w', 'threads', 'config', 'output', 'mean', 'std', 'resize',
-];
+const USAGE = {
+  explain: 'craft explain --model M.onnx --images DIR --class K|LABEL [options]   (craft --help lists them)',
+  layers: 'craft layers --model M.onnx [--size H[xW]] [--images DIR] [--preset NAME] [--provider NAME] [--json]',
+  report: 'craft report RESULTS_DIR [--output FILE.html]',
+};
 
 export async function main(argv: string[]): Promise<number> {
   const printer = new ProgressPrinter();
@@ -66,10 +29,15 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.once('SIGINT', onSigint);
   try {
-    const args = parseArgs(argv, { values: VALUE_FLAGS, switches: ['help', 'json', 'quiet', 'version', 'bgr'] });
-    if (args.switches.has('help') || args.command === undefined || args.command === 'help') {
-      process.stdout.write(HELP);
-      return args.command === undefined && !args.switches.has('help') ? 2 : 0;
+    const args = parseArgs(argv);
+    if (args.given.has('version')) {
+      const v = toolVersion();
+      process.stdout.write(`${v.name} ${v.version}\n`);
+      return 0;
+    }
+    if (args.given.has('help') || args.command === undefined || args.command === 'help') {
+      process.stdout.write(helpText());
+      return args.command === undefined && !args.given.has('help') ? 2 : 0;
     }
     switch (args.command) {
       case 'explain':
@@ -78,18 +46,21 @@ export async function main(argv: string[]): Promise<number> {
         return await runLayers(args);
       case 'report':
         return await runReport(args);
-      default:
-        throw new CraftError('usage', `Unknown command ${JSON.stringify(args.command)}.`, 'Commands: explain, layers, report. Run `craft --help`.');
+      default: {
+        const near = suggest(args.command, Object.keys(USAGE));
+        throw new CraftError('usage', `Unknown command ${JSON.stringify(args.command)}.${near ? ` Did you mean ${near}?` : ''}`, 'Commands: explain, layers, report. Run `craft --help`.');
+      }
     }
   } catch (e) {
     printer.endLine();
+    // The one place the CLI maps the engine's cancellation to an exit code.
     if (e instanceof CancelledError) {
       process.stderr.write('craft: cancelled; no results were written.\n');
-      return EXIT.cancelled;
+      return 130;
     }
     if (e instanceof CraftError) {
       process.stderr.write(`craft: ${e.full}\n`);
-      return EXIT[e.kind];
+      return EXIT[e.kind as Exclude<ErrorKind, 'cancelled'>];
     }
     process.stderr.write(`craft: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return 1;
@@ -98,67 +69,55 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+const isPath = (o: OptionSpec) => o.type === 'file' || o.type === 'folder' || o.type === 'path';
+
+/**
+ * The options of `craft explain`: the table's defaults, then the --config file, then the flags.
+ * Files the run will open (model, h, labels) must be regular files: a usage error names the flag or
+ * the config key that gave them.
+ */
 function explainOptions(args: ParsedArgs): ExplainOptions {
-  const fromFile: Partial<ExplainOptions> = args.flags.has('config') ? readConfigFile(args.flags.get('config')!) : {};
-  const abs = (name: string) => (args.flags.has(name) ? path.resolve(args.flags.get(name)!) : undefined);
-  const provider = args.flags.get('provider');
-  if (provider !== undefined && !['auto', 'cpu', 'cuda'].includes(provider)) {
-    throw new CraftError('usage', `--provider must be auto, cpu or cuda, got ${JSON.stringify(provider)}.`);
+  checkCommand(args, 'explain', { min: 0, max: 0, usage: USAGE.explain });
+  const configFile = value<string>(args, 'config');
+  let fromFile: Partial<ExplainOptions> = {};
+  if (configFile !== undefined) {
+    checkRegularFile(path.resolve(configFile), '--config');
+    fromFile = readConfigFile(path.resolve(configFile), configFile);
   }
-  const preprocess: Partial<PreprocessConfig> = { ...(fromFile.preprocess ?? {}) };
-  if (args.flags.has('mean')) preprocess.mean = triple(args, 'mean');
-  if (args.flags.has('std')) preprocess.std = triple(args, 'std');
-  if (args.switches.has('bgr')) preprocess.channelOrder = 'BGR';
-  if (args.flags.has('resize')) preprocess.resize = args.flags.get('resize') as PreprocessConfig['resize'];
+  const fromFlags: Record<string, unknown> = {};
+  const preprocess: Record<string, unknown> = { ...(fromFile.preprocess ?? {}) };
+  for (const [name, v] of args.values) {
+    const o = option(name as OptionName);
+    if (!o.target) continue; // --config, --json, --quiet: not run options
+    const given = isPath(o) ? path.resolve(v as string) : v;
+    if (o.name === 'bgr') preprocess.channelOrder = 'BGR';
+    else if (o.target.startsWith('preprocess.')) preprocess[o.target.slice('preprocess.'.length)] = given;
+    else fromFlags[o.target] = given;
+  }
   const merged: Partial<ExplainOptions> = {
     ...fromFile,
-    ...(Object.keys(preprocess).length ? { preprocess } : {}),
-    ...defined({
-      model: abs('model'),
-      hModel: abs('h'),
-      images: abs('images'),
-      classId: args.flags.get('class'),
-      layer: args.flags.get('layer'),
-      size: args.flags.has('size') ? parseSize(args.flags.get('size')) : undefined,
-      labelsFile: abs('labels'),
-      preset: args.flags.get('preset'),
-      concepts: intFlag(args, 'concepts'),
-      patch: intFlag(args, 'patch'),
-      batch: intFlag(args, 'batch'),
-      designs: intFlag(args, 'designs', 2),
-      provider: provider as ProviderRequest | undefined,
-      out: abs('out'),
-      maxImages: intFlag(args, 'max-images'),
-      alphaW: numberFlag(args, 'alpha-w'),
-      threads: intFlag(args, 'threads'),
-    }),
+    ...fromFlags,
+    ...(Object.keys(preprocess).length ? { preprocess: preprocess as Partial<PreprocessConfig> } : {}),
   };
-  for (const [key, flag] of [['model', '--model'], ['images', '--images'], ['classId', '--class']] as const) {
+  for (const key of ['model', 'images', 'classId'] as const) {
     if (merged[key] === undefined) {
-      throw new CraftError('usage', `Missing ${flag}.`, 'Run `craft explain --help` for usage, or pass --config FILE.');
+      throw new CraftError('usage', `Missing --${option(key).flag}.`, 'Run `craft --help` for usage, or pass --config FILE.');
     }
+  }
+  for (const o of OPTIONS as readonly OptionSpec[]) {
+    if (o.type !== 'file' || !o.target) continue;
+    const file = (merged as Record<string, unknown>)[o.target] as string | undefined;
+    if (file !== undefined) checkRegularFile(file, o.target in fromFlags ? `--${o.flag}` : `${configFile}: "${o.config}"`);
   }
   return {
     ...DEFAULTS,
-    out: path.resolve('.craft'),
+    out: path.resolve(option('out').default as string),
     ...merged,
   } as ExplainOptions;
 }
 
-function triple(args: ParsedArgs, name: string): [number, number, number] {
-  const parts = args.flags.get(name)!.split(',').map(Number);
-  if (parts.length !== 3 || !parts.every(Number.isFinite)) {
-    throw new CraftError('usage', `--${name} needs three comma-separated numbers (R,G,B), got ${JSON.stringify(args.flags.get(name))}.`);
-  }
-  return parts as [number, number, number];
-}
-
-function defined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
 async function runExplain(args: ParsedArgs, printer: ProgressPrinter, signal: AbortSignal): Promise<number> {
-  const quiet = args.switches.has('quiet');
+  const quiet = args.given.has('quiet');
   const options = explainOptions(args);
   const { dir, bundle } = await explain({
     ...options,
@@ -167,7 +126,7 @@ async function runExplain(args: ParsedArgs, printer: ProgressPrinter, signal: Ab
     log: quiet ? undefined : (line) => printer.log(line),
   });
   printer.endLine();
-  if (args.switches.has('json')) {
+  if (args.given.has('json')) {
     process.stdout.write(JSON.stringify({ dir, provider: bundle.provider, importances: bundle.importances, ranking: bundle.ranking, timings: bundle.timings }) + '\n');
     return 0;
   }
@@ -183,15 +142,20 @@ async function runExplain(args: ParsedArgs, printer: ProgressPrinter, signal: Ab
 }
 
 async function runLayers(args: ParsedArgs): Promise<number> {
-  const model = args.flags.get('model');
-  if (!model) throw new CraftError('usage', 'Missing --model.', 'Usage: craft layers --model M.onnx [--size H[xW]]');
+  checkCommand(args, 'layers', { min: 0, max: 0, usage: USAGE.layers });
+  const model = value<string>(args, 'model');
+  if (!model) throw new CraftError('usage', 'Missing --model.', `Usage: ${USAGE.layers}`);
+  checkRegularFile(path.resolve(model), '--model');
+  const images = value<string>(args, 'images');
   const result = await listLayers({
     model: path.resolve(model),
-    size: args.flags.has('size') ? parseSize(args.flags.get('size')) : undefined,
-    images: args.flags.has('images') ? path.resolve(args.flags.get('images')!) : undefined,
-    provider: (args.flags.get('provider') as ProviderRequest | undefined) ?? 'cpu',
+    size: value<[number, number]>(args, 'size'),
+    images: images === undefined ? undefined : path.resolve(images),
+    preset: value<string>(args, 'preset'),
+    // A listing probes one batch: the CPU is enough, and loads everywhere.
+    provider: value<ProviderRequest>(args, 'provider') ?? 'cpu',
   });
-  if (args.switches.has('json')) {
+  if (args.given.has('json')) {
     process.stdout.write(JSON.stringify(result) + '\n');
     return 0;
   }
@@ -206,9 +170,10 @@ async function runLayers(args: ParsedArgs): Promise<number> {
 }
 
 async function runReport(args: ParsedArgs): Promise<number> {
-  const dir = args.positional[0];
-  if (!dir) throw new CraftError('usage', 'Missing RESULTS_DIR.', 'Usage: craft report RESULTS_DIR [--output FILE.html]');
-  const file = await writeReport(path.resolve(dir), args.flags.has('output') ? path.resolve(args.flags.get('output')!) : undefined);
+  if (args.positional.length === 0) throw new CraftError('usage', 'Missing RESULTS_DIR.', `Usage: ${USAGE.report}`);
+  checkCommand(args, 'report', { min: 1, max: 1, usage: USAGE.report });
+  const output = value<string>(args, 'output');
+  const file = await writeReport(path.resolve(args.positional[0]), output === undefined ? undefined : path.resolve(output));
   process.stdout.write(`Report: ${file}\n`);
   return 0;
 }

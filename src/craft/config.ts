@@ -1,102 +1,118 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { CraftError } from './errors';
+import { CraftError, type ErrorKind } from './errors';
+import { aliasesFor, checkSize, configOptions, foldName, fromJson, suggest, type OptionSpec } from './option-table';
 import type { ExplainOptions } from './options';
+import { readText } from './text';
 
 /**
  * The workspace config file (craft.config.json): the choices made once for a model and dataset.
- * Paths are relative to the file. Every key is optional; command-line flags override it.
+ * Paths are relative to the file. Every key is optional; command-line flags override it. Its keys,
+ * types and bounds are the option table's (option-table.ts), the same the JSON schema states; keys
+ * starting with "$" ("$schema", "$comment") are notes and never read.
  */
-export interface ConfigFile {
-  model?: string;
-  h?: string;
-  images?: string;
-  class?: string | number;
-  layer?: string;
-  size?: number | [number, number];
-  labels?: string;
-  preset?: string;
-  preprocess?: Record<string, unknown>;
-  concepts?: number;
-  patch?: number;
-  batch?: number;
-  designs?: number;
-  provider?: 'auto' | 'cpu' | 'cuda';
-  out?: string;
-  maxImages?: number;
-}
-
-const NUMBER_KEYS = ['concepts', 'patch', 'batch', 'designs', 'maxImages'] as const;
-const PATH_KEYS = ['model', 'h', 'images', 'labels', 'out'] as const;
-
-export function readConfigFile(file: string): Partial<ExplainOptions> {
+/** Reads and checks a config file; `where` names it in messages (default: the path). */
+export function readConfigFile(file: string, where = file): Partial<ExplainOptions> {
   let raw: unknown;
   try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    raw = JSON.parse(readText(file));
   } catch (e) {
-    throw new CraftError('usage', `Cannot read the config file ${file}: ${(e as Error).message}`);
+    throw new CraftError('usage', `Cannot read the config file ${where}: ${(e as Error).message}`);
   }
-  return configToOptions(raw, path.dirname(path.resolve(file)), file);
+  return configToOptions(raw, path.dirname(path.resolve(file)), where);
 }
 
-/** Checks a parsed config object and turns it into options with absolute paths. */
+const TOP = () => configOptions().filter((o) => !o.config!.includes('.'));
+const FIELDS = (parent: string) => configOptions().filter((o) => o.config!.startsWith(`${parent}.`));
+
+function unknownKey(key: string, known: OptionSpec[], prefix = ''): string {
+  // A name another surface uses for the same option ("patchSize", "max-images", "mean") points at its
+  // key; else the nearest key by spelling.
+  const alias = aliasesFor((o) => o.config).get(foldName(key));
+  const near = alias ?? prefix + (suggest(key, known.map((o) => o.config!.slice(prefix.length))) ?? '');
+  const dot = near.indexOf('.');
+  const shown = near === prefix ? '' : dot > 0 ? `"${near.slice(dot + 1)}" inside "${near.slice(0, dot)}"` : `"${near}"`;
+  return `"${prefix}${key}" is not a known key${shown ? `; did you mean ${shown}?` : '.'}`;
+}
+
+/**
+ * Checks a parsed config object and turns it into options with absolute paths. Every problem is
+ * reported at once (one usage error), each naming its key.
+ */
 export function configToOptions(raw: unknown, baseDir: string, where: string): Partial<ExplainOptions> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new CraftError('usage', `${where} must hold a JSON object.`);
   }
-  const c = raw as Record<string, unknown>;
-  const bad = (key: string, want: string) =>
-    new CraftError('usage', `${where}: "${key}" must be ${want}, got ${JSON.stringify(c[key])}.`);
-  const out: Partial<ExplainOptions> = {};
-  for (const key of PATH_KEYS) {
-    if (c[key] === undefined) continue;
-    if (typeof c[key] !== 'string') throw bad(key, 'a path (string)');
-    const abs = path.resolve(baseDir, c[key] as string);
-    if (key === 'model') out.model = abs;
-    else if (key === 'h') out.hModel = abs;
-    else if (key === 'images') out.images = abs;
-    else if (key === 'labels') out.labelsFile = abs;
-    else out.out = abs;
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  const check = (o: OptionSpec, value: unknown): unknown => {
+    try {
+      const v = fromJson(o, value, `"${o.config}"`);
+      return o.type === 'file' || o.type === 'folder' || o.type === 'path' ? path.resolve(baseDir, v as string) : v;
+    } catch (e) {
+      if (!(e instanceof CraftError)) throw e;
+      problems.push(e.message);
+      return undefined;
+    }
+  };
+  const top = TOP();
+  for (const [key, value] of Object.entries(raw)) {
+    if (key.startsWith('$')) continue;
+    const o = top.find((t) => t.config === key);
+    if (!o) {
+      problems.push(unknownKey(key, top));
+      continue;
+    }
+    const v = check(o, value);
+    if (v === undefined) continue;
+    if (o.type !== 'object') {
+      out[o.target!] = v;
+      continue;
+    }
+    // An object of fields ("preprocess"): each field checked like a key.
+    const fields = FIELDS(o.config!);
+    const obj: Record<string, unknown> = {};
+    for (const [field, fieldValue] of Object.entries(v as Record<string, unknown>)) {
+      const f = fields.find((x) => x.config === `${o.config}.${field}`);
+      if (!f) {
+        problems.push(unknownKey(field, fields, `${o.config}.`));
+        continue;
+      }
+      const fv = check(f, fieldValue);
+      if (fv !== undefined) obj[field] = fv;
+    }
+    out[o.target!] = obj;
   }
-  for (const key of NUMBER_KEYS) {
-    if (c[key] === undefined) continue;
-    if (!Number.isInteger(c[key]) || (c[key] as number) < 1) throw bad(key, 'a positive integer');
-    out[key] = c[key] as number;
+  if (problems.length === 1) throw new CraftError('usage', `${where}: ${problems[0]}`, keysHint(problems[0]));
+  if (problems.length > 1) {
+    throw new CraftError('usage', `${where} has ${problems.length} problems:\n  ${problems.join('\n  ')}`, keysHint(problems.join(' ')));
   }
-  if (c.class !== undefined) {
-    if (typeof c.class !== 'string' && typeof c.class !== 'number') throw bad('class', 'a class index or label');
-    out.classId = c.class;
-  }
-  if (c.layer !== undefined) {
-    if (typeof c.layer !== 'string') throw bad('layer', 'a tensor name (string)');
-    out.layer = c.layer;
-  }
-  if (c.size !== undefined) out.size = parseSize(c.size, where);
-  if (c.preset !== undefined) {
-    if (typeof c.preset !== 'string') throw bad('preset', 'a preset name');
-    out.preset = c.preset;
-  }
-  if (c.preprocess !== undefined) {
-    if (typeof c.preprocess !== 'object' || c.preprocess === null) throw bad('preprocess', 'an object');
-    out.preprocess = c.preprocess as ExplainOptions['preprocess'];
-  }
-  if (c.provider !== undefined) {
-    if (c.provider !== 'auto' && c.provider !== 'cpu' && c.provider !== 'cuda') throw bad('provider', '"auto", "cpu" or "cuda"');
-    out.provider = c.provider;
-  }
-  return out;
+  return out as Partial<ExplainOptions>;
+}
+
+function keysHint(text: string): string | undefined {
+  if (!/not a known key/.test(text)) return undefined;
+  return `Known keys: ${TOP().map((o) => o.config).join(', ')}; "preprocess" holds ${FIELDS('preprocess').map((o) => o.config!.slice('preprocess.'.length)).join(', ')}. Keys starting with "$" are notes.`;
 }
 
 /** "224", "224x192", 224 or [224, 192] → [height, width]. */
 export function parseSize(value: unknown, where = '--size'): [number, number] {
-  let parts: unknown[];
-  if (typeof value === 'number') parts = [value, value];
-  else if (typeof value === 'string') parts = value.toLowerCase().split('x').map(Number);
-  else if (Array.isArray(value)) parts = value;
-  else parts = [];
-  if (parts.length === 1) parts = [parts[0], parts[0]];
-  if (parts.length !== 2 || !parts.every((p) => Number.isInteger(p) && (p as number) > 0)) {
-    throw new CraftError('usage', `${where}: the size must be H or HxW in pixels (e.g. 224 or 224x192), got ${JSON.stringify(value)}.`);
+  return checkSize(value, where);
+}
+
+/**
+ * Checks that a path names a regular file before anything opens it: a folder gives EISDIR deep in
+ * a reader, and a FIFO would block the read forever.
+ */
+export function checkRegularFile(file: string, where: string, kind: ErrorKind = 'usage'): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new CraftError(kind, `${where}: no such file: ${file}`);
+    throw new CraftError(kind, `${where}: cannot read ${file}: ${(e as Error).message}`);
   }
-  return parts as [number, number];
+  if (stat.isDirectory()) throw new CraftError(kind, `${where}: ${file} is a folder, not a file.`);
+  if (!stat.isFile()) throw new CraftError(kind, `${where}: ${file} is not a regular file (a FIFO, socket or device).`);
 }

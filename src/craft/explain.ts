@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CraftError } from './errors';
+import { checkEngineOptions } from './option-table';
 import type { ExplainOptions } from './options';
 import { Run } from './run';
 import { activationsStage } from './stages/activations';
@@ -40,12 +41,8 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
 }
 
 function checkOptions(o: ExplainOptions): void {
-  const positive: [string, number][] = [['concepts', o.concepts], ['patch', o.patch], ['batch', o.batch], ['designs', o.designs], ['topCrops', o.topCrops]];
-  for (const [name, v] of positive) {
-    if (!Number.isInteger(v) || v < 1) throw new CraftError('usage', `${name} must be a positive integer, got ${v}.`);
-  }
-  if (o.designs < 2) throw new CraftError('usage', 'designs must be at least 2 (the Jansen estimator needs a sample variance).');
-  if (!(o.mapPercentile >= 0 && o.mapPercentile <= 100)) throw new CraftError('usage', `mapPercentile must be in [0, 100], got ${o.mapPercentile}.`);
+  // The option table's types and bounds, the same every surface checks (callers may build options themselves).
+  checkEngineOptions(o);
   // A results folder inside the image folder is left out of the listing; the image folder itself cannot be.
   if (samePlace(o.out, o.images)) {
     throw new CraftError('usage', `The results folder is the image folder (${o.images}): the next run would read this run's pictures as images.`, 'Write the results into a sub-folder such as .craft (--out), or elsewhere.');

@@ -1,4 +1,5 @@
 import type { PreprocessConfig, ProviderRequest } from '../protocol';
+import { ENGINE_DEFAULTS } from './option-table';
 
 /** Named stages of a run, in order (progress, timings and the output channel use these names). */
 export const STAGES = ['model', 'activations', 'nmf', 'transform', 'importance', 'fidelity', 'maps', 'write'] as const;
@@ -48,15 +49,5 @@ export interface ExplainOptions {
   log?: (line: string) => void;
 }
 
-export const DEFAULTS = {
-  concepts: 10,
-  patch: 64,
-  batch: 64,
-  designs: 32,
-  provider: 'auto' as ProviderRequest,
-  tol: 1e-4,
-  maxIter: 200,
-  alphaW: 0,
-  mapPercentile: 90,
-  topCrops: 10,
-};
+/** The engine's defaults; the values live in the option table (option-table.ts). */
+export const DEFAULTS = ENGINE_DEFAULTS;

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { CraftError, describeError } from '../craft/errors';
 import type { LayerListing } from '../craft/layers';
 import { RESULTS_FILE } from '../craft/bundle/writer';
+import { readText } from '../craft/text';
 import { planRun, normaliseArgs, folderFor, type ExplainArgs } from './flow';
 import { listRuns, type RunEntry } from './history';
 import type { Log } from './log';
@@ -15,7 +16,7 @@ import type { PanelManager } from './panel';
 import { askSize, pickModel } from './pickers';
 import type { Runs } from './progress';
 import { WorkerError } from './runner';
-import { readSettings } from './settings';
+import { readSetting, readSettings } from './settings';
 import type { ProviderStatus } from './statusbar';
 import { readWorkspaceConfig, rememberChoices } from './workspaceConfig';
 
@@ -258,9 +259,13 @@ export function resultRoots(): string[] {
   const roots = new Set<string>();
   for (const f of vscode.workspace.workspaceFolders ?? []) {
     if (f.uri.scheme !== 'file') continue;
-    roots.add(path.resolve(f.uri.fsPath, readSettings(f.uri).resultsFolder));
     try {
-      const raw = JSON.parse(fs.readFileSync(path.join(f.uri.fsPath, 'craft.config.json'), 'utf8')) as { out?: unknown };
+      roots.add(path.resolve(f.uri.fsPath, readSetting('out', f.uri) as string));
+    } catch {
+      // an invalid setting: a run reports it; listing runs goes on with the other roots
+    }
+    try {
+      const raw = JSON.parse(readText(path.join(f.uri.fsPath, 'craft.config.json'))) as { out?: unknown };
       if (typeof raw.out === 'string') roots.add(path.resolve(f.uri.fsPath, raw.out));
     } catch {
       // no config file, or unreadable: the setting's folder only

@@ -6,37 +6,21 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { parseSize } from '../craft/config';
+import { checkRegularFile } from '../craft/config';
 import { CraftError } from '../craft/errors';
 import type { LayerListing } from '../craft/layers';
 import { DEFAULTS } from '../craft/options';
+import { aliasesFor, argOptions, fromJson, suggest, type CommandArgs } from '../craft/option-table';
 import type { ModelSummary, WorkerExplainOptions } from '../craft/worker';
-import type { ProviderRequest } from '../protocol';
 import { askSize, pickClass, pickImages, pickLayer, pickModel } from './pickers';
 import { autoPatch, readSettings } from './settings';
 import { readWorkspaceConfig, type Choices } from './workspaceConfig';
 
-/** Arguments accepted by craft.explain (all optional; a vscode.Uri from a menu works too). */
-export interface ExplainArgs {
-  model?: string;
-  images?: string;
-  class?: string | number;
-  layer?: string;
-  concepts?: number;
-  patch?: number;
-  designs?: number;
-  batch?: number;
-  provider?: ProviderRequest;
-  out?: string;
-  size?: number | string | [number, number];
-  preset?: string;
-  labels?: string;
-  maxImages?: number;
-  /** Open the results panel when done (default true). */
-  reveal?: boolean;
-  /** Ask again for model, images, class and layer even when the config file names them. */
-  force?: boolean;
-}
+/**
+ * Arguments accepted by craft.explain (all optional; a vscode.Uri from a menu works too): the option
+ * table's entries with an `arg` key, typed from it. Paths are relative to the workspace folder.
+ */
+export type ExplainArgs = CommandArgs;
 
 export interface RunPlan {
   folder: string;
@@ -71,47 +55,20 @@ export function normaliseArgs(raw: unknown): ExplainArgs {
     throw new CraftError('usage', `${path.basename(p)} is neither an .onnx model nor a folder of images.`);
   }
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new CraftError('usage', 'craft.explain takes an object of options, e.g. { model, images, class, layer }.');
-  const a = raw as Record<string, unknown>;
-  const str = (k: string): string | undefined => {
-    if (a[k] === undefined) return undefined;
-    if (a[k] instanceof vscode.Uri) return (a[k] as vscode.Uri).fsPath;
-    if (typeof a[k] !== 'string' || !(a[k] as string).trim()) throw new CraftError('usage', `craft.explain: "${k}" must be a non-empty string.`);
-    return a[k] as string;
-  };
-  const int = (k: string, min = 1): number | undefined => {
-    if (a[k] === undefined) return undefined;
-    if (!Number.isInteger(a[k]) || (a[k] as number) < min) throw new CraftError('usage', `craft.explain: "${k}" must be an integer ≥ ${min}, got ${JSON.stringify(a[k])}.`);
-    return a[k] as number;
-  };
-  const bool = (k: string): boolean | undefined => {
-    if (a[k] === undefined) return undefined;
-    if (typeof a[k] !== 'boolean') throw new CraftError('usage', `craft.explain: "${k}" must be true or false.`);
-    return a[k] as boolean;
-  };
-  if (a.class !== undefined && typeof a.class !== 'string' && typeof a.class !== 'number') {
-    throw new CraftError('usage', 'craft.explain: "class" must be a class index or label.');
+  const args: Record<string, unknown> = {};
+  const known = argOptions();
+  for (const [key, given] of Object.entries(raw as Record<string, unknown>)) {
+    if (given === undefined) continue;
+    const o = known.find((x) => x.arg === key);
+    if (!o) {
+      const near = suggest(key, known.map((x) => x.arg!), aliasesFor((x) => x.arg));
+      throw new CraftError('usage', `craft.explain: unknown argument "${key}"${near ? `; did you mean "${near}"?` : '.'}`, `Arguments: ${known.map((x) => x.arg).join(', ')}.`);
+    }
+    // Paths may come as a vscode.Uri (e.g. from another extension); they stay relative otherwise.
+    const v = given instanceof vscode.Uri && (o.type === 'file' || o.type === 'folder' || o.type === 'path') ? given.fsPath : given;
+    args[key] = fromJson(o, v, `craft.explain: "${key}"`);
   }
-  if (a.provider !== undefined && !['auto', 'cpu', 'cuda'].includes(a.provider as string)) {
-    throw new CraftError('usage', 'craft.explain: "provider" must be "auto", "cpu" or "cuda".');
-  }
-  return {
-    model: str('model'),
-    images: str('images'),
-    class: a.class as string | number | undefined,
-    layer: str('layer'),
-    concepts: int('concepts'),
-    patch: int('patch'),
-    designs: int('designs', 2),
-    batch: int('batch'),
-    provider: a.provider as ProviderRequest | undefined,
-    out: str('out'),
-    size: a.size === undefined ? undefined : parseSize(a.size, 'craft.explain "size"'),
-    preset: str('preset'),
-    labels: str('labels'),
-    maxImages: int('maxImages'),
-    reveal: bool('reveal'),
-    force: bool('force'),
-  };
+  return args as ExplainArgs;
 }
 
 /** The workspace folder a run belongs to: the one holding the model or images, else the first. */
@@ -153,7 +110,8 @@ export async function planRun(args: ExplainArgs, engine: EngineQueries, onNote: 
     if (!model) return undefined;
     remember.model = asked.model = model;
   }
-  if (!fs.existsSync(model)) throw new CraftError('input', `Model not found: ${model}`, 'Choose an existing .onnx file.');
+  // A folder or a FIFO named as the model would fail deep in the worker (or block its read).
+  checkRegularFile(model, 'The model', 'input');
   // The stored answers (images, class, layer, size, labels, h) were given for the stored model: they
   // apply only to that model, and `force` asks again (offering them first).
   const keep = !force && c.model !== undefined && path.resolve(model) === path.resolve(c.model);
@@ -232,6 +190,10 @@ export async function planRun(args: ExplainArgs, engine: EngineQueries, onNote: 
     provider: args.provider ?? c.provider ?? settings.provider,
     out: abs(args.out) ?? c.out ?? outSetting,
     maxImages: args.maxImages ?? c.maxImages,
+    alphaW: args.alphaW ?? c.alphaW ?? DEFAULTS.alphaW,
+    topCrops: args.topCrops ?? c.topCrops ?? DEFAULTS.topCrops,
+    mapPercentile: args.mapPercentile ?? c.mapPercentile ?? DEFAULTS.mapPercentile,
+    threads: args.threads ?? c.threads,
   };
   return { folder, options: stripUndefined(options), remember, asked, reveal: args.reveal !== false };
 }

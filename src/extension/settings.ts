@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { DEFAULTS } from '../craft/options';
+import { fromJson, option, type OptionName, type OptionSpec } from '../craft/option-table';
 import type { ProviderRequest } from '../protocol';
 
 /** The user's defaults (settings `craft.*`); the workspace config file and command arguments win over them. */
@@ -14,21 +15,28 @@ export interface CraftSettings {
   resultsFolder: string;
 }
 
+/**
+ * One setting, checked with the option table's type and bounds (the setting's own where it differs,
+ * e.g. craft.patchSize allows 0). Unset or blank: the default. A value out of bounds is a usage
+ * error naming the setting, rather than a silent fallback that would run with other numbers.
+ */
+export function readSetting(name: OptionName, scope?: vscode.Uri): unknown {
+  const o: OptionSpec = option(name);
+  const s = o.setting!;
+  const raw = vscode.workspace.getConfiguration('craft', scope).get<unknown>(s.key);
+  if (raw === undefined || raw === null || (typeof raw === 'string' && !raw.trim())) return s.default ?? o.default;
+  const v = fromJson({ ...o, min: s.min ?? o.min }, raw, `The setting "craft.${s.key}"`);
+  return typeof v === 'string' ? v.trim() : v;
+}
+
 export function readSettings(scope?: vscode.Uri): CraftSettings {
-  const c = vscode.workspace.getConfiguration('craft', scope);
-  const int = (key: string, fallback: number, min: number): number => {
-    const v = c.get<unknown>(key);
-    return typeof v === 'number' && Number.isInteger(v) && v >= min ? v : fallback;
-  };
-  const provider = c.get<string>('provider');
-  const folder = c.get<string>('resultsFolder');
   return {
-    provider: provider === 'cpu' || provider === 'cuda' || provider === 'auto' ? provider : DEFAULTS.provider,
-    concepts: int('concepts', DEFAULTS.concepts, 1),
-    patchSize: int('patchSize', 0, 0),
-    batchSize: int('batchSize', DEFAULTS.batch, 1),
-    designs: int('designs', DEFAULTS.designs, 2),
-    resultsFolder: typeof folder === 'string' && folder.trim() ? folder.trim() : '.craft',
+    provider: (readSetting('provider', scope) as ProviderRequest | undefined) ?? DEFAULTS.provider,
+    concepts: readSetting('concepts', scope) as number,
+    patchSize: readSetting('patch', scope) as number,
+    batchSize: readSetting('batch', scope) as number,
+    designs: readSetting('designs', scope) as number,
+    resultsFolder: readSetting('out', scope) as string,
   };
 }
 

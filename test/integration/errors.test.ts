@@ -62,6 +62,12 @@ describe('errors', () => {
     assert.equal(result, undefined);
     assert.equal(craft.lastError()?.kind, 'usage');
     assert.match(craft.lastError()?.message ?? '', /"concepts" must be an integer ≥ 1/);
+    // The table's keys only: a misspelt argument is refused with the nearest one.
+    assert.equal(await vscode.commands.executeCommand('craft.explain', { concept: 3 }), undefined);
+    assert.equal(craft.lastError()?.kind, 'usage');
+    assert.match(craft.lastError()?.message ?? '', /unknown argument "concept"; did you mean "concepts"\?/);
+    assert.equal(await vscode.commands.executeCommand('craft.explain', { designs: 2000 }), undefined);
+    assert.match(craft.lastError()?.message ?? '', /"designs" must be an integer ≥ 2 and ≤ 1024, got 2000/);
   });
 
   it('too many concepts for the crops: the engine explains what to change', async () => {

@@ -216,9 +216,9 @@ describe('remembered choices (craft.config.json)', () => {
     assert.equal((await api()).panels.get(dir), undefined, 'reveal: false opens no panel');
   });
 
-  it('merges into an existing file: unknown keys kept, same choices not rewritten', async () => {
+  it('merges into an existing file: notes ("$" keys) kept, same choices not rewritten', async () => {
     const raw = readJson(configFile);
-    fs.writeFileSync(configFile, JSON.stringify({ $schema: 'x.json', custom: { keep: true }, ...raw, class: 'sneaker', images: 'images/ankle_boot' }, null, 2));
+    fs.writeFileSync(configFile, JSON.stringify({ $schema: 'x.json', $comment: { keep: true }, ...raw, class: 'sneaker', images: 'images/ankle_boot' }, null, 2));
     const dir = await within(
       120_000,
       'craft.explain',
@@ -227,7 +227,7 @@ describe('remembered choices (craft.config.json)', () => {
     assert.ok(dir, 'ran with the model, class and layer from the config file');
     const after = readJson(configFile);
     assert.equal(after.$schema, 'x.json');
-    assert.deepEqual(after.custom, { keep: true });
+    assert.deepEqual(after.$comment, { keep: true });
     assert.equal(after.class, 'sneaker', 'the same class, written as a label, stays as written');
     assert.equal(after.images, 'images/sneaker', 'the new image folder is remembered');
   });

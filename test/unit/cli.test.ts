@@ -17,7 +17,7 @@ const SAMPLE = path.join(ROOT, 'sample');
 const MODEL = path.join(SAMPLE, 'model/fmnist_cnn.onnx');
 
 function craft(args: string[], cwd = ROOT): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/craft.js'), ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/craft.js'), ...args], { cwd, encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -80,7 +80,7 @@ test('usage and input errors exit with their codes and say what to do', () => {
   assert.equal(craft(['explain', '--model', MODEL]).code, 2);
   const flag = craft(['explain', '--concepts', 'ten']);
   assert.equal(flag.code, 2);
-  assert.match(flag.stderr, /--concepts must be an integer/);
+  assert.match(flag.stderr, /--concepts must be an integer ≥ 1 and ≤ 512, got "ten"/);
   assert.equal(craft(['explain', '--bogus', '1']).code, 2);
   assert.match(craft(['explain', '--mean', '1,2']).stderr, /three comma-separated numbers/);
 });
@@ -149,3 +149,60 @@ test('progress lines: rate and ETA from the stage\'s first update, at most one l
     '[nmf] 1/200 iterations\n',
   ]);
 });
+
+test('usage errors exit 2 with a message naming the flag', () => {
+  const dir = images(1);
+  const fifo = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'craft-fifo-')), 'model.onnx');
+  spawnSync('mkfifo', [fifo]);
+  const base = ['--images', dir, '--class', '7', '--size', '28'];
+  const cases: [string[], RegExp][] = [
+    [['explain', 'foo', '--model', MODEL, ...base], /Unexpected argument "foo": craft explain takes no arguments/],
+    [['explain', '--model', '--images', dir, '--class', '7'], /--model needs a value \(FILE\), but the next argument is the option --images[\s\S]*--model=VALUE/],
+    [['explain', '--model', MODEL, ...base, '--alpha-w', '-1'], /--alpha-w must be a number ≥ 0 and ≤ 1,000,000, got "-1"/],
+    [['explain', '--model', MODEL, ...base, '--concepts', '513'], /--concepts must be an integer ≥ 1 and ≤ 512, got "513"/],
+    [['explain', '--model', MODEL, ...base, '--max-images', '10000001'], /--max-images must be an integer ≥ 1 and ≤ 10,000,000/],
+    [['explain', '--model', MODEL, '--images', dir, '--class', '7', '--size', '9000'], /--size: the size must be H or HxW in pixels, each side from 1 to 8192/],
+    [['explain', '--model', MODEL, ...base, '--concepts', '3', '--concepts', '4'], /--concepts is given twice/],
+    [['explain', '--model', MODEL, ...base, '--concept', '3'], /Unknown option --concept\. Did you mean --concepts\?/],
+    [['explain', '--model', SAMPLE, ...base], /--model: .*sample is a folder, not a file/],
+    [['explain', '--model', path.join(SAMPLE, 'nope.onnx'), ...base], /--model: no such file: .*nope\.onnx/],
+    [['explain', '--model', fifo, ...base], /--model: .*model\.onnx is not a regular file \(a FIFO, socket or device\)/],
+    [['explain', '--model', MODEL, '--h', SAMPLE, ...base], /--h: .* is a folder, not a file/],
+    [['explain', '--model', MODEL, '--labels', SAMPLE, ...base], /--labels: .* is a folder, not a file/],
+    [['explain', '--config', SAMPLE], /--config: .* is a folder, not a file/],
+    [['explain', '--config', fifo], /--config: .* is not a regular file/],
+    [['explain', '--model', MODEL, ...base, '--std', '1,0,1'], /--std: each value must be > 0, got 0/],
+    [['explain', '--model', MODEL, ...base, '--mean', '1,2'], /--mean needs three comma-separated numbers \(R,G,B\), got "1,2"/],
+    [['explain', '--model', MODEL, ...base, '--resize', 'cubic'], /--resize must be one of "bilinear", "bicubic", "nearest", "lanczos3", got "cubic"/],
+    [['explain', '--model', MODEL, ...base, '--preset', 'foo'], /--preset must be one of "\[0,1\]", "imagenet", "\[-1,1\]", got "foo"/],
+    [['layers', '--model', MODEL, '--concepts', '3'], /--concepts is not an option of craft layers/],
+    [['report', 'a', 'b'], /Unexpected argument "b": craft report takes 1 argument/],
+    [['explian'], /Unknown command "explian"\. Did you mean explain\?/],
+  ];
+  for (const [args, message] of cases) {
+    const r = craft(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(' '));
+    assert.doesNotMatch(r.stderr, /unexpected error|    at /, 'no stack trace');
+  }
+  // A value starting with "--" is still possible with "=", and a preset's other spellings work.
+  const eq = craft(['explain', '--model=--weird.onnx', ...base]);
+  assert.equal(eq.code, 2);
+  assert.match(eq.stderr, /--model: no such file: .*--weird\.onnx/);
+  assert.match(craft(['--version']).stdout, /^craft-explain \d+\.\d+\.\d+\n$/);
+});
+
+test('a config file with a BOM is read; a misspelt key is a usage error with a suggestion', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-cfg-'));
+  const file = path.join(dir, 'craft.config.json');
+  fs.writeFileSync(file, '\uFEFF' + JSON.stringify({ model: MODEL, images: images(2), class: 'Sneaker', size: 28, concept: 3, patchSize: 14 }));
+  const r = craft(['explain', '--config', file]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /has 2 problems:\n {2}"concept" is not a known key; did you mean "concepts"\?\n {2}"patchSize" is not a known key; did you mean "patch"\?/);
+  // A missing model named by the file is a usage error naming the key.
+  fs.writeFileSync(file, '\uFEFF' + JSON.stringify({ model: 'gone.onnx', images: 'imgs', class: 1 }));
+  const gone = craft(['explain', '--config', file]);
+  assert.equal(gone.code, 2);
+  assert.match(gone.stderr, /craft\.config\.json: "model": no such file: .*gone\.onnx/);
+});
+

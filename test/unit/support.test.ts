@@ -71,7 +71,7 @@ test('config file values are checked and paths resolved against the file', () =>
   assert.equal(o.images, path.resolve('/ws/imgs'));
   assert.deepEqual(o.size, [28, 28]);
   assert.equal(o.concepts, 5);
-  assert.throws(() => configToOptions({ concepts: -1 }, '/ws', 'cfg'), /"concepts" must be a positive integer/);
+  assert.throws(() => configToOptions({ concepts: -1 }, '/ws', 'cfg'), /"concepts" must be an integer ≥ 1 and ≤ 512, got -1/);
   assert.throws(() => configToOptions({ provider: 'gpu' }, '/ws', 'cfg'), /"provider" must be/);
   assert.throws(() => configToOptions([], '/ws', 'cfg'), /JSON object/);
   assert.deepEqual(parseSize('224x192'), [224, 192]);

@@ -16,9 +16,9 @@ export type PresetName = keyof typeof PREPROCESS_PRESETS;
 export const PRESET_NAMES = Object.keys(PREPROCESS_PRESETS) as PresetName[];
 export const DEFAULT_PRESET: PresetName = '[0,1]';
 
-const KERNELS: readonly PreprocessConfig['resize'][] = ['bilinear', 'bicubic', 'nearest', 'lanczos3'];
-const LAYOUTS: readonly PreprocessConfig['layout'][] = ['NCHW', 'NHWC'];
-const ORDERS: readonly PreprocessConfig['channelOrder'][] = ['RGB', 'BGR'];
+export const KERNELS: readonly PreprocessConfig['resize'][] = ['bilinear', 'bicubic', 'nearest', 'lanczos3'];
+export const LAYOUTS: readonly PreprocessConfig['layout'][] = ['NCHW', 'NHWC'];
+export const ORDERS: readonly PreprocessConfig['channelOrder'][] = ['RGB', 'BGR'];
 const FIELDS = ['size', 'layout', 'channelOrder', 'range', 'mean', 'std', 'resize'] as const;
 /** Model inputs larger than this per side are almost certainly a mistake (and would not fit memory). */
 export const MAX_INPUT_SIDE = 8192;

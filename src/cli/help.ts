@@ -1,0 +1,69 @@
+import { flagOptions, formatNumber, type OptionSpec } from '../craft/option-table';
+
+const WIDTH = 100;
+const COLUMN = 22;
+
+/** "(1–512; default 10)", "(each side 1–8192)", "(default auto)" or ''. */
+function suffix(o: OptionSpec): string {
+  const parts: string[] = [];
+  if ((o.type === 'int' || o.type === 'number') && o.max !== undefined) {
+    parts.push(o.above !== undefined ? `> ${o.above} and ≤ ${formatNumber(o.max)}` : `${o.min}–${formatNumber(o.max)}`);
+  }
+  if (o.type === 'size') parts.push(`each side 1–${o.max}`);
+  if (o.default !== undefined && o.type !== 'switch') parts.push(`default ${typeof o.default === 'number' ? formatNumber(o.default) : o.default}`);
+  return parts.length ? ` (${parts.join('; ')})` : '';
+}
+
+/** Wraps `text` after the flag column. */
+function wrap(head: string, text: string): string {
+  const lines: string[] = [];
+  let line = head.length < COLUMN ? head.padEnd(COLUMN) : `${head}  `;
+  for (const word of text.split(' ')) {
+    if (line.length + word.length > WIDTH && line.trim().length > head.trim().length) {
+      lines.push(line.trimEnd());
+      line = ' '.repeat(COLUMN);
+    }
+    line += `${word} `;
+  }
+  lines.push(line.trimEnd());
+  return lines.join('\n');
+}
+
+function optionLine(o: OptionSpec): string {
+  const extra = suffix(o);
+  // "(NMF rank)" + "(1–512; default 10)" → "(NMF rank; 1–512; default 10)"
+  const text = extra && o.help.endsWith(')') ? `${o.help.slice(0, -1)}; ${extra.slice(2)}` : `${o.help}${extra}`;
+  return wrap(`  --${o.flag}${o.meta ? ` ${o.meta}` : ''}`, text);
+}
+
+/** `craft --help`, from the option table. */
+export function helpText(): string {
+  const flags = flagOptions();
+  const forCommand = (c: 'explain' | 'layers' | 'report') => flags.filter((o) => o.commands!.includes(c) && o.name !== 'help' && o.name !== 'version');
+  const layers = forCommand('layers').map((o) => `--${o.flag}`).join(', ');
+
+  return `craft — explain an ONNX image classifier's decision for one class with CRAFT concepts
+(Fel et al., "CRAFT: Concept Recursive Activation FacTorization for Explainability", CVPR 2023)
+
+Usage:
+  craft explain --model M.onnx --images DIR --class K|LABEL [options]
+  craft explain --config craft.config.json [options]
+  craft layers  --model M.onnx [--size H[xW]] [--images DIR]
+  craft report  RESULTS_DIR [--output FILE.html]   (a standalone HTML page of a run)
+  craft --help | --version
+
+explain options:
+${forCommand('explain').map(optionLine).join('\n')}
+
+${wrap('layers options:', `${layers} (as for explain; the probe runs on the CPU unless --provider says otherwise)`)}
+report options:
+${forCommand('report').map(optionLine).join('\n')}
+
+Flags take a value as --flag VALUE or --flag=VALUE; a value that starts with "--" needs the = form.
+Each flag may be given once (twice is an error). Flags override the --config file, whose keys are
+the options' names in camelCase ("maxImages", "alphaW"; schemas/craft.config.schema.json).
+
+Exit codes: 0 done, 2 bad usage, 3 bad input data, 4 model problem, 5 execution provider,
+6 cannot write results, 130 cancelled, 1 unexpected error.
+`;
+}
