@@ -1,12 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CraftError } from './errors';
+import { readText } from './text';
 
 /** Reads class names from a JSON array (or {"classes": [...]}) or a text file with one name per line. */
 export function readLabelsFile(file: string): string[] {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readText(file);
   } catch (e) {
     throw new CraftError('input', `Cannot read the labels file ${file}: ${(e as Error).message}`);
   }

@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { RESULTS_FILE, latestRun } from '../craft/bundle/writer';
+import { stripBom } from '../craft/text';
 import type { ResultsBundle } from '../protocol';
 
 export interface RunEntry {
@@ -39,7 +40,7 @@ export async function listRuns(root: string): Promise<RunEntry[]> {
 
 export async function readEntry(dir: string): Promise<RunEntry | undefined> {
   try {
-    const b = JSON.parse(await fs.promises.readFile(path.join(dir, RESULTS_FILE), 'utf8')) as ResultsBundle;
+    const b = JSON.parse(stripBom(await fs.promises.readFile(path.join(dir, RESULTS_FILE), 'utf8'))) as ResultsBundle;
     if (typeof b !== 'object' || b === null || typeof b.class !== 'object' || !Array.isArray(b.images)) return undefined;
     return {
       dir,

@@ -1,12 +1,16 @@
 /**
  * The workspace config file craft.config.json at a workspace folder's root (format: src/craft/config.ts):
- * read for the choices made before, merged with new choices after a run. Unknown keys are kept and
- * paths are written relative to the file, so the file stays hand-editable and shareable.
+ * read for the choices made before, merged with new choices after a run. The file is edited in its
+ * text: only the keys a run sets change, everything else (notes under "$" keys, layout, order, a byte
+ * order mark) stays as the user wrote it; paths are written relative to the file, so it stays
+ * hand-editable and shareable.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { configToOptions } from '../craft/config';
 import { CraftError } from '../craft/errors';
+import { BOM, stripBom } from '../craft/text';
+import { editJsonObject } from './jsonEdit';
 import type { ExplainOptions } from '../craft/options';
 
 export const CONFIG_FILE = 'craft.config.json';
@@ -14,6 +18,8 @@ export const CONFIG_FILE = 'craft.config.json';
 export interface WorkspaceConfig {
   file: string;
   exists: boolean;
+  /** The file's text, as written ('' when there is no file). */
+  text: string;
   /** The parsed JSON object, as written (relative paths). */
   raw: Record<string, unknown>;
   /** The same, checked and with absolute paths. */
@@ -37,16 +43,16 @@ export async function readWorkspaceConfig(folder: string): Promise<WorkspaceConf
   try {
     text = await fs.promises.readFile(file, 'utf8');
   } catch {
-    return { file, exists: false, raw: {}, options: {} };
+    return { file, exists: false, text: '', raw: {}, options: {} };
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = JSON.parse(stripBom(text));
   } catch (e) {
     throw new CraftError('usage', `${file} is not valid JSON: ${(e as Error).message}`, `Fix or delete ${CONFIG_FILE}; it holds the choices CRAFT remembers.`);
   }
   const options = configToOptions(raw, folder, file);
-  return { file, exists: true, raw: raw as Record<string, unknown>, options };
+  return { file, exists: true, text, raw: raw as Record<string, unknown>, options };
 }
 
 /** A path as the config file stores it: relative to its folder when inside it, forward slashes. */
@@ -63,18 +69,19 @@ export function configPath(folder: string, abs: string): string {
  */
 export async function rememberChoices(folder: string, choices: Choices): Promise<string[]> {
   const current = await readWorkspaceConfig(folder);
-  const raw: Record<string, unknown> = { ...current.raw };
   const old = current.options;
   const changed: string[] = [];
+  const values: Record<string, unknown> = {};
+  const removed: string[] = [];
   const set = (key: string, value: unknown) => {
-    raw[key] = value;
+    values[key] = value;
     changed.push(key);
   };
   if (choices.model !== undefined && !samePath(old.model, choices.model)) {
     set('model', configPath(folder, choices.model));
     // Settings tied to the previous model no longer apply.
-    for (const key of ['h', 'labels']) if (key in raw) {
-      delete raw[key];
+    for (const key of ['h', 'labels']) if (key in current.raw) {
+      removed.push(key);
       changed.push(`-${key}`);
     }
   }
@@ -83,7 +90,14 @@ export async function rememberChoices(folder: string, choices: Choices): Promise
   if (choices.layer !== undefined && old.layer !== choices.layer) set('layer', choices.layer);
   if (choices.size !== undefined && (old.size?.[0] !== choices.size[0] || old.size?.[1] !== choices.size[1])) set('size', choices.size);
   if (changed.length === 0 && current.exists) return [];
-  await fs.promises.writeFile(current.file, JSON.stringify(raw, null, 2) + '\n');
+  let text = editJsonObject(current.exists ? current.text : '{}\n', values, removed);
+  if (text === undefined) {
+    // A file the in-place edit could not handle: written whole (its BOM kept).
+    const raw: Record<string, unknown> = { ...current.raw, ...values };
+    for (const key of removed) delete raw[key];
+    text = (current.text.startsWith(BOM) ? BOM : '') + JSON.stringify(raw, null, 2) + '\n';
+  }
+  await fs.promises.writeFile(current.file, text);
   return changed;
 }
 

@@ -216,18 +216,20 @@ describe('remembered choices (craft.config.json)', () => {
     assert.equal((await api()).panels.get(dir), undefined, 'reveal: false opens no panel');
   });
 
-  it('merges into an existing file: notes ("$" keys) kept, same choices not rewritten', async () => {
+  it('merges into an existing file: the file kept as written except the keys set', async () => {
     const raw = readJson(configFile);
-    fs.writeFileSync(configFile, JSON.stringify({ $schema: 'x.json', $comment: { keep: true }, ...raw, class: 'sneaker', images: 'images/ankle_boot' }, null, 2));
+    // Notes ("$" keys), a hand layout and a byte order mark stay; only "images" changes.
+    const written = '\uFEFF' + JSON.stringify({ $schema: 'x.json', $comment: { keep: true }, ...raw, class: 'sneaker', images: 'images/ankle_boot' }, null, 2).replace(/\[\s*28,\s*28\s*\]/, '[28,28]');
+    fs.writeFileSync(configFile, written);
     const dir = await within(
       120_000,
       'craft.explain',
       vscode.commands.executeCommand<string | undefined>('craft.explain', { images: 'images/sneaker', concepts: 3, designs: 4, maxImages: 20, reveal: false }),
     );
     assert.ok(dir, 'ran with the model, class and layer from the config file');
-    const after = readJson(configFile);
-    assert.equal(after.$schema, 'x.json');
-    assert.deepEqual(after.$comment, { keep: true });
+    const text = fs.readFileSync(configFile, 'utf8');
+    assert.equal(text, written.replace('"images": "images/ankle_boot"', '"images": "images/sneaker"'), 'only the new image folder changed');
+    const after = JSON.parse(text.slice(1));
     assert.equal(after.class, 'sneaker', 'the same class, written as a label, stays as written');
     assert.equal(after.images, 'images/sneaker', 'the new image folder is remembered');
   });

@@ -11,6 +11,7 @@ import { configToOptions, readConfigFile } from '../../src/craft/config';
 import { CraftError } from '../../src/craft/errors';
 import { explain } from '../../src/craft/explain';
 import { presetName } from '../../src/craft/images/preprocess';
+import { readLabelsFile } from '../../src/craft/labels';
 import {
   OPTIONS, argOptions, checkEngineOptions, checkSize, configOptions, editDistance, flagOptions, fromJson, settingOptions,
   sizeTextPattern, suggest, upToPattern, type OptionSpec,
@@ -219,11 +220,15 @@ test('config file mistakes: a misspelt key gets a suggestion; every problem is l
   assert.equal(editDistance('', 'abc'), 3);
 });
 
-test('a UTF-8 byte order mark is accepted in config files', () => {
+test('a UTF-8 byte order mark is accepted in config and labels files', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-bom-'));
   const bom = '\uFEFF';
   fs.writeFileSync(path.join(dir, 'craft.config.json'), `${bom}{"concepts": 4, "model": "m.onnx"}`);
   assert.deepEqual(readConfigFile(path.join(dir, 'craft.config.json')), { concepts: 4, model: path.join(dir, 'm.onnx') });
+  fs.writeFileSync(path.join(dir, 'labels.json'), `${bom}["cat", "dog"]`);
+  assert.deepEqual(readLabelsFile(path.join(dir, 'labels.json')), ['cat', 'dog']);
+  fs.writeFileSync(path.join(dir, 'labels.txt'), `${bom}cat\r\ndog\r\n`);
+  assert.deepEqual(readLabelsFile(path.join(dir, 'labels.txt')), ['cat', 'dog']);
 });
 
 test('command arguments of craft.explain: the table\'s keys', () => {
