@@ -1,5 +1,8 @@
 import { flagOptions, formatNumber, type OptionSpec } from '../craft/option-table';
 
+/** Exit codes of a run stopped by a signal: 128 + the signal's number, as a shell reports a killed process. */
+export const SIGNAL_EXIT = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
+
 const WIDTH = 100;
 const COLUMN = 22;
 
@@ -64,6 +67,8 @@ Each flag may be given once (twice is an error). Flags override the --config fil
 the options' names in camelCase ("maxImages", "alphaW"; schemas/craft.config.schema.json).
 
 Exit codes: 0 done, 2 bad usage, 3 bad input data, 4 model problem, 5 execution provider,
-6 cannot write results, 130 cancelled, 1 unexpected error.
+6 cannot write results, 1 unexpected error. A run stopped by Ctrl-C (SIGINT), SIGTERM or SIGHUP
+removes its partial results and exits ${SIGNAL_EXIT.SIGINT}, ${SIGNAL_EXIT.SIGTERM} or ${SIGNAL_EXIT.SIGHUP} (128 + the signal's number); a second
+signal stops at once.
 `;
 }

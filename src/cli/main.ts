@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { checkCommand, parseArgs, value, type ParsedArgs } from './args';
-import { helpText } from './help';
+import { SIGNAL_EXIT, helpText } from './help';
 import { ProgressPrinter, formatSeconds } from './progress';
 import { CancelledError, CraftError, type ErrorKind } from '../craft/errors';
 import { DEFAULTS, type ExplainOptions } from '../craft/options';
@@ -9,6 +9,7 @@ import { checkRegularFile, readConfigFile } from '../craft/config';
 import { explain } from '../craft/explain';
 import { listLayers } from '../craft/layers';
 import { writeReport } from '../craft/bundle/report';
+import { removePartialsOf } from '../craft/bundle/partials';
 import { toolVersion } from '../craft/stages/write';
 import type { PreprocessConfig, ProviderRequest } from '../protocol';
 
@@ -20,14 +21,38 @@ const USAGE = {
   report: 'craft report RESULTS_DIR [--output FILE.html]',
 };
 
+type StopSignal = keyof typeof SIGNAL_EXIT;
+
+/** What a signal handler needs to know about the command in progress. */
+interface Stopping {
+  /** The first signal received; the exit code follows it. */
+  by?: StopSignal;
+  /** True while an explain run can be cancelled (it then removes its partial results itself). */
+  cancellable: boolean;
+  /** Removes what a run had begun (its hidden partial folder, by its owner pid), for a stop that cannot wait. */
+  cleanup?: () => Promise<unknown>;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const printer = new ProgressPrinter();
   const controller = new AbortController();
-  const onSigint = () => {
-    printer.log('craft: cancelling…');
+  const stopping: Stopping = { cancellable: false };
+  // SIGINT, SIGTERM and SIGHUP all cancel a run the same way: the engine stops at its next check
+  // and removes its partial folder, then the CLI exits 128 + the signal's number. A second signal
+  // (or one while nothing can be cancelled) stops at once, removing the partial folder itself.
+  const onSignal = (signal: StopSignal) => {
+    if (stopping.by || !stopping.cancellable) {
+      printer.endLine();
+      process.stderr.write(`craft: stopped (${signal}).\n`);
+      void (stopping.cleanup?.() ?? Promise.resolve()).finally(() => process.exit(SIGNAL_EXIT[signal]));
+      return;
+    }
+    stopping.by = signal;
+    printer.log(`craft: ${signal === 'SIGINT' ? 'cancelling' : `${signal}: cancelling`}… (again to stop at once)`);
     controller.abort();
   };
-  process.once('SIGINT', onSigint);
+  const handlers = (Object.keys(SIGNAL_EXIT) as StopSignal[]).map((signal) => [signal, () => onSignal(signal)] as const);
+  for (const [signal, handler] of handlers) process.on(signal, handler);
   try {
     const args = parseArgs(argv);
     if (args.given.has('version')) {
@@ -41,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     switch (args.command) {
       case 'explain':
-        return await runExplain(args, printer, controller.signal);
+        return await runExplain(args, printer, controller.signal, stopping);
       case 'layers':
         return await runLayers(args);
       case 'report':
@@ -56,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
     // The one place the CLI maps the engine's cancellation to an exit code.
     if (e instanceof CancelledError) {
       process.stderr.write('craft: cancelled; no results were written.\n');
-      return 130;
+      return SIGNAL_EXIT[stopping.by ?? 'SIGINT'];
     }
     if (e instanceof CraftError) {
       process.stderr.write(`craft: ${e.full}\n`);
@@ -65,7 +90,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`craft: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return 1;
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    for (const [signal, handler] of handlers) process.removeListener(signal, handler);
   }
 }
 
@@ -116,14 +141,19 @@ function explainOptions(args: ParsedArgs): ExplainOptions {
   } as ExplainOptions;
 }
 
-async function runExplain(args: ParsedArgs, printer: ProgressPrinter, signal: AbortSignal): Promise<number> {
+async function runExplain(args: ParsedArgs, printer: ProgressPrinter, signal: AbortSignal, stopping: Stopping): Promise<number> {
   const quiet = args.given.has('quiet');
   const options = explainOptions(args);
+  stopping.cleanup = () => removePartialsOf(options.out, process.pid);
+  stopping.cancellable = true;
   const { dir, bundle } = await explain({
     ...options,
     signal,
     onProgress: quiet ? undefined : (p) => printer.update(p),
     log: quiet ? undefined : (line) => printer.log(line),
+  }).finally(() => {
+    stopping.cancellable = false;
+    stopping.cleanup = undefined;
   });
   printer.endLine();
   if (args.given.has('json')) {

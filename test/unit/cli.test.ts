@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -206,3 +206,42 @@ test('a config file with a BOM is read; a misspelt key is a usage error with a s
   assert.match(gone.stderr, /craft\.config\.json: "model": no such file: .*gone\.onnx/);
 });
 
+/**
+ * Starts a long run, sends the first signal once its importance stage is under way, and each next one
+ * once the CLI has said it is cancelling (signals sent together would merge into one); returns how it
+ * ended.
+ */
+async function stopRun(signals: NodeJS.Signals[], designs = 512): Promise<{ code: number | null; stderr: string; out: string }> {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-signal-'));
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/craft.js'), 'explain', '--model', MODEL, '--images', path.join(SAMPLE, 'images/ankle_boot'),
+    '--class', '9', '--size', '28', '--layer', '/g/MaxPool_1_output_0', '--patch', '14', '--designs', String(designs), '--provider', 'cpu', '--out', out], { cwd: ROOT });
+  let stderr = '';
+  let sent = 0;
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    stderr += chunk;
+    if (sent === 0 && /\[importance\]/.test(stderr)) {
+      // The partial bundle folder exists from the end of the model stage on.
+      assert.ok(fs.readdirSync(out).some((n) => n.startsWith('.partial-')), 'a partial folder while running');
+      child.kill(signals[sent++]);
+    } else if (sent > 0 && sent < signals.length && /cancelling/.test(stderr)) child.kill(signals[sent++]);
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  assert.equal(sent, signals.length, `the run reached the importance stage: ${stderr}`);
+  return { code, stderr, out };
+}
+
+test('SIGTERM, SIGHUP and SIGINT cancel a run like Ctrl-C: partial results removed, exit 128 + signal', async () => {
+  for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129], ['SIGINT', 130]] as const) {
+    const r = await stopRun([signal]);
+    assert.equal(r.code, code, `${signal}: ${r.stderr}`);
+    assert.match(r.stderr, /cancelled; no results were written/);
+    assert.deepEqual(fs.readdirSync(r.out), [], `${signal} leaves nothing in the results folder`);
+  }
+  // A second signal stops at once, and still removes the partial folder.
+  // (Many designs: one image's importances take long enough for the second signal to come first.)
+  const twice = await stopRun(['SIGTERM', 'SIGTERM'], 1024);
+  assert.equal(twice.code, 143, twice.stderr);
+  assert.match(twice.stderr, /stopped \(SIGTERM\)/);
+  assert.deepEqual(fs.readdirSync(twice.out), []);
+});
