@@ -8,8 +8,9 @@
 // win32-x64, win32-arm64, darwin-arm64 (all by default); no darwin-x64: onnxruntime-node 1.30 ships no
 // binaries for it.
 //
-// For each target, a temporary staging folder gets a copy of the built extension and the target's production node_modules, and `vsce package --target` runs there; the
-// repository's node_modules is only read. What each VSIX holds is chosen in scripts/vsix-files.js.
+// For each target, a temporary staging folder gets a copy of the built extension and the target's
+// production node_modules, and `vsce package --target` runs there; the repository's node_modules is only
+// read. What each VSIX holds is chosen in scripts/vsix-files.js.
 // Packages that npm did not install on this machine (the other platforms' sharp packages) are fetched
 // from the npm registry by name and the exact version in package-lock.json (`npm pack`), checked against
 // the lockfile's integrity and kept in .cache/package-all/npm, so later runs need no network.
@@ -54,10 +55,18 @@ function fail(message) {
 }
 
 function run(cmd, args, cwd) {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  // A .cmd file only starts through a shell on Windows.
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, shell: cmd.endsWith('.cmd') });
   if (r.error) fail(`${cmd} ${args.join(' ')}: ${r.error.message}`);
   if (r.status !== 0) fail(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}:\n${(r.stdout + r.stderr).slice(-4000)}`);
   return r.stdout;
+}
+
+/** npm's command line: the npm that runs this script (`npm run package:all`), else the one on PATH. */
+function npm(args) {
+  const cli = process.env.npm_execpath;
+  if (cli && /\.c?js$/.test(cli)) return [process.execPath, [cli, ...args]];
+  return [process.platform === 'win32' ? 'npm.cmd' : 'npm', args];
 }
 
 function integrityOf(file, algorithm) {
@@ -73,7 +82,7 @@ function fetchTarball(pkg) {
   if (!algorithm || !expected) fail(`${pkg.name}@${pkg.version} has no integrity in package-lock.json`);
   if (!fs.existsSync(file) || integrityOf(file, algorithm) !== expected) {
     console.log(`  fetching ${pkg.name}@${pkg.version} from the npm registry`);
-    const out = run('npm', ['pack', `${pkg.name}@${pkg.version}`, '--pack-destination', dir, '--json', '--loglevel=error'], dir);
+    const out = run(...npm(['pack', `${pkg.name}@${pkg.version}`, '--pack-destination', dir, '--json', '--loglevel=error']), dir);
     const packed = path.join(dir, JSON.parse(out)[0].filename);
     if (packed !== file) fs.renameSync(packed, file);
     if (integrityOf(file, algorithm) !== expected) fail(`${pkg.name}@${pkg.version}: the registry's tarball does not match package-lock.json's integrity`);
