@@ -3,7 +3,9 @@
 // (always the last line printed):
 // 1. engine unit tests with node's test runner (real onnxruntime-node and sharp);
 // 2. the extension's Mocha suite inside a real VS Code extension host (code-server's VS Code server,
-//    driven by headless Chromium), plus the webview tests in Chromium.
+//    driven by headless Chromium), plus the webview tests in Chromium;
+// 3. every platform's VSIX, built by scripts/package-all.js into a temporary folder, read back and
+//    checked (test/integration/vsix-contents.ts; about 40 s, the npm registry on a first run).
 //
 //   node scripts/test.js [--unit] [--grep PATTERN]
 //
@@ -175,6 +177,7 @@ unitSuite();
 if (!opts.onlyUnit) {
   launcherSuite('integration', 'integration/launch.js', 'test/integration');
   launcherSuite('webview', 'webview/webview-launch.js');
+  launcherSuite('vsix', 'integration/vsix-contents.js');
 }
 
 console.log('');

@@ -1,11 +1,14 @@
-// Packages the extension as a linux-x64 VSIX (offline, vsce), installs it into the VS Code server like
-// a user would (server-main.js --install-extension), opens a copy of sample/ WITHOUT the development
-// extension, and runs "CRAFT: Explain class" from the palette: the installed extension must run the
-// engine (native onnxruntime-node and sharp from the VSIX) and show the concept cards.
+// Checks the VSIXs that `npm run package:all` wrote to dist/: first what each platform's VSIX holds
+// (vsix-contents.ts), then installs this machine's one into the VS Code server like a user would
+// (server-main.js --install-extension), opens a copy of sample/ WITHOUT the development extension, and
+// runs "CRAFT: Explain class" from the palette: the installed extension must run the engine (native
+// onnxruntime-node and sharp from the VSIX) and show the concept cards.
 //
-//   node out/test/integration/vsix-check.js [--vsix FILE] [--screenshot-dir DIR] [--keep-temp]
+//   npm run package:all && node out/test/integration/vsix-check.js [--dir DIR] [--vsix FILE]
+//                                                                  [--screenshot-dir DIR] [--keep-temp]
 //
-// Prints the VSIX size and `N passed, N failed`; exit code = failures.
+// --dir: where the VSIXs are (default dist/); --vsix: install this file instead of DIR's VSIX for this
+// machine. Prints `N passed, N failed`; exit code = failures.
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -24,24 +27,26 @@ import {
   waitForServer,
 } from './launch';
 import { conceptCards, openWorkbench, runFromPalette, waitForRun } from './ui';
+import { VSIX_TARGETS, VsixTarget, checkVsix, vsixPath } from './vsix-contents';
 
-const MAX_VSIX_BYTES = 30 * 1024 * 1024;
 const EXTENSION_ID = 'craft-explain.craft-explain';
 
 /** A failed step that later steps need: stop (already counted). */
 class Stop extends Error {}
 
 interface Options {
+  dir: string;
   vsix?: string;
   screenshotDir: string;
   keepTemp: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { screenshotDir: path.join(repoRoot, 'test-artifacts'), keepTemp: false };
+  const o: Options = { dir: path.join(repoRoot, 'dist'), screenshotDir: path.join(repoRoot, 'test-artifacts'), keepTemp: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--vsix') o.vsix = path.resolve(argv[++i]);
+    if (a === '--dir') o.dir = path.resolve(argv[++i]);
+    else if (a === '--vsix') o.vsix = path.resolve(argv[++i]);
     else if (a === '--screenshot-dir') o.screenshotDir = path.resolve(argv[++i]);
     else if (a === '--keep-temp') o.keepTemp = true;
     else throw new Error(`unknown argument ${a}`);
@@ -73,28 +78,37 @@ async function main(): Promise<number> {
   };
 
   try {
+    for (const target of VSIX_TARGETS) {
+      const file = vsixPath(opts.dir, target);
+      if (!fs.existsSync(file)) {
+        await check(`${target}: the VSIX exists`, async () => {
+          throw new Error(`${file} is missing (build it: npm run package:all)`);
+        });
+        continue;
+      }
+      log(`${path.basename(file)}: ${(fs.statSync(file).size / 1024 / 1024).toFixed(1)} MB`);
+      for (const c of checkVsix(file, target)) {
+        await check(c.name, async () => {
+          if (c.problems.length) throw new Error(c.problems.join('\n'));
+        });
+      }
+    }
+
+    const host = `${process.platform}-${process.arch}` as VsixTarget;
+    const vsix = opts.vsix ?? vsixPath(opts.dir, host);
+    if (!opts.vsix && !VSIX_TARGETS.includes(host)) throw new Error(`no VSIX target for this machine (${host})`);
+    if (!fs.existsSync(vsix)) {
+      if (opts.vsix) throw new Error(`${vsix} does not exist`);
+      throw new Stop(); // its missing VSIX was counted above
+    }
+    const [hostOs, hostCpu] = host.split('-');
+
     const vscodeDir = ensureSetup(10 * 60_000);
     run.tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-vsix-'));
     const dirs = ['server-data', 'user-data', 'extensions'].map((d) => {
       const p = path.join(run.tmpRoot!, d);
       fs.mkdirSync(p);
       return p;
-    });
-
-    let vsix = opts.vsix;
-    const packaged = await check('vsce package --target linux-x64 works offline', async () => {
-      if (vsix) return;
-      vsix = path.join(run.tmpRoot!, 'craft-explain-linux-x64.vsix');
-      const vsce = path.join(repoRoot, 'node_modules', '.bin', 'vsce');
-      const r = spawnSync(vsce, ['package', '--target', 'linux-x64', '--allow-missing-repository', '-o', vsix], { cwd: repoRoot, encoding: 'utf8', timeout: 5 * 60_000 });
-      if (r.status !== 0) throw new Error(`vsce exited ${r.status ?? r.signal}:\n${(r.stdout + r.stderr).slice(-3000)}`);
-      log(`packaged ${vsix}`);
-    });
-    if (!packaged || !vsix) throw new Stop();
-    const bytes = fs.statSync(vsix).size;
-    log(`VSIX size: ${bytes} bytes (${(bytes / 1024 / 1024).toFixed(2)} MB)`);
-    await check('the VSIX is under 30 MB', async () => {
-      if (bytes >= MAX_VSIX_BYTES) throw new Error(`${bytes} bytes`);
     });
 
     const installed = await check('server-main.js --install-extension installs it', async () => {
@@ -104,7 +118,7 @@ async function main(): Promise<number> {
         '--server-data-dir', dirs[0],
         '--user-data-dir', dirs[1],
         '--extensions-dir', dirs[2],
-        '--install-extension', vsix!,
+        '--install-extension', vsix,
       ];
       const r = spawnSync(process.execPath, args, {
         encoding: 'utf8',
@@ -114,10 +128,9 @@ async function main(): Promise<number> {
       const folder = fs.readdirSync(dirs[2]).find((n) => n.startsWith(`${EXTENSION_ID}-`));
       if (!folder) throw new Error(`no ${EXTENSION_ID}-* folder in ${dirs[2]}: ${fs.readdirSync(dirs[2]).join(', ')}`);
       const ext = path.join(dirs[2], folder);
-      for (const f of ['out/src/extension/index.js', 'out/src/craft/worker.js', 'media/webview.js', 'schemas/craft.config.schema.json', 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1']) {
+      for (const f of ['out/src/extension/index.js', 'out/src/craft/worker.js', 'media/webview.js', 'schemas/craft.config.schema.json', `node_modules/onnxruntime-node/bin/napi-v6/${hostOs}/${hostCpu}/onnxruntime_binding.node`]) {
         if (!fs.existsSync(path.join(ext, f))) throw new Error(`${f} is missing from the installed extension`);
       }
-      if (fs.existsSync(path.join(ext, 'node_modules/onnxruntime-node/bin/napi-v6/win32'))) throw new Error('Windows binaries were packaged');
       log(`installed into ${ext}`);
     });
     if (!installed) throw new Stop();

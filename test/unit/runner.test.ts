@@ -7,7 +7,7 @@ import * as path from 'path';
 
 // scripts/test.js decides what "N passed, N failed, N skipped" means for the whole project, so its rules
 // are checked here: it runs on a small copy of the repo layout whose suites are tiny stand-ins (a real
-// node:test file for the unit part; the two launchers replaced by scripts that write a given summary).
+// node:test file for the unit part; the three launchers replaced by scripts that write a given summary).
 
 const ROOT = path.resolve(__dirname, '../../..');
 const RUNNER = path.join(ROOT, 'scripts', 'test.js');
@@ -17,7 +17,7 @@ interface Sandbox {
   /** Writes a source file and, unless `compiled` is false, its compiled test. */
   unit(name: string, body: string, compiled?: boolean): void;
   /** What a launcher stand-in does: its summary (undefined: none) and exit code. */
-  launcher(which: 'integration' | 'webview', summary: object | undefined | 'garbled', exit?: number): void;
+  launcher(which: 'integration' | 'webview' | 'vsix', summary: object | undefined | 'garbled', exit?: number): void;
   run(args?: string[], env?: Record<string, string>): { stdout: string; lines: string[]; status: number | null; calls: Record<string, { args: string[]; grepEnv?: string }> };
 }
 
@@ -36,7 +36,7 @@ function sandbox(t: { after: (fn: () => void) => void }): Sandbox {
       if (compiled) fs.writeFileSync(path.join(dir, 'out/test/unit', `${name}.test.js`), `const { test } = require('node:test');\n${body}\n`);
     },
     launcher(which, summary, exit = 0) {
-      const file = path.join(dir, 'out/test', which === 'integration' ? 'integration/launch.js' : 'webview/webview-launch.js');
+      const file = path.join(dir, 'out/test', { integration: 'integration/launch.js', webview: 'webview/webview-launch.js', vsix: 'integration/vsix-contents.js' }[which]);
       const content = summary === 'garbled' ? '{"passed": 1,' : summary === undefined ? undefined : JSON.stringify(summary);
       // Records how it was called, then writes the summary where --summary says.
       fs.writeFileSync(
@@ -58,7 +58,7 @@ process.exit(${exit});
       const r = spawnSync(process.execPath, [path.join(dir, 'scripts', 'test.js'), ...args], { cwd: dir, env: childEnv, encoding: 'utf8', timeout: 60_000 });
       const lines = r.stdout.trimEnd().split('\n');
       const calls: Record<string, { args: string[]; grepEnv?: string }> = {};
-      for (const which of ['integration', 'webview']) {
+      for (const which of ['integration', 'webview', 'vsix']) {
         const f = path.join(dir, `${which}.call.json`);
         if (fs.existsSync(f)) calls[which] = JSON.parse(fs.readFileSync(f, 'utf8'));
       }
@@ -67,6 +67,7 @@ process.exit(${exit});
   };
   s.launcher('integration', { passed: 3, failed: 0, skipped: 1, ran: 3 });
   s.launcher('webview', { passed: 2, failed: 0 });
+  s.launcher('vsix', { passed: 1, failed: 0, skipped: 0, ran: 1 });
   return s;
 }
 
@@ -79,11 +80,12 @@ test('runner: the closing line counts every suite, skipped and todo tests includ
   const s = sandbox(t);
   s.unit('one', PASS_SKIP_TODO);
   const r = s.run();
-  assert.equal(r.lines.at(-1), '7 passed, 0 failed, 3 skipped', r.stdout);
+  assert.equal(r.lines.at(-1), '8 passed, 0 failed, 3 skipped', r.stdout);
   assert.equal(r.status, 0);
   assert.ok(r.lines.includes('unit: 2 passed, 0 failed, 2 skipped'), r.stdout);
   assert.ok(r.lines.includes('integration: 3 passed, 0 failed, 1 skipped'), r.stdout);
   assert.ok(r.lines.includes('webview: 2 passed, 0 failed, 0 skipped'), r.stdout);
+  assert.ok(r.lines.includes('vsix: 1 passed, 0 failed, 0 skipped'), r.stdout);
   assert.deepEqual(r.calls.integration.args.slice(0, 1), ['--summary']);
 });
 
@@ -118,7 +120,7 @@ test('runner: a suite that ran no test is a failure unless --grep was given', (t
   r = s.run();
   assert.equal(r.status, 1);
   assert.match(r.stdout, /FAILED: integration: no test ran/);
-  assert.equal(r.lines.at(-1), '4 passed, 1 failed, 6 skipped');
+  assert.equal(r.lines.at(-1), '5 passed, 1 failed, 6 skipped');
 
   // A webview summary without `ran`: passed + failed is what ran.
   s.launcher('integration', { passed: 3, failed: 0, skipped: 0, ran: 3 });
@@ -129,11 +131,13 @@ test('runner: a suite that ran no test is a failure unless --grep was given', (t
 
   // An explicit grep may select nothing; it reaches every suite, and tests it leaves out are not skipped.
   s.launcher('integration', { passed: 0, failed: 0, skipped: 0, ran: 0 });
+  s.launcher('vsix', { passed: 0, failed: 0, skipped: 0, ran: 0 });
   r = s.run(['--grep', 'nothing matches this']);
   assert.equal(r.lines.at(-1), '0 passed, 0 failed, 0 skipped', r.stdout);
   assert.equal(r.status, 0);
   assert.deepEqual(r.calls.integration.args.slice(2), ['--grep', 'nothing matches this']);
   assert.deepEqual(r.calls.webview.args.slice(2), ['--grep', 'nothing matches this']);
+  assert.deepEqual(r.calls.vsix.args.slice(2), ['--grep', 'nothing matches this']);
   r = s.run(['--unit', '--grep', '^a$']);
   assert.equal(r.lines.at(-1), '1 passed, 0 failed, 0 skipped', r.stdout);
 });
@@ -154,7 +158,7 @@ test('runner: a launcher that is not built, writes no summary, or fails without 
   fs.rmSync(path.join(s.dir, 'out/test/webview/webview-launch.js'));
   let r = s.run();
   assert.match(r.stdout, /FAILED: webview: out\/test\/webview\/webview-launch\.js is missing/);
-  assert.equal(r.lines.at(-1), '5 passed, 1 failed, 3 skipped');
+  assert.equal(r.lines.at(-1), '6 passed, 1 failed, 3 skipped');
   assert.equal(r.status, 1);
 
   s.launcher('webview', { passed: 2, failed: 0 });
@@ -172,10 +176,10 @@ test('runner: a launcher that is not built, writes no summary, or fails without 
     s.launcher('integration', summary, exit);
     r = s.run();
     assert.match(r.stdout, why);
-    assert.equal(r.lines.at(-1), '4 passed, 1 failed, 2 skipped', r.stdout);
+    assert.equal(r.lines.at(-1), '5 passed, 1 failed, 2 skipped', r.stdout);
     assert.equal(r.status, 1);
   }
   s.launcher('integration', { passed: 3, failed: 0, skipped: 0, ran: 3 }, 1);
   r = s.run();
-  assert.equal(r.lines.at(-1), '7 passed, 1 failed, 2 skipped', r.stdout);
+  assert.equal(r.lines.at(-1), '8 passed, 1 failed, 2 skipped', r.stdout);
 });
