@@ -54,7 +54,8 @@ async function removeWhere(root: string, remove: (pid: number) => boolean): Prom
     const owner = partialOwner(name);
     if (owner === undefined || owner.host !== HOST || !remove(owner.pid)) continue;
     try {
-      await fs.promises.rm(path.join(root, name), { recursive: true, force: true });
+      // Retries: a run being stopped may still be writing a file or two into it (ENOTEMPTY).
+      await fs.promises.rm(path.join(root, name), { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
       removed.push(name);
     } catch {
       // Not ours to remove after all (another user's), or already gone: leave it.

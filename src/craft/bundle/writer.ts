@@ -53,9 +53,14 @@ export class BundleWriter {
     const target = path.join(this.tempDir, relative);
     const dir = path.dirname(target);
     try {
-      // Once per folder: a run writes a few files per image into the same few folders.
+      // Once per folder: a run writes a few files per image into the same few folders. Never
+      // recursive: a run folder removed under a late write (a cancel's cleanup) must stay removed.
       if (!this.folders.has(dir)) {
-        await fs.promises.mkdir(dir, { recursive: true });
+        if (dir !== this.tempDir) {
+          await fs.promises.mkdir(dir).catch((e: NodeJS.ErrnoException) => {
+            if (e.code !== 'EEXIST') throw e;
+          });
+        }
         this.folders.add(dir);
       }
       await writeFileSynced(target, data, options.sync ?? false);
@@ -110,7 +115,7 @@ export class BundleWriter {
   async abort(): Promise<void> {
     if (this.done) return;
     this.done = true;
-    await fs.promises.rm(this.tempDir, { recursive: true, force: true }).catch(() => undefined);
+    await fs.promises.rm(this.tempDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }).catch(() => undefined);
   }
 }
 
