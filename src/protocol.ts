@@ -27,11 +27,26 @@ export interface PreprocessConfig {
  * Execution providers, the one list every surface reads (CLI, config file, settings, schema, the
  * webview): add a provider here and the compiler points at each place that must handle it.
  */
-export const PROVIDERS = ['cpu', 'cuda'] as const;
+export const PROVIDERS = ['cpu', 'cuda', 'webgpu', 'dml', 'coreml'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 /** What a user may ask for: a provider, or 'auto' (the best one that loads, else the CPU). */
 export const PROVIDER_REQUESTS = ['auto', ...PROVIDERS] as const;
 export type ProviderRequest = (typeof PROVIDER_REQUESTS)[number];
+
+/** The execution provider of a run, in more detail than its name. */
+export interface ProviderDetails {
+  /** One line: which provider ran, and why each better one was skipped. */
+  notice: string;
+  /** The device, where the machine tells it (e.g. "NVIDIA H200", "SwiftShader (software Vulkan)"). */
+  device?: string;
+  /** Providers 'auto' passed over, best first, with the reason. */
+  skipped: { provider: ProviderName; reason: string }[];
+  /**
+   * Share of the graph nodes that ran on the provider rather than falling back to the CPU, from ONNX
+   * Runtime's profile of g and of h on the probe images (absent for the CPU provider).
+   */
+  nodeShare?: { g: number; h: number };
+}
 
 /** One top crop of a concept: a patch of one image, at the grid position it was cut from. */
 export interface CropEntry {
@@ -154,6 +169,8 @@ export interface ResultsBundle {
     providerRequested: ProviderRequest;
   };
   provider: ProviderName;
+  /** How the provider was chosen and what ran on it (absent in runs made before it was recorded). */
+  providerDetails?: ProviderDetails;
   images: ImageEntry[];
   skipped: SkippedImage[];
   concepts: ConceptEntry[];

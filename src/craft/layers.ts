@@ -29,7 +29,7 @@ export async function listLayers(args: {
   const info = describeModel(args.model);
   const size = inputSize(info, args.size);
   const pre = makePreprocess(args.preset ?? '[0,1]', size, info.layout);
-  const factory = await SessionFactory.open(args.provider ?? 'cpu', info.model.bytes);
+  const factory = await SessionFactory.open(args.provider ?? 'cpu');
   // Two probe images, unless one already fills a forward batch (large inputs).
   const batch = effectiveBatch(2, 3 * size[0] * size[1], info.fixedBatch);
   let probe: { data: Float32Array; dims: number[] };

@@ -71,9 +71,12 @@ const SIDE = MAX_INPUT_SIDE;
 
 /** Descriptions of the execution providers, one per entry of PROVIDER_REQUESTS (the compiler checks). */
 const PROVIDER_HELP: Record<ProviderRequest, string> = {
-  auto: 'CUDA when its provider loads, else CPU (with a notice).',
+  auto: 'The best provider that loads and runs here: CUDA, then DirectML (Windows) or CoreML (Apple silicon), then WebGPU on a hardware GPU; else the CPU, with a notice saying why.',
   cpu: 'Always the CPU.',
-  cuda: 'CUDA only; a run fails when CUDA cannot load.',
+  cuda: 'CUDA (Linux x64, extra install); a run fails when it cannot load.',
+  webgpu: 'WebGPU (bundled on Linux x64, Windows and Apple-silicon macOS; Vulkan, D3D12 or Metal); a run fails when it cannot load.',
+  dml: 'DirectML (Windows only, bundled); a run fails when it cannot load.',
+  coreml: 'CoreML (Apple-silicon macOS only, bundled); a run fails when it cannot load.',
 };
 
 export const OPTIONS = [
@@ -205,11 +208,11 @@ export const OPTIONS = [
     name: 'provider', target: 'provider', type: 'choice', flag: 'provider', meta: 'NAME', commands: ['explain', 'layers'], config: 'provider', arg: 'provider',
     setting: {
       key: 'provider', scope: 'machine-overridable',
-      help: 'ONNX Runtime execution provider. GPU support is an extra install step (see the README); the status bar shows which provider ran.',
+      help: 'ONNX Runtime execution provider. WebGPU, DirectML and CoreML are bundled; CUDA is an extra install step (see the README). The status bar shows which provider ran.',
     },
     choices: PROVIDER_REQUESTS, choiceHelp: PROVIDER_REQUESTS.map((p) => PROVIDER_HELP[p]), default: 'auto',
-    help: `execution provider: ${PROVIDER_REQUESTS.join(', ')} (auto: CUDA if it loads, else CPU)`,
-    doc: 'Execution provider: auto (CUDA if it loads, else CPU), or one provider (the run fails when it cannot load).',
+    help: `execution provider: ${PROVIDER_REQUESTS.join(', ')} (auto: the best GPU provider that runs here, else CPU)`,
+    doc: 'Execution provider: auto (the best GPU provider that loads and runs here, else the CPU), or one provider (the run fails when it cannot load).',
   },
   {
     name: 'out', target: 'out', type: 'folder', flag: 'out', meta: 'DIR', commands: ['explain'], config: 'out', arg: 'out',

@@ -145,7 +145,7 @@ test('reconstruction through the affine prefix gives the logits of the full reco
 });
 
 test('perturbedLogits: uses the affine start when it agrees, falls back to the full reconstruction when it cannot run', async () => {
-  const factory = await SessionFactory.open('cpu', new Uint8Array());
+  const factory = await SessionFactory.open('cpu');
   const h = extractSubgraph(parseModel(new Uint8Array(fs.readFileSync(FULL))), [LAYER], ['logits']);
   const r = 3, p = 64;
   const W = fromFlat(Float64Array.from(randomArray(r * p, 21)), r, p);

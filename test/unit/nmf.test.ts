@@ -164,7 +164,7 @@ test('truncatedSvd and nndsvda: iterating on the left side (n < p) gives the tra
 
 test('truncatedSvd on float32 ONNX Runtime products stops at their noise floor, not at the cap', async () => {
   const A = readF32('crop_activations_800x64.f32', 800, 64);
-  const factory = await SessionFactory.open('cpu', new Uint8Array());
+  const factory = await SessionFactory.open('cpu');
   const products = await ortProducts(Float32Array.from(A.data), 800, 64, factory);
   try {
     const exact = await truncatedSvd(jsProducts(A), 10);

@@ -5,7 +5,7 @@
  */
 import { CraftError } from '../errors';
 import { validatePreprocess } from '../images/preprocess';
-import { RESULTS_VERSION, type ResultsBundle } from '../../protocol';
+import { PROVIDER_REQUESTS, PROVIDERS, RESULTS_VERSION, type ResultsBundle } from '../../protocol';
 
 const HINT = 'The file was changed or damaged: re-run the explanation (or restore results.json from a copy).';
 
@@ -82,8 +82,23 @@ export function validateBundle(value: unknown, file: string): ResultsBundle {
   int(nmfSettings.maxIter, 'settings.nmf.maxIter', 1);
   num(nmfSettings.alphaW, 'settings.nmf.alphaW');
   num(s.mapPercentile, 'settings.mapPercentile');
-  oneOf(s.providerRequested, 'settings.providerRequested', ['auto', 'cpu', 'cuda'] as const);
-  oneOf(b.provider, 'provider', ['cpu', 'cuda'] as const);
+  oneOf(s.providerRequested, 'settings.providerRequested', PROVIDER_REQUESTS);
+  oneOf(b.provider, 'provider', PROVIDERS);
+  optional(b.providerDetails, (v) => {
+    const d = obj(v, 'providerDetails');
+    str(d.notice, 'providerDetails.notice');
+    optional(d.device, (x) => str(x, 'providerDetails.device'));
+    arr(d.skipped, 'providerDetails.skipped').forEach((x, i) => {
+      const sk = obj(x, `providerDetails.skipped[${i}]`);
+      oneOf(sk.provider, `providerDetails.skipped[${i}].provider`, PROVIDERS);
+      str(sk.reason, `providerDetails.skipped[${i}].reason`);
+    });
+    optional(d.nodeShare, (x) => {
+      const share = obj(x, 'providerDetails.nodeShare');
+      num(share.g, 'providerDetails.nodeShare.g');
+      num(share.h, 'providerDetails.nodeShare.h');
+    });
+  });
   const concepts = arr(b.concepts, 'concepts', r, 'settings.concepts');
 
   const images = arr(b.images, 'images');

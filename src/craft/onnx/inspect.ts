@@ -1,12 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import * as ort from 'onnxruntime-node';
 import { CraftError } from '../errors';
 import { MAX_INPUT_SIDE } from '../images/preprocess';
 import { DataType, dataTypeName } from './fields';
 import { opsetVersion, parseModel, type Dim, type OnnxModel } from './model';
 import { withOutputs, withTensorStats, isCleanCut } from './subgraph';
-import { runFloat, type SessionFactory } from './sessions';
+import { ortModule, runFloat, type SessionFactory } from './sessions';
 
 /** What the engine needs to know about a classifier file. */
 export interface ModelInfo {
@@ -190,7 +189,7 @@ export async function probeLayers(
     const step = info.fixedBatch ?? 1;
     const size = item.reduce((a, b) => a * b, 1);
     for (let start = 0; start < batch; start += step) {
-      const feed = new ort.Tensor('float32', probe.data.subarray(start * size, (start + step) * size), [step, ...item]);
+      const feed = new (ortModule().Tensor)('float32', probe.data.subarray(start * size, (start + step) * size), [step, ...item]);
       const result = await session.run({ [info.inputName]: feed }, stats.flatMap((s) => [s.shape, s.min]));
       for (const s of stats) {
         const dims = Array.from(result[s.shape].data as BigInt64Array, Number);

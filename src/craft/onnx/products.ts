@@ -1,8 +1,7 @@
-import * as ort from 'onnxruntime-node';
 import type { DataProducts } from '../math/nmf-products';
 import { transpose, type Matrix } from '../math/matrix';
 import { buildMatMulModel } from './build';
-import type { SessionFactory } from './sessions';
+import { ortModule, type SessionFactory } from './sessions';
 
 /**
  * NMF's heavy products (X·B and Xᵀ·B with the n×p activation matrix X fixed) on ONNX Runtime: X is
@@ -40,14 +39,14 @@ export async function ortProducts(
   );
   const timesB = async (B: Matrix): Promise<Matrix> => {
     if (B.rows !== p) throw new Error(`ortProducts: operand is ${B.rows}x${B.cols}, expected ${p} rows`);
-    const out = await times.run({ B: new ort.Tensor('float32', Float32Array.from(B.data), [p, B.cols]) });
+    const out = await times.run({ B: new (ortModule().Tensor)('float32', Float32Array.from(B.data), [p, B.cols]) });
     return { rows: n, cols: B.cols, data: Float64Array.from(out.Y.data as Float32Array) };
   };
   const transposeTimes = async (B: Matrix): Promise<Matrix> => {
     if (B.rows !== n) throw new Error(`ortProducts: operand is ${B.rows}x${B.cols}, expected ${n} rows`);
     const k = B.cols;
     const bt = Float32Array.from(transpose(B).data);
-    const y = (await leftTimes.run({ B: new ort.Tensor('float32', bt, [k, n]) })).Y.data as Float32Array; // k × p
+    const y = (await leftTimes.run({ B: new (ortModule().Tensor)('float32', bt, [k, n]) })).Y.data as Float32Array; // k × p
     return transpose({ rows: k, cols: p, data: Float64Array.from(y) });
   };
   return {

@@ -14,7 +14,7 @@ import { SessionFactory } from '../onnx/sessions';
 import { cropGrid, type CropGrid } from '../images/crops';
 import { listImages } from '../images/list';
 import { effectiveBatch, type Run } from '../run';
-import type { PreprocessConfig } from '../../protocol';
+import type { PreprocessConfig, ProviderDetails } from '../../protocol';
 
 /** The model stage's outcome: g and h cut at the layer, checked on real images, and the run's settings. */
 export interface PreparedModel {
@@ -35,6 +35,8 @@ export interface PreparedModel {
   classIndex: number;
   classLabel?: string;
   splitCheck?: { maxAbsDiff: number; images: number };
+  /** The provider's choice, device and the share of g's and h's nodes that ran on it. */
+  providerDetails: ProviderDetails;
   warnings: string[];
 }
 
@@ -104,7 +106,7 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
   if (!hFile) checkLogits(info.model, o.model);
   const size = inputSize(info, o.size);
   const preprocess = makePreprocess(o.preset ?? '[0,1]', size, info.layout, o.preprocess ?? {});
-  const factory = await SessionFactory.open(o.provider, info.model.bytes, o.threads);
+  const factory = await SessionFactory.open(o.provider, o.threads);
   log(factory.notice);
   // Two probe images unless one already fills a forward batch (large inputs): the run goes no further.
   const probeImages = effectiveBatch(PROBE_IMAGES, 3 * size[0] * size[1], info.fixedBatch);
@@ -204,8 +206,20 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
   const badProbes = countNonFinite(viaSplit.data, classes, cls.index, probe.images);
   if (badProbes > 0) throw nonFiniteLogits(cls.index, badProbes, probe.images, 'probe images');
   for (const w of warnings) log(`Warning: ${w}`);
+  const providerDetails: ProviderDetails = { notice: factory.notice, device: factory.choice.device, skipped: factory.choice.skipped };
+  if (factory.provider !== 'cpu') {
+    // Which nodes ran on the GPU (the rest fell back to the CPU): ONNX Runtime's profile of one probe run.
+    const share = {
+      g: await factory.nodeShare(g.bytes, feeds, layer),
+      h: await factory.nodeShare(h.bytes, { [hInput]: act }, h.outputs[0].name),
+    };
+    if (Number.isFinite(share.g) && Number.isFinite(share.h)) {
+      providerDetails.nodeShare = share;
+      log(`Nodes on ${factory.provider}: g ${(100 * share.g).toFixed(0)} %, h ${(100 * share.h).toFixed(0)} % (the rest ran on the CPU).`);
+    }
+  }
   return {
-    info, factory, preprocess, layer, layerShape, layerLayout, channels, spatial, g, h, hPath, classes, labels,
+    info, factory, providerDetails, preprocess, layer, layerShape, layerLayout, channels, spatial, g, h, hPath, classes, labels,
     classIndex: cls.index, classLabel: cls.label, splitCheck, warnings,
   };
 }
