@@ -9,39 +9,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { effectiveBatch } from '../src/craft/run';
+import { benchWorkloads, subset } from './workloads';
 
 const ROOT = path.resolve(__dirname, '../..');
-const FIXTURES = path.resolve(ROOT, '../shared/fixtures');
-
-interface Workload {
-  key: string;
-  title: string;
-  model: string;
-  imagesDir: string;
-  count: number;
-  options: Record<string, unknown>;
-  layer: string;
-  size: [number, number];
-  /** Floats of one item of the layer (p·h·w), for the h batch. */
-  layerFloats: number;
-}
-
-function workloads(): Workload[] {
-  const fm = path.join(FIXTURES, 'fashion-mnist');
-  const clip = path.join(FIXTURES, 'clipart-mobilenetv2');
-  return [
-    {
-      key: 'a', title: 'Fashion-MNIST CNN, 500 ankle boots, r=10, P=14', model: path.join(fm, 'model/fmnist_cnn.onnx'),
-      imagesDir: path.join(fm, 'images/ankle_boot'), count: 500, layer: '/g/MaxPool_1_output_0', size: [28, 28], layerFloats: 64 * 7 * 7,
-      options: { classId: 9, concepts: 10, patch: 14 },
-    },
-    {
-      key: 'b', title: 'MobileNetV2 224×224, first 100 playing_cards, r=10, P=64', model: path.join(clip, 'clipart_mobilenetv2.onnx'),
-      imagesDir: path.join(clip, 'images/playing_cards'), count: 100, layer: 'out_relu', size: [224, 224], layerFloats: 1280 * 7 * 7,
-      options: { classId: 'playing_cards', concepts: 10, patch: 64 },
-    },
-  ];
-}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -53,23 +23,16 @@ function node(script: string, arg: unknown): any {
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
-/** A folder with links to the first `count` images (sorted), so both runs see the same set. */
-function subset(dir: string, count: number): string {
-  const files = fs.readdirSync(dir).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort().slice(0, count);
-  const target = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-bench-images-'));
-  for (const f of files) fs.symlinkSync(path.join(dir, f), path.join(target, f));
-  return target;
-}
-
 function main(): void {
   const argv = process.argv.slice(2);
   const runs = Number(argv[argv.indexOf('--runs') + 1]) || 3;
   const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
   const results: Record<string, unknown>[] = [];
-  for (const w of workloads()) {
+  for (const w of benchWorkloads()) {
     if (only && w.key !== only) continue;
-    if (!fs.existsSync(w.model) || !fs.existsSync(w.imagesDir)) {
-      console.log(`(${w.key}) skipped: ${w.model} or ${w.imagesDir} is absent (the benchmarks read ../shared/fixtures).`);
+    if (!w.available || w.note) {
+      // The recorded numbers are comparable only on the full fixtures.
+      console.log(`(${w.key}) skipped: ../shared/fixtures is absent (${w.note ?? 'no data'}); the benchmarks read it.`);
       continue;
     }
     const images = subset(w.imagesDir, w.count);

@@ -26,39 +26,8 @@ while IFS='=' read -r name _; do
   case "$name" in npm_config_*|npm_package_*|npm_lifecycle_*) unset "$name" ;; esac
 done < <(env)
 
-# --- Debian packages ---------------------------------------------------------
-# libkrb5-dev: headers for the `kerberos` native module; ripgrep: replaces the
-# GitHub download of @vscode/ripgrep; chromium: the browser playwright drives.
-apt_missing=()
-for pkg in libkrb5-dev ripgrep chromium; do
-  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
-    apt_missing+=("$pkg")
-  fi
-done
-if ((${#apt_missing[@]})); then
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || die "need root (or sudo) to install: ${apt_missing[*]}"
-    SUDO="sudo"
-  fi
-  log "apt-get install ${apt_missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  # Another apt/dpkg may hold the lock (e.g. a parallel setup): wait for it.
-  apt_opts=(-o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
-  apt_retry() {
-    local i
-    for i in 1 2 3 4 5 6; do
-      "$@" && return 0
-      log "apt busy or failed (try $i), retrying in 10 s"; sleep 10
-    done
-    return 1
-  }
-  apt_retry $SUDO apt-get "${apt_opts[@]}" update -qq || die "apt-get update failed"
-  apt_retry $SUDO apt-get "${apt_opts[@]}" install -y -qq "${apt_missing[@]}" >/dev/null \
-    || die "apt-get install ${apt_missing[*]} failed"
-fi
-[ -x /usr/bin/rg ] || die "/usr/bin/rg missing after apt"
-[ -x /usr/bin/chromium ] || die "/usr/bin/chromium missing after apt"
+# --- Debian packages (chromium, ripgrep, kerberos headers, the Vulkan loader) --
+bash "$(dirname "$0")/setup-system.sh"
 
 # --- Fast path -----------------------------------------------------------------
 if [ -f "$MARKER" ] && [ -f "$VSCODE/out/server-main.js" ] && [ "${CRAFT_SETUP_FORCE:-0}" != "1" ]; then

@@ -173,6 +173,11 @@ function launcherSuite(name, entry, sourcesDir) {
   record(name, { passed: s.passed, failed, skipped, ran });
 }
 
+// Debian packages the suites need (Chromium, its SwiftShader for the WebGPU test, the Vulkan loader,
+// ripgrep and kerberos headers for the VS Code server), installed with apt when missing.
+const systemSetup = path.join(root, 'scripts', 'setup-system.sh');
+if (fs.existsSync(systemSetup) && run('bash', [systemSetup]) !== 0) problem('setup: scripts/setup-system.sh failed (see above)');
+
 unitSuite();
 if (!opts.onlyUnit) {
   launcherSuite('integration', 'integration/launch.js', 'test/integration');
