@@ -107,12 +107,12 @@ export function manifestConfiguration(): Json {
   const properties: Json = {};
   for (const o of settingOptions()) {
     const s = o.setting!;
-    const p: Json = { ...(o.type === 'choice' ? { type: 'string', enum: [...o.choices!] } : o.type === 'folder' ? { type: 'string' } : numberSchema(o)) };
+    const p: Json = { ...(o.type === 'choice' ? { type: 'string', enum: [...o.choices!] } : o.type === 'folder' || o.type === 'file' ? { type: 'string' } : numberSchema(o)) };
     if (o.choiceHelp) p.enumDescriptions = [...o.choiceHelp];
     p.default = s.default ?? o.default;
     if (s.min !== undefined) p.minimum = s.min;
     const text = s.help ?? o.doc ?? o.help;
-    p.markdownDescription = `${text} \`"${o.config}"\` in \`craft.config.json\` overrides it.`;
+    p.markdownDescription = o.config ? `${text} \`"${o.config}"\` in \`craft.config.json\` overrides it.` : text;
     if (s.scope) p.scope = s.scope;
     properties[`craft.${s.key}`] = p;
   }

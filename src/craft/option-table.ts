@@ -275,6 +275,17 @@ export const OPTIONS = [
   { name: 'version', type: 'switch', flag: 'version', commands: COMMANDS, help: 'print the version' },
   { name: 'reveal', type: 'switch', arg: 'reveal', default: true, help: 'open the results panel when done' },
   { name: 'force', type: 'switch', arg: 'force', help: 'ask again for model, images, class and layer' },
+  // ---- the extension only --------------------------------------------------------------------------
+  {
+    // VS Code forks the engine with its own runtime (Electron in desktop VS Code), whose allocator has
+    // refused some large native allocations in other extensions; a system Node avoids that.
+    name: 'nodePath', type: 'file',
+    setting: {
+      key: 'nodePath', default: '', scope: 'machine-overridable',
+      help: 'Run the CRAFT engine with this Node.js executable (version 20 or later) instead of VS Code\'s own runtime, e.g. `/usr/bin/node`. Empty: VS Code\'s runtime.',
+    },
+    help: 'Node.js executable the extension runs the engine with',
+  },
 ] as const satisfies readonly OptionSpec[];
 
 export type OptionName = (typeof OPTIONS)[number]['name'];

@@ -8,7 +8,7 @@ import { STAGES, type Progress, type Stage } from '../craft/options';
 import type { LayersRequest, ModelSummary, RunSummary, WorkerExplainOptions } from '../craft/worker';
 import type { Log } from './log';
 import { CancelledError } from '../craft/errors';
-import { startWorker, WorkerError, type WorkerRun } from './runner';
+import { checkNodePath, startWorker, WorkerError, type WorkerRun } from './runner';
 
 /** Rough share of a run's time per stage, for the notification's bar (measured on the sample). */
 const STAGE_WEIGHT: Record<Stage, number> = { model: 5, activations: 20, nmf: 10, transform: 5, importance: 40, fidelity: 5, maps: 12, write: 3 };
@@ -36,7 +36,22 @@ export class Runs {
   /** Fires true when a run starts, false when it ends. */
   readonly onDidChange = this.changed.event;
 
+  /** The craft.nodePath value last checked (a check runs the executable once). */
+  private checkedRuntime?: string;
+
   constructor(private readonly log: Log) {}
+
+  /** The Node.js executable of the setting craft.nodePath, checked; undefined: VS Code's own runtime. */
+  private engineRuntime(): string | undefined {
+    const file = vscode.workspace.getConfiguration('craft').get<string>('nodePath')?.trim();
+    if (!file) return undefined;
+    if (this.checkedRuntime !== file) {
+      const version = checkNodePath(file);
+      this.log.info(`The engine runs with ${file} (Node.js ${version}), as the setting craft.nodePath asks.`);
+      this.checkedRuntime = file;
+    }
+    return file;
+  }
 
   get running(): boolean {
     return this.current !== undefined;
@@ -58,9 +73,16 @@ export class Runs {
         let stage: Stage | undefined;
         let stageStart = started;
         let shown = 0;
+        let execPath: string | undefined;
+        try {
+          execPath = this.engineRuntime();
+        } catch (e) {
+          return { status: 'error', error: new WorkerError('usage', (e as Error).message) } as const;
+        }
         const run = startWorker(
           { type: 'explain', options },
           {
+            execPath,
             partialRoot: options.out,
             onLog: (line) => this.log.info(line),
             onProgress: (p) => {
@@ -116,7 +138,7 @@ export class Runs {
 
   private async query(task: Parameters<typeof startWorker>[0], title: string): Promise<LayerListing | ModelSummary | string> {
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title }, async () => {
-      const run = startWorker(task, { onLog: (line) => this.log.info(line) });
+      const run = startWorker(task, { onLog: (line) => this.log.info(line), execPath: this.engineRuntime() });
       const final = await run.finished;
       if (final.type !== 'result') throw new WorkerError(undefined, `The engine answered a ${task.type} query without a result.`);
       return final.value;

@@ -5,7 +5,7 @@
  * their owner's pid, see craft/bundle/partials.ts). No 'vscode' import: the integration tests drive
  * this module directly too.
  */
-import { fork, type ChildProcess } from 'child_process';
+import { fork, spawnSync, type ChildProcess } from 'child_process';
 import * as path from 'path';
 import { removePartialsOf } from '../craft/bundle/partials';
 import { CancelledError, type ErrorKind } from '../craft/errors';
@@ -42,6 +42,8 @@ export interface WorkerHooks {
   graceMs?: number;
   /** Default: WORKER_ENTRY. */
   entry?: string;
+  /** The Node.js executable to run the worker with (setting craft.nodePath); default: this process's runtime. */
+  execPath?: string;
 }
 
 export type FinalMessage = Extract<FromWorker, { type: 'done' } | { type: 'result' }>;
@@ -59,6 +61,7 @@ export interface WorkerRun {
 export function startWorker(task: Exclude<ToWorker, { type: 'cancel' }>, hooks: WorkerHooks = {}): WorkerRun {
   const graceMs = hooks.graceMs ?? DEFAULT_GRACE_MS;
   const child: ChildProcess = fork(hooks.entry ?? WORKER_ENTRY, [], {
+    ...(hooks.execPath ? { execPath: hooks.execPath } : {}),
     // Never inherit the extension host's --inspect flags (port clash) or its Electron mode.
     execArgv: [],
     env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
@@ -160,4 +163,20 @@ export function startWorker(task: Exclude<ToWorker, { type: 'cancel' }>, hooks: 
       armKill(graceMs);
     },
   };
+}
+
+/**
+ * Checks a Node.js executable for the engine (setting craft.nodePath): it must run and be version 20
+ * or later (onnxruntime-node 1.30 and sharp 0.35 need it). Returns its version; throws a sentence.
+ */
+export function checkNodePath(file: string): string {
+  const r = spawnSync(file, ['-p', 'process.versions.node'], { encoding: 'utf8', timeout: 15_000 });
+  if (r.error || r.status !== 0) {
+    throw new Error(`The setting "craft.nodePath" names ${file}, which does not run as Node.js (${r.error?.message ?? `exit ${r.status}`}). Point it at a Node.js 20+ executable, or leave it empty to use VS Code's runtime.`);
+  }
+  const version = r.stdout.trim();
+  if (!(Number(version.split('.')[0]) >= 20)) {
+    throw new Error(`The setting "craft.nodePath" names Node.js ${version}; the engine needs version 20 or later.`);
+  }
+  return version;
 }
