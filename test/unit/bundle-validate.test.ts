@@ -31,7 +31,7 @@ const DAMAGES: Damage[] = [
   ['a bad colour', (b) => (b.concepts[0].color = 'red'), /concepts\[0\]\.color must be a colour "#rrggbb", got "red"/],
   ['no class', (b) => delete b.class, /class must be an object, got nothing/],
   ['a label that is a number', (b) => (b.labels[3] = 3), /labels\[3\] must be a string, got 3/],
-  ['an unknown provider', (b) => (b.provider = 'tpu'), /provider must be one of "cpu", "cuda", got "tpu"/],
+  ['an unknown provider', (b) => (b.provider = 'tpu'), /provider must be one of "cpu", "cuda", "webgpu", "dml", "coreml", got "tpu"/],
   ['a damaged preprocess', (b) => (b.settings.preprocess.size = 'big'), /settings: preprocess\.size must be an array of 2 finite numbers/],
   ['skipped entries without a reason', (b) => (b.skipped = [{ path: 'a.png' }]), /skipped\[0\]\.reason must be a string/],
   ['a timing that is text', (b) => (b.timings.total = '1.5 s'), /timings\.total must be a finite number/],

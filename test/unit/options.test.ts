@@ -213,7 +213,7 @@ test('config file mistakes: a misspelt key gets a suggestion; every problem is l
   assert.match(err({ colour: 'red' }).message, /"colour" is not a known key\.$/);
   assert.match(err({ colour: 'red' }).hint!, /Known keys: model, h, images/);
   const many = err({ concepts: 0, provider: 'gpu', size: 'big' });
-  assert.match(many.message, /cfg\.json has 3 problems:\n {2}"concepts" must be an integer ≥ 1 and ≤ 512, got 0\.\n {2}"provider" must be one of "auto", "cpu", "cuda", got "gpu"\.\n {2}"size": the size/);
+  assert.match(many.message, /cfg\.json has 3 problems:\n {2}"concepts" must be an integer ≥ 1 and ≤ 512, got 0\.\n {2}"provider" must be one of "auto", "cpu", "cuda", "webgpu", "dml", "coreml", got "gpu"\.\n {2}"size": the size/);
   assert.match(err({ preprocess: { std: [1, 0, 1] } }).message, /"preprocess\.std": each value must be > 0, got 0/);
   assert.equal(suggest('zzzzzz', ['concepts', 'patch']), undefined);
   assert.equal(editDistance('concepst', 'concepts'), 1);
