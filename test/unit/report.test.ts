@@ -5,7 +5,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CraftError } from '../../src/craft/errors';
-import { writeReport } from '../../src/craft/bundle/report';
+import sharp from 'sharp';
+import { REPORT_WEBP_QUALITY, writeReport } from '../../src/craft/bundle/report';
 import { readBundle } from '../../src/craft/bundle/writer';
 import { HOSTILE_SCRIPT, makeFixtureBundle, type Fixture } from '../webview/fixture';
 
@@ -70,7 +71,7 @@ test('a strict CSP with one nonce covers every inline script and style', () => {
   assert.ok(markup.includes(`<meta property="csp-nonce" content="${nonce}">`), 'FAST reads the style nonce from this tag');
 });
 
-test('the bundle JSON and every PNG are embedded, unchanged', async () => {
+test('the bundle JSON and every picture are embedded: overlays as the same PNG, thumbnails and crops as WebP when smaller', async () => {
   const view = JSON.parse(dataBlock(html)) as { bundle: unknown; baseUrl: string; runDir: string; files: Record<string, string> };
   const b = await readBundle(fx.runDir);
   // Local paths by their base names (the report is meant to be shared; see bundle-report.test.ts).
@@ -82,10 +83,37 @@ test('the bundle JSON and every PNG are embedded, unchanged', async () => {
     ...b.concepts.flatMap((c) => [...c.crops, ...(c.regions ?? [])].map((k) => k.file)),
   ]);
   assert.deepEqual(Object.keys(view.files).sort(), [...wanted].sort());
+  const overlays = new Set(b.images.flatMap((im) => [im.maps, im.cropMaps]).filter((f): f is string => f !== undefined));
+  assert.ok(overlays.size > 0, 'the fixture has map overlays');
+  let webp = 0;
   for (const [rel, uri] of Object.entries(view.files)) {
-    assert.ok(uri.startsWith('data:image/png;base64,'), rel);
-    assert.ok(Buffer.from(uri.slice('data:image/png;base64,'.length), 'base64').equals(fs.readFileSync(path.join(fx.runDir, rel))), `${rel} bytes`);
+    const png = fs.readFileSync(path.join(fx.runDir, rel));
+    const [, type, base64] = /^data:(image\/(?:png|webp));base64,(.*)$/.exec(uri) ?? [];
+    assert.ok(type, `${rel}: ${uri.slice(0, 30)}`);
+    const data = Buffer.from(base64, 'base64');
+    if (overlays.has(rel)) {
+      // Transparent overlays stay exact.
+      assert.equal(type, 'image/png', rel);
+      assert.ok(data.equals(png), `${rel} bytes`);
+      continue;
+    }
+    // A photo: WebP where that is smaller than its PNG, else the PNG itself.
+    const smaller = (await sharp(png).webp({ quality: REPORT_WEBP_QUALITY }).toBuffer()).length < png.length;
+    assert.equal(type, smaller ? 'image/webp' : 'image/png', rel);
+    if (type === 'image/png') {
+      assert.ok(data.equals(png), `${rel} bytes`);
+      continue;
+    }
+    webp++;
+    assert.ok(data.length < png.length, `${rel}: ${data.length} bytes of WebP for ${png.length} of PNG`);
+    // The same picture: same size, pixels within what q80 changes.
+    const [a, c] = await Promise.all([sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true }), sharp(data).removeAlpha().raw().toBuffer({ resolveWithObject: true })]);
+    assert.deepEqual([c.info.width, c.info.height], [a.info.width, a.info.height], rel);
+    let diff = 0;
+    for (let i = 0; i < a.data.length; i++) diff += Math.abs(a.data[i] - c.data[i]);
+    assert.ok(diff / a.data.length < 6, `${rel}: mean difference ${(diff / a.data.length).toFixed(2)} of 255`);
   }
+  assert.ok(webp > 0, 'some thumbnails or crops are smaller as WebP');
 });
 
 test('a file name containing </script> cannot end the data block', () => {

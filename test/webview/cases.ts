@@ -383,7 +383,7 @@ export const reportCases: Case[] = [
       await withPage(ctx, { url }, async ({ page }) => {
         assert.deepEqual(await cardOrder(page), b.ranking);
         assert.equal(await js(page, `document.documentElement.dataset.components`), 'toolkit');
-        assert.equal(await js(page, `[...document.images].every((i) => i.src.startsWith('data:image/png;base64,'))`), true);
+        assert.equal(await js(page, `[...document.images].every((i) => /^data:image\\/(png|webp);base64,/.test(i.src))`), true);
         assert.deepEqual(await brokenImages(page), []);
         assert.match(await js<string>(page, `getComputedStyle(document.querySelector('.overlay')).backgroundImage`), /^url\("data:image\/png;base64,/);
         const text = await js<string>(page, `document.getElementById('craft-root').innerText`);

@@ -1,13 +1,15 @@
 /**
  * The standalone HTML report: one file that renders a run with the same page code as the VS Code
  * webview, in "report" mode (no host actions). Everything is inside: the page script and styles, the
- * bundle's JSON, and its PNGs as data: URIs; a strict CSP meta tag with a per-file nonce allows only
- * those inline scripts and styles and data: images, so the file works offline and loads nothing.
+ * bundle's JSON, and its pictures as data: URIs (thumbnails and crops as WebP, the transparent map
+ * overlays as PNG); a strict CSP meta tag with a per-file nonce allows only those inline scripts and
+ * styles and data: images, so the file works offline and loads nothing.
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import sharp from 'sharp';
 import { CraftError } from '../errors';
 import { readBundle } from './writer';
 import type { BundleView, ResultsBundle } from '../../protocol';
@@ -122,10 +124,15 @@ function isInside(root: string, p: string): boolean {
  */
 async function embedFiles(dir: string, bundle: ResultsBundle): Promise<Record<string, string>> {
   const wanted = new Set<string>();
+  // The map overlays are transparent and drawn over the thumbnails: they stay lossless PNGs.
+  const overlays = new Set<string>();
   for (const im of bundle.images) {
     if (im.thumbnail) wanted.add(im.thumbnail);
-    if (im.maps) wanted.add(im.maps);
-    if (im.cropMaps) wanted.add(im.cropMaps);
+    for (const m of [im.maps, im.cropMaps]) {
+      if (!m) continue;
+      wanted.add(m);
+      overlays.add(m);
+    }
   }
   for (const c of bundle.concepts) for (const k of [...(c.crops ?? []), ...(c.regions ?? [])]) if (k.file) wanted.add(k.file);
 
@@ -151,9 +158,32 @@ async function embedFiles(dir: string, bundle: ResultsBundle): Promise<Record<st
     total += data.length;
     if (total > MAX_EMBED_TOTAL) refuse(`The pictures of ${dir} add up to more than ${mb(MAX_EMBED_TOTAL)}: too much for one HTML file.`);
     if (data.length < 8 || !data.subarray(0, 8).equals(PNG_SIGNATURE)) refuse(`${full} is not a PNG file.`);
-    files[rel] = `data:image/png;base64,${data.toString('base64')}`;
+    files[rel] = overlays.has(rel) ? dataUri('image/png', data) : await photoUri(data);
   }
   return files;
+}
+
+/**
+ * WebP quality of the embedded thumbnails and crops: no visible loss at their size. On the clip-art run
+ * WebP q80 takes 1.0 MB where the PNGs take 8.0 MB and mozjpeg q80 1.7 MB; every browser of the last
+ * years reads it (Chromium, Firefox, Safari 14+).
+ */
+export const REPORT_WEBP_QUALITY = 80;
+
+function dataUri(type: string, data: Buffer): string {
+  return `data:${type};base64,${data.toString('base64')}`;
+}
+
+/**
+ * A thumbnail or crop as it is embedded: a lossy WebP, unless the PNG is smaller (tiny pictures, flat
+ * colours) or has an alpha channel (kept exact).
+ */
+async function photoUri(png: Buffer): Promise<string> {
+  const image = sharp(png);
+  const { hasAlpha } = await image.metadata();
+  if (hasAlpha) return dataUri('image/png', png);
+  const webp = await image.webp({ quality: REPORT_WEBP_QUALITY }).toBuffer();
+  return webp.length < png.length ? dataUri('image/webp', webp) : dataUri('image/png', png);
 }
 
 /**
