@@ -52,7 +52,7 @@ Usage:
   craft explain --model M.onnx --images DIR --class K|LABEL [options]
   craft explain --config craft.config.json [options]
   craft layers  --model M.onnx [--size H[xW]] [--images DIR]
-  craft report  RESULTS_DIR [--output FILE.html]   (a standalone HTML page of a run)
+  craft report  RESULTS_DIR [--output FILE.html] [--include-paths]   (a standalone HTML page of a run)
   craft --help | --version
 
 explain options:

@@ -10,6 +10,8 @@ import { explain } from '../craft/explain';
 import { listLayers } from '../craft/layers';
 import { writeReport } from '../craft/bundle/report';
 import { removePartialsOf } from '../craft/bundle/partials';
+import { describeModel } from '../craft/onnx/inspect';
+import { findLabels, resolveClass } from '../craft/labels';
 import { toolVersion } from '../craft/stages/write';
 import type { PreprocessConfig, ProviderRequest } from '../protocol';
 
@@ -18,7 +20,7 @@ const EXIT: Record<Exclude<ErrorKind, 'cancelled'>, number> = { usage: 2, input:
 const USAGE = {
   explain: 'craft explain --model M.onnx --images DIR --class K|LABEL [options]   (craft --help lists them)',
   layers: 'craft layers --model M.onnx [--size H[xW]] [--images DIR] [--preset NAME] [--provider NAME] [--json]',
-  report: 'craft report RESULTS_DIR [--output FILE.html]',
+  report: 'craft report RESULTS_DIR [--output FILE.html] [--include-paths]',
 };
 
 type StopSignal = keyof typeof SIGNAL_EXIT;
@@ -141,23 +143,44 @@ function explainOptions(args: ParsedArgs): ExplainOptions {
   } as ExplainOptions;
 }
 
+/**
+ * The class as the user knows it ("Ankle boot", else "class 9") for the progress line. Best effort: a
+ * model or class the run will refuse is reported by the run itself, with its own message.
+ */
+function classLabel(options: ExplainOptions): string {
+  try {
+    const info = describeModel(options.model);
+    const { labels } = findLabels(options.model, info.metadata, options.labelsFile);
+    const cls = resolveClass(options.classId, info.numClasses, labels);
+    return cls.label ?? `class ${cls.index}`;
+  } catch {
+    return `class ${options.classId}`;
+  }
+}
+
+/** Warnings reach the user even with --quiet: they say the results may not mean what they seem to. */
+const isWarning = (line: string) => line.startsWith('Warning:');
+
 async function runExplain(args: ParsedArgs, printer: ProgressPrinter, signal: AbortSignal, stopping: Stopping): Promise<number> {
   const quiet = args.given.has('quiet');
   const options = explainOptions(args);
+  if (!quiet) printer.label = classLabel(options);
   stopping.cleanup = () => removePartialsOf(options.out, process.pid);
   stopping.cancellable = true;
   const { dir, bundle } = await explain({
     ...options,
     signal,
     onProgress: quiet ? undefined : (p) => printer.update(p),
-    log: quiet ? undefined : (line) => printer.log(line),
+    log: (line) => {
+      if (!quiet || isWarning(line)) printer.log(line);
+    },
   }).finally(() => {
     stopping.cancellable = false;
     stopping.cleanup = undefined;
   });
   printer.endLine();
   if (args.given.has('json')) {
-    process.stdout.write(JSON.stringify({ dir, provider: bundle.provider, importances: bundle.importances, ranking: bundle.ranking, timings: bundle.timings }) + '\n');
+    process.stdout.write(JSON.stringify({ dir, provider: bundle.provider, importances: bundle.importances, ranking: bundle.ranking, timings: bundle.timings, warnings: bundle.warnings }) + '\n');
     return 0;
   }
   const cls = bundle.class.label ? `${bundle.class.index} (${bundle.class.label})` : String(bundle.class.index);
@@ -165,6 +188,7 @@ async function runExplain(args: ParsedArgs, printer: ProgressPrinter, signal: Ab
     `CRAFT: class ${cls}, layer ${bundle.layer.name}, ${bundle.images.length} images, ${bundle.concepts.length} concepts, provider ${bundle.provider.toUpperCase()}, ${formatSeconds(bundle.timings.total)}`,
     'Concepts by importance (Sobol total order, share of total):',
     ...bundle.ranking.map((c, k) => `  ${String(k + 1).padStart(2)}. concept ${c}: ${bundle.importances[c].toFixed(4)} (${(100 * bundle.concepts[c].share).toFixed(1)}%)`),
+    ...(bundle.warnings.length ? ['Warnings:', ...bundle.warnings.map((w) => `  - ${w}`)] : []),
     `Results: ${dir}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
@@ -203,7 +227,9 @@ async function runReport(args: ParsedArgs): Promise<number> {
   if (args.positional.length === 0) throw new CraftError('usage', 'Missing RESULTS_DIR.', `Usage: ${USAGE.report}`);
   checkCommand(args, 'report', { min: 1, max: 1, usage: USAGE.report });
   const output = value<string>(args, 'output');
-  const file = await writeReport(path.resolve(args.positional[0]), output === undefined ? undefined : path.resolve(output));
+  const file = await writeReport(path.resolve(args.positional[0]), output === undefined ? undefined : path.resolve(output), {
+    includePaths: args.given.has('includePaths'),
+  });
   process.stdout.write(`Report: ${file}\n`);
   return 0;
 }

@@ -1,16 +1,23 @@
 import type { Progress } from '../craft/options';
+import { RunEta, formatSeconds, overallPercent } from '../craft/progress';
+
+export { formatSeconds };
 
 /**
- * Progress lines on stderr: stage, done/total, rate and ETA. On a terminal one line is rewritten in
- * place; otherwise (CI logs) a line is printed at most every two seconds per stage and at its end.
+ * Progress lines on stderr: the class, the run's percentage, the stage with done/total and its rate,
+ * and the time left for the whole run. On a terminal one line is rewritten in place; otherwise (CI
+ * logs) a line is printed at most every two seconds per stage and at its end.
  */
 export class ProgressPrinter {
+  /** The class being explained, as the user knows it (its label, else "class K"); set before the run. */
+  label?: string;
   private stage?: string;
   private started = 0;
   private startDone = 0;
   private lastPrint = -Infinity;
   private lastKey = '';
   private readonly tty: boolean;
+  private eta?: RunEta;
 
   constructor(
     private readonly stream: Pick<NodeJS.WriteStream, 'write' | 'isTTY'> = process.stderr,
@@ -21,6 +28,9 @@ export class ProgressPrinter {
 
   update(p: Progress): void {
     const now = this.clock();
+    // The run's clock starts with its first update; every update feeds it, printed or not.
+    this.eta ??= new RunEta(this.clock);
+    const left = this.eta.update(p);
     if (p.stage !== this.stage) {
       this.endLine();
       this.stage = p.stage;
@@ -35,8 +45,11 @@ export class ProgressPrinter {
     // batch's items in the time of the later ones would overstate the rate.
     const elapsed = (now - this.started) / 1000;
     const rate = elapsed > 0 ? (p.done - this.startDone) / elapsed : 0;
-    const eta = rate > 0 && !finished ? ` ETA ${formatSeconds((p.total - p.done) / rate)}` : '';
-    const line = `[${p.stage}] ${p.done}/${p.total} ${p.unit}` + (rate > 0 ? ` (${rate.toFixed(rate < 10 ? 1 : 0)}/s)` : '') + eta;
+    const head = `${this.label ? `${this.label}: ` : ''}${Math.floor(overallPercent(p))}%`;
+    const line =
+      `${head} · [${p.stage}] ${p.done}/${p.total} ${p.unit}` +
+      (rate > 0 ? ` (${rate.toFixed(rate < 10 ? 1 : 0)}/s)` : '') +
+      (left !== undefined && left > 0 ? ` · ETA ${formatSeconds(left)}` : '');
     const key = `${p.stage} ${p.done}/${p.total}`;
     if (key === this.lastKey) return; // the same count again (e.g. a stage's closing update)
     this.lastKey = key;
@@ -54,11 +67,4 @@ export class ProgressPrinter {
     if (this.tty && this.stage) this.stream.write('\n');
     this.stage = undefined;
   }
-}
-
-export function formatSeconds(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)}s`;
-  const m = Math.floor(s / 60);
-  return `${m}m${String(Math.round(s - 60 * m)).padStart(2, '0')}s`;
 }

@@ -107,7 +107,9 @@ export function manifestConfiguration(): Json {
   const properties: Json = {};
   for (const o of settingOptions()) {
     const s = o.setting!;
-    const p: Json = { ...(o.type === 'choice' ? { type: 'string', enum: [...o.choices!] } : o.type === 'folder' || o.type === 'file' ? { type: 'string' } : numberSchema(o)) };
+    const p: Json = {
+      ...(o.type === 'choice' ? { type: 'string', enum: [...o.choices!] } : o.type === 'folder' || o.type === 'file' ? { type: 'string' } : o.type === 'switch' ? { type: 'boolean' } : numberSchema(o)),
+    };
     if (o.choiceHelp) p.enumDescriptions = [...o.choiceHelp];
     p.default = s.default ?? o.default;
     if (s.min !== undefined) p.minimum = s.min;

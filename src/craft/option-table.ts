@@ -27,7 +27,7 @@ export type OptionType =
 /** The VS Code setting craft.<key>, where it differs from the option. */
 export interface SettingSpec {
   readonly key: string;
-  readonly default?: number | string;
+  readonly default?: number | string | boolean;
   readonly min?: number;
   /** Markdown for the Settings editor (else the option's doc). */
   readonly help?: string;
@@ -104,7 +104,7 @@ export const OPTIONS = [
   },
   {
     name: 'layer', target: 'layer', type: 'string', flag: 'layer', meta: 'TENSOR', commands: ['explain'], config: 'layer', arg: 'layer',
-    help: 'split tensor (default: the last non-negative 4-D map before global pooling; list them with `craft layers`)',
+    help: 'split tensor (default: the last non-negative 4-D map feeding the final pooling; list them with `craft layers`)',
     doc: 'The tensor to split the model at (a non-negative 4-D feature map); "CRAFT: List layers of a model" lists them.',
   },
   {
@@ -269,8 +269,12 @@ export const OPTIONS = [
     help: 'read options from a JSON config file (flags override it)',
   },
   { name: 'json', type: 'switch', flag: 'json', commands: ['explain', 'layers'], help: 'print the result as JSON on stdout' },
-  { name: 'quiet', type: 'switch', flag: 'quiet', commands: ['explain'], help: 'no progress on stderr' },
+  { name: 'quiet', type: 'switch', flag: 'quiet', commands: ['explain'], help: 'no progress or notices on stderr (lines starting with "Warning:" are still printed)' },
   { name: 'output', type: 'path', flag: 'output', meta: 'FILE.html', commands: ['report'], help: 'where to write the report (default: report.html in the run folder)' },
+  {
+    name: 'includePaths', type: 'switch', flag: 'include-paths', commands: ['report'],
+    help: 'keep the absolute local paths (model, image folder, run folder) in the report; by default a report names them by their base names, as it is meant to be shared',
+  },
   { name: 'help', type: 'switch', flag: 'help', commands: COMMANDS, help: 'print this help' },
   { name: 'version', type: 'switch', flag: 'version', commands: COMMANDS, help: 'print the version' },
   { name: 'reveal', type: 'switch', arg: 'reveal', default: true, help: 'open the results panel when done' },
@@ -285,6 +289,15 @@ export const OPTIONS = [
       help: 'Run the CRAFT engine with this Node.js executable (version 20 or later) instead of VS Code\'s own runtime, e.g. `/usr/bin/node`. Empty: VS Code\'s runtime.',
     },
     help: 'Node.js executable the extension runs the engine with',
+  },
+  {
+    // Remembered choices run without a prompt; one look at them first avoids an hour on the wrong folder.
+    name: 'confirmBeforeRun', type: 'switch',
+    setting: {
+      key: 'confirmBeforeRun', default: true,
+      help: 'Before "CRAFT: Explain class" (palette, Explorer menu or CodeLens) runs with choices remembered in `craft.config.json`, show what will run (model, images, class, layer, concepts, provider) with **Run** and a way to change each. Commands run by scripts with arguments never ask.',
+    },
+    help: 'show what will run and ask before a run with remembered choices',
   },
 ] as const satisfies readonly OptionSpec[];
 

@@ -1,27 +1,21 @@
 /**
  * Runs engine tasks in worker processes with VS Code progress: a cancellable notification for a run
- * (stage name, done/total, incremental bar), a window-progress for the quick queries of the prompts.
+ * (its title names the class; the message the run's percentage, the stage with done/total and the time
+ * left; an incremental bar), a window-progress for the quick queries of the prompts.
  */
 import * as vscode from 'vscode';
 import type { LayerListing } from '../craft/layers';
-import { STAGES, type Progress, type Stage } from '../craft/options';
+import type { Progress, Stage } from '../craft/options';
+import { RunEta, formatSeconds, overallPercent } from '../craft/progress';
 import type { LayersRequest, ModelSummary, RunSummary, WorkerExplainOptions } from '../craft/worker';
 import type { Log } from './log';
 import { CancelledError } from '../craft/errors';
 import { checkNodePath, startWorker, WorkerError, type WorkerRun } from './runner';
 
-/** Rough share of a run's time per stage, for the notification's bar (measured on the sample). */
-const STAGE_WEIGHT: Record<Stage, number> = { model: 5, activations: 20, nmf: 10, transform: 5, importance: 40, fidelity: 5, maps: 12, write: 3 };
-const TOTAL_WEIGHT = STAGES.reduce((a, s) => a + STAGE_WEIGHT[s], 0);
-
-export function overallPercent(p: Progress): number {
-  let before = 0;
-  for (const s of STAGES) {
-    if (s === p.stage) break;
-    before += STAGE_WEIGHT[s];
-  }
-  const within = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
-  return (100 * (before + within * STAGE_WEIGHT[p.stage])) / TOTAL_WEIGHT;
+/** The notification's message for one progress update: "45% · importance 12/40 images · ETA 1m20s". */
+export function progressMessage(p: Progress, left: number | undefined): string {
+  const eta = left !== undefined && left > 0 ? ` · ETA ${formatSeconds(left)}` : '';
+  return `${Math.floor(overallPercent(p))}% · ${p.stage} ${p.done}/${p.total} ${p.unit}${eta}`;
 }
 
 export type RunOutcome =
@@ -35,6 +29,9 @@ export class Runs {
   private readonly changed = new vscode.EventEmitter<boolean>();
   /** Fires true when a run starts, false when it ends. */
   readonly onDidChange = this.changed.event;
+
+  /** What the last run's notification showed: its title and messages (the integration tests read it). */
+  lastShown?: { title: string; messages: string[] };
 
   /** The craft.nodePath value last checked (a check runs the executable once). */
   private checkedRuntime?: string;
@@ -73,6 +70,9 @@ export class Runs {
         let stage: Stage | undefined;
         let stageStart = started;
         let shown = 0;
+        const eta = new RunEta();
+        const shownNow = { title, messages: [] as string[] };
+        this.lastShown = shownNow;
         let execPath: string | undefined;
         try {
           execPath = this.engineRuntime();
@@ -94,7 +94,10 @@ export class Runs {
               const percent = overallPercent(p);
               const increment = percent > shown ? percent - shown : 0;
               shown = Math.max(shown, percent);
-              progress.report({ message: `${p.stage} ${p.done}/${p.total} ${p.unit}`, increment });
+              const message = progressMessage(p, eta.update(p));
+              progress.report({ message, increment });
+              shownNow.messages.push(message);
+              if (shownNow.messages.length > 500) shownNow.messages.splice(1, 1);
             },
           },
         );

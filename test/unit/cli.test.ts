@@ -53,15 +53,55 @@ test('craft explain runs on a small dataset, prints the ranking and the results 
   assert.match(notARun.stderr, /results\.json is missing/);
 });
 
-test('craft explain --json prints one JSON object; --config is read and flags override it', () => {
+test('craft explain --json prints one JSON object; --config is read and flags override it; --quiet prints only warnings', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-cli-json-'));
+  // Sneakers explained as "Ankle boot" (the config's class): the model predicts another class for them.
   const r = craft(['explain', '--config', path.join(SAMPLE, 'craft.config.json'), '--images', images(6), '--concepts', '2', '--designs', '4', '--out', out, '--json', '--quiet']);
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
   assert.equal(summary.importances.length, 2);
   assert.equal(summary.provider, 'cpu');
   assert.ok(summary.dir.startsWith(out));
-  assert.equal(r.stderr, '');
+  assert.match(summary.warnings.join('\n'), /6 of 6 images are predicted as another class/);
+  // No progress and no notices, but the warning: it says the results may not mean what they seem to.
+  assert.equal(r.stderr, 'Warning: 6 of 6 images are predicted as another class: the concepts explain the class score on them too.\n');
+});
+
+test('the summary after a run lists its warnings; progress names the class with the percentage', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-cli-warn-'));
+  const r = craft(['explain', '--model', MODEL, '--images', images(6), '--class', '9', '--size', '28', '--layer', '/g/MaxPool_1_output_0', '--concepts', '2', '--patch', '14', '--designs', '4', '--provider', 'cpu', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\nWarnings:\n {2}- 6 of 6 images are predicted as another class: the concepts explain the class score on them too\.\nResults: /);
+  // The label, not "class 9", and the run's percentage, on every progress line; the last one at 100 %.
+  const progress = r.stderr.split('\n').filter((l) => /\[\w+\] \d+\/\d+/.test(l));
+  assert.ok(progress.length > 3, r.stderr);
+  for (const line of progress) assert.match(line, /^Ankle boot: \d{1,3}% · \[\w+\] \d+\/\d+ \w+/, line);
+  const percents = progress.map((l) => Number(/: (\d+)%/.exec(l)![1]));
+  assert.deepEqual(percents, [...percents].sort((a, b) => a - b), 'the percentage never goes back');
+  assert.equal(percents[percents.length - 1], 100);
+});
+
+test('craft report --include-paths keeps the local paths; without it the report names them by their base names', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-cli-paths-'));
+  const imgs = images(4);
+  const r = craft(['explain', '--model', MODEL, '--images', imgs, '--class', '7', '--size', '28', '--layer', '/g/MaxPool_1_output_0', '--concepts', '2', '--patch', '14', '--designs', '4', '--provider', 'cpu', '--out', out, '--json', '--quiet']);
+  assert.equal(r.code, 0, r.stderr);
+  const { dir } = JSON.parse(r.stdout) as { dir: string };
+  const view = (file: string) => JSON.parse(/<script type="application\/json" id="craft-report-data">([\s\S]*?)<\/script>/.exec(fs.readFileSync(file, 'utf8'))![1]);
+  const shared = path.join(out, 'shared.html');
+  const full = path.join(out, 'full.html');
+  assert.equal(craft(['report', dir, '--output', shared]).code, 0);
+  const withPaths = craft(['report', dir, '--output', full, '--include-paths']);
+  assert.equal(withPaths.code, 0, withPaths.stderr);
+  assert.equal(view(shared).bundle.datasetRoot, path.basename(imgs));
+  assert.equal(view(shared).bundle.model.path, 'fmnist_cnn.onnx');
+  assert.ok(!fs.readFileSync(shared, 'utf8').includes(imgs), 'no local path in the shared report');
+  assert.equal(view(full).bundle.datasetRoot, imgs);
+  assert.equal(view(full).bundle.model.path, MODEL);
+  assert.equal(view(full).runDir, dir);
+  const help = craft(['--help']).stdout;
+  assert.match(help, /--include-paths +keep the absolute local paths/);
+  assert.match(help.replace(/\s+/g, ' '), /--layer TENSOR split tensor \(default: the last non-negative 4-D map feeding the final pooling;/);
 });
 
 test('usage and input errors exit with their codes and say what to do', () => {
@@ -142,11 +182,12 @@ test('progress lines: rate and ETA from the stage\'s first update, at most one l
   printer.update({ stage: 'activations', done: 100, total: 100, unit: 'images' });
   now = 11_000;
   printer.update({ stage: 'nmf', done: 1, total: 200, unit: 'iterations' });
+  // Percentages: the stages before activations weigh 5 of 100, activations 62 (src/craft/progress.ts).
   assert.deepEqual(lines, [
-    '[activations] 16/100 images\n',
-    '[activations] 48/100 images (8.0/s) ETA 6.5s\n',
-    '[activations] 100/100 images (8.0/s)\n',
-    '[nmf] 1/200 iterations\n',
+    '14% · [activations] 16/100 images\n',
+    '34% · [activations] 48/100 images (8.0/s) · ETA 10s\n',
+    '67% · [activations] 100/100 images (8.0/s) · ETA 5.2s\n',
+    '67% · [nmf] 1/200 iterations · ETA 5.4s\n',
   ]);
 });
 
