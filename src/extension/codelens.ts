@@ -86,7 +86,9 @@ export class OnnxCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
           title: 'Explain a class with CRAFT',
           tooltip: `Run CRAFT on ${vscode.workspace.asRelativePath(model)}`,
           command: 'craft.explain',
-          arguments: [{ model }],
+          // A Uri, as the Explorer menu passes: a user's click (a run with remembered choices is
+          // confirmed first), unlike an object of options from a script.
+          arguments: [vscode.Uri.file(model)],
         }),
       );
     }

@@ -10,10 +10,10 @@ import type { LayerListing } from '../craft/layers';
 import { RESULTS_FILE } from '../craft/bundle/writer';
 import { readText } from '../craft/text';
 import { planRun, normaliseArgs, folderFor, type ExplainArgs } from './flow';
-import { listRuns, type RunEntry } from './history';
+import { entryHeadline, listRuns, type RunEntry } from './history';
 import type { Log } from './log';
 import type { PanelManager } from './panel';
-import { askSize, pickModel } from './pickers';
+import { askSize, pickModel, quickPick } from './pickers';
 import type { Runs } from './progress';
 import { WorkerError } from './runner';
 import { readSetting, readSettings } from './settings';
@@ -89,14 +89,17 @@ export class Commands {
       return undefined;
     }
     const args: ExplainArgs = { ...normaliseArgs(raw), ...(force ? { force: true } : {}) };
-    const plan = await planRun(args, this.runs, (line) => this.log.info(line));
+    // The palette (no argument), the Explorer menu and the CodeLens (a Uri) are a user's click: a run
+    // with remembered choices is confirmed first. An object of options comes from a script: it never asks.
+    const interactive = raw === undefined || raw === null || raw instanceof vscode.Uri;
+    const plan = await planRun(args, this.runs, (line) => this.log.info(line), { interactive });
     if (!plan) {
       this.log.info('Explain: a prompt was dismissed; nothing ran.');
       return undefined;
     }
     const o = plan.options;
     this.log.info(
-      `Explain: model ${o.model}, images ${o.images}, class ${o.classId}, layer ${o.layer}${o.size ? `, size ${o.size.join('x')}` : ''}, ` +
+      `Explain: model ${o.model}, images ${o.images}, class ${o.classId}${plan.classLabel !== `class ${o.classId}` ? ` (${plan.classLabel})` : ''}, layer ${o.layer}${o.size ? `, size ${o.size.join('x')}` : ''}, ` +
         `concepts ${o.concepts}, patch ${o.patch}, batch ${o.batch}, designs ${o.designs}, provider ${o.provider}${o.maxImages ? `, max ${o.maxImages} images` : ''}, out ${o.out}`,
     );
     // The user chose this image folder: its images may open from the results without asking.
@@ -104,7 +107,7 @@ export class Commands {
     this.status.setRunning(true);
     let outcome;
     try {
-      outcome = await this.runs.explain(o, `CRAFT: explaining class ${o.classId}`);
+      outcome = await this.runs.explain(o, `CRAFT: explaining ${plan.classLabel} (${path.basename(o.images)})`);
     } finally {
       this.status.setRunning(false);
     }
@@ -113,9 +116,7 @@ export class Commands {
       return undefined;
     }
     if (outcome.status === 'cancelled') {
-      // The user stopped a run, not the answers: keep what the prompts were told (arguments are not
-      // remembered from a run that did not finish).
-      await this.remember(plan.folder, plan.asked);
+      // Nothing is remembered from a run that did not finish: craft.config.json stays as it was.
       void vscode.window.showInformationMessage('CRAFT: run cancelled; no results were written.');
       return undefined;
     }
@@ -172,13 +173,13 @@ export class Commands {
     runs.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
     type Item = vscode.QuickPickItem & { dir?: string };
     const items: Item[] = runs.map((r) => ({
-      label: `${r.classIndex}${r.classLabel ? ` ${r.classLabel}` : ''}`,
-      description: `${r.images} images · ${r.concepts} concepts · ${r.layer} · ${r.provider.toUpperCase()}`,
+      label: entryHeadline(r),
+      description: `class ${r.classIndex} · ${r.concepts} concepts · ${r.layer} · ${r.provider.toUpperCase()}`,
       detail: `${formatDate(r.createdAt)} · ${vscode.workspace.asRelativePath(r.dir)} · model ${path.basename(r.model)}`,
       dir: r.dir,
     }));
     items.push({ label: '$(folder-opened) Browse…', description: 'a run folder elsewhere', alwaysShow: true });
-    const picked = await vscode.window.showQuickPick(items, {
+    const picked = await quickPick(items, {
       title: 'CRAFT: Open results',
       placeHolder: runs.length ? 'Which run? (newest first)' : 'No runs in the results folder yet: browse for a run folder',
       matchOnDescription: true,
@@ -239,7 +240,8 @@ export class Commands {
     if (!output) {
       const target = await vscode.window.showSaveDialog({
         title: 'CRAFT: save the HTML report',
-        defaultUri: vscode.Uri.file(path.join(runDir, 'report.html')),
+        // The workspace folder: where a file to share is looked for (not the hidden results folder).
+        defaultUri: vscode.Uri.file(path.join(reportFolder(runDir), `craft-${path.basename(runDir)}.html`)),
         filters: { 'HTML report': ['html'] },
       });
       if (!target) return undefined;
@@ -247,11 +249,38 @@ export class Commands {
     }
     const written = await this.runs.report(runDir, output);
     this.log.info(`Report written: ${written}`);
-    void vscode.window.showInformationMessage(`CRAFT: report saved to ${written}`, 'Open').then((c) => {
-      if (c === 'Open') void vscode.env.openExternal(vscode.Uri.file(written));
-    });
+    void this.offerReport(written);
     return written;
   }
+
+  /**
+   * The notice of a saved report, with what works where the user is. Desktop VS Code on this machine:
+   * "Open" hands the file to the system's browser. Remote (SSH, containers, WSL, code-server): the file
+   * is on the remote machine, where the user's browser cannot open a file: URI, so the notice offers to
+   * show it in the Explorer (from where "Download…" copies it) and its path.
+   */
+  private async offerReport(file: string): Promise<void> {
+    const uri = vscode.Uri.file(file);
+    const local = vscode.env.remoteName === undefined && vscode.env.uiKind === vscode.UIKind.Desktop;
+    const inWorkspace = vscode.workspace.getWorkspaceFolder(uri) !== undefined;
+    const actions = [...(local ? ['Open'] : []), ...(inWorkspace ? ['Reveal in Explorer'] : []), ...(local ? [] : ['Copy Path'])];
+    const choice = await vscode.window.showInformationMessage(`CRAFT: report saved to ${vscode.workspace.asRelativePath(uri)}`, ...actions);
+    if (choice === 'Open') {
+      if (!(await vscode.env.openExternal(uri))) void vscode.window.showWarningMessage(`CRAFT: no program opened ${file}; open it in a browser.`);
+    } else if (choice === 'Reveal in Explorer') {
+      await vscode.commands.executeCommand('revealInExplorer', uri);
+    } else if (choice === 'Copy Path') {
+      await vscode.env.clipboard.writeText(file);
+    }
+    if (choice) this.log.info(`Report: ${choice} (${file}).`);
+  }
+}
+
+/** Where a report is proposed: the workspace folder of the run, else the first one, else beside the results folder. */
+function reportFolder(runDir: string): string {
+  const own = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(runDir));
+  if (own?.uri.scheme === 'file') return own.uri.fsPath;
+  return vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath ?? path.dirname(path.dirname(runDir));
 }
 
 /** Results folders of the workspace folders (setting craft.resultsFolder or "out" in craft.config.json). */

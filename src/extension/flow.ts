@@ -12,8 +12,10 @@ import type { LayerListing } from '../craft/layers';
 import { DEFAULTS } from '../craft/options';
 import { aliasesFor, argOptions, fromJson, suggest, type CommandArgs } from '../craft/option-table';
 import type { ModelSummary, WorkerExplainOptions } from '../craft/worker';
+import { confirmPlan } from './confirm';
 import { askSize, pickClass, pickImages, pickLayer, pickModel } from './pickers';
-import { autoPatch, readSettings } from './settings';
+import { autoPatch, readSetting, readSettings } from './settings';
+import { normaliseName } from './suggest';
 import { readWorkspaceConfig, type Choices } from './workspaceConfig';
 
 /**
@@ -27,9 +29,24 @@ export interface RunPlan {
   options: WorkerExplainOptions;
   /** Choices to write back into craft.config.json once the run succeeds (answers and arguments). */
   remember: Choices;
-  /** The answers to prompts only: kept even when the run is cancelled, so they need not be given again. */
-  asked: Choices;
   reveal: boolean;
+  /** The class as the user knows it: its label when the model has labels, else "class K". */
+  classLabel: string;
+  /** The class index, when the model's labels (or the index given) say it. */
+  classIndex?: number;
+  /** The model's labels, when it has any. */
+  labels?: string[];
+  /** Model, images, class or layer came from craft.config.json rather than from a prompt or an argument. */
+  fromConfig: boolean;
+}
+
+/** How craft.explain was started. */
+export interface PlanHow {
+  /**
+   * Started by the user (palette, Explorer menu, CodeLens) rather than by a script passing options: a
+   * run with remembered choices is then shown for confirmation first (setting craft.confirmBeforeRun).
+   */
+  interactive?: boolean;
 }
 
 /** What the flow needs from the engine (answered by a worker process, see runner.ts). */
@@ -86,10 +103,37 @@ export function folderFor(args: ExplainArgs): string | undefined {
 }
 
 /**
- * Resolves every option of a run, prompting only for what is unknown (or for everything with `force`).
- * Returns undefined when the user dismissed a prompt.
+ * Resolves every option of a run, prompting only for what is unknown (or for everything with `force`);
+ * a run the user started with remembered choices is shown for confirmation (and change) first.
+ * Returns undefined when the user dismissed a prompt or the confirmation.
  */
-export async function planRun(args: ExplainArgs, engine: EngineQueries, onNote: (line: string) => void): Promise<RunPlan | undefined> {
+export async function planRun(args: ExplainArgs, engine: EngineQueries, onNote: (line: string) => void, how: PlanHow = {}): Promise<RunPlan | undefined> {
+  const cached = cachedEngine(engine);
+  const plan = await resolvePlan(args, cached, onNote);
+  if (!plan || !how.interactive || !plan.fromConfig) return plan;
+  if (readSetting('confirmBeforeRun', vscode.Uri.file(plan.folder)) === false) return plan;
+  return confirmPlan(plan, args, cached, (changed) => resolvePlan(changed, cached, onNote));
+}
+
+/** The engine's answers about a model, asked once per planning (the confirmation re-plans after a change). */
+function cachedEngine(engine: EngineQueries): EngineQueries {
+  const described = new Map<string, Promise<ModelSummary>>();
+  return {
+    describe: (model, labelsFile) => {
+      const key = `${model}\n${labelsFile ?? ''}`;
+      let p = described.get(key);
+      if (!p) {
+        p = engine.describe(model, labelsFile);
+        described.set(key, p);
+        p.catch(() => described.delete(key));
+      }
+      return p;
+    },
+    layers: (request) => engine.layers(request),
+  };
+}
+
+async function resolvePlan(args: ExplainArgs, engine: EngineQueries, onNote: (line: string) => void): Promise<RunPlan | undefined> {
   const folder = folderFor(args);
   if (!folder) {
     throw new CraftError('usage', 'Open a folder first: CRAFT keeps its choices and results in the workspace.', 'File → Open Folder… on the folder that holds the model and the images.');
@@ -100,7 +144,6 @@ export async function planRun(args: ExplainArgs, engine: EngineQueries, onNote: 
   const c = config.options;
   const force = args.force === true;
   const remember: Choices = {};
-  const asked: Choices = {};
 
   let model = abs(args.model);
   if (model) remember.model = model;
@@ -108,7 +151,7 @@ export async function planRun(args: ExplainArgs, engine: EngineQueries, onNote: 
   else {
     model = await pickModel(c.model, settings.resultsFolder);
     if (!model) return undefined;
-    remember.model = asked.model = model;
+    remember.model = model;
   }
   // A folder or a FIFO named as the model would fail deep in the worker (or block its read).
   checkRegularFile(model, 'The model', 'input');
@@ -131,7 +174,7 @@ export async function planRun(args: ExplainArgs, engine: EngineQueries, onNote: 
     else if (!size) {
       size = await askSize(info, c.size);
       if (!size) return undefined;
-      remember.size = asked.size = size;
+      remember.size = size;
     }
   }
 
@@ -141,7 +184,7 @@ export async function planRun(args: ExplainArgs, engine: EngineQueries, onNote: 
   if (!images) {
     images = await pickImages(c.images, settings.resultsFolder);
     if (!images) return undefined;
-    remember.images = asked.images = images;
+    remember.images = images;
   }
 
   let classId: string | number | undefined = args.class;
@@ -149,11 +192,14 @@ export async function planRun(args: ExplainArgs, engine: EngineQueries, onNote: 
   else classId = stored(c.classId);
   if (classId === undefined) {
     const info = await describe();
-    classId = await pickClass(info, c.classId);
+    classId = await pickClass(info, c.classId, images);
     if (classId === undefined) return undefined;
-    remember.class = asked.class = classId;
-    asked.classLabel = info.labels?.[classId];
+    remember.class = classId;
   }
+  // The class by its label, for the confirmation and the progress; best effort: a model the run cannot
+  // read is reported by the run itself, with its own message.
+  const info = await describe().catch(() => undefined);
+  const cls = classOf(classId, info?.labels);
 
   let layer = args.layer;
   if (layer) remember.layer = layer;
@@ -166,7 +212,7 @@ export async function planRun(args: ExplainArgs, engine: EngineQueries, onNote: 
     }
     layer = await pickLayer(listing, c.layer);
     if (!layer) return undefined;
-    remember.layer = asked.layer = layer;
+    remember.layer = layer;
   }
 
   const patch = patchGiven ?? autoPatch(size!);
@@ -195,7 +241,26 @@ export async function planRun(args: ExplainArgs, engine: EngineQueries, onNote: 
     mapPercentile: args.mapPercentile ?? c.mapPercentile ?? DEFAULTS.mapPercentile,
     threads: args.threads ?? c.threads,
   };
-  return { folder, options: stripUndefined(options), remember, asked, reveal: args.reveal !== false };
+  // Remembered: what came neither from an argument nor from a prompt of this call.
+  const fromConfig = (['model', 'images', 'class', 'layer'] as const).some((k) => remember[k] === undefined);
+  return {
+    folder,
+    options: stripUndefined(options),
+    remember,
+    reveal: args.reveal !== false,
+    classLabel: cls.label ?? `class ${classId}`,
+    classIndex: cls.index,
+    labels: info?.labels,
+    fromConfig,
+  };
+}
+
+/** A class given as an index or a label, with both where the labels tell them. */
+export function classOf(classId: string | number, labels: string[] | undefined): { index?: number; label?: string } {
+  const text = String(classId).trim();
+  if (/^\d+$/.test(text)) return { index: Number(text), label: labels?.[Number(text)] };
+  const index = labels?.findIndex((l) => normaliseName(l) === normaliseName(text)) ?? -1;
+  return index >= 0 ? { index, label: labels![index] } : { label: text };
 }
 
 function stripUndefined<T extends object>(o: T): T {

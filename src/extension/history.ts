@@ -18,6 +18,13 @@ export interface RunEntry {
   provider: string;
   createdAt: string;
   model: string;
+  /** The image folder the run read. */
+  datasetRoot: string;
+}
+
+/** "Ankle boot · ankle_boot (200)", as the run's tab is titled (see panel.ts runHeadline). */
+export function entryHeadline(r: RunEntry): string {
+  return `${r.classLabel ?? `class ${r.classIndex}`} · ${path.basename(r.datasetRoot) || r.datasetRoot} (${r.images})`;
 }
 
 /** Runs directly under `root` (hidden .partial-* folders excluded), newest first. */
@@ -52,6 +59,7 @@ export async function readEntry(dir: string): Promise<RunEntry | undefined> {
       provider: String(b.provider ?? '?'),
       createdAt: typeof b.createdAt === 'string' ? b.createdAt : '',
       model: typeof b.model?.path === 'string' ? b.model.path : '?',
+      datasetRoot: typeof b.datasetRoot === 'string' ? b.datasetRoot : '?',
     };
   } catch {
     return undefined;

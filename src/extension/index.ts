@@ -10,6 +10,7 @@ import { Commands, resultRoots, type ReportedError } from './commands';
 import { lastRun } from './history';
 import { Log } from './log';
 import { PanelManager, VIEW_TYPE, type PanelInfo } from './panel';
+import { shownPicks, type ShownPick } from './pickers';
 import { Runs } from './progress';
 import { ProviderStatus } from './statusbar';
 
@@ -23,6 +24,10 @@ export interface CraftApi {
   /** The status bar item's text ('' when hidden). */
   statusText(): string;
   isRunning(): boolean;
+  /** The quick picks offered lately (title, rows in order), oldest first. */
+  prompts(): readonly ShownPick[];
+  /** The last run's progress notification: its title and every message it showed. */
+  lastProgress(): { title: string; messages: readonly string[] } | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): CraftApi {
@@ -62,6 +67,8 @@ export function activate(context: vscode.ExtensionContext): CraftApi {
     lastError: () => commands.lastError,
     statusText: () => status.text,
     isRunning: () => runs.running,
+    prompts: () => shownPicks(),
+    lastProgress: () => runs.lastShown,
   };
 }
 

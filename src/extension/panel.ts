@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { describeError } from '../craft/errors';
 import { readBundle } from '../craft/bundle/writer';
 import { readNames, writeConceptName } from '../craft/bundle/names';
-import { parseFromWebview, type FromWebview, type ResultsBundle, type ToWebview, type WebviewState } from '../protocol';
+import { parseFromWebview, type ConceptNames, type FromWebview, type ResultsBundle, type ToWebview, type WebviewState } from '../protocol';
 import type { Log } from './log';
 import { resultsHtml } from './webviewHtml';
 
@@ -25,18 +25,40 @@ export interface PanelInfo {
   shown: number;
   concepts: number;
   visible: boolean;
+  /** The tab is the active one of its group and has focus. */
+  active: boolean;
+  /** The names last sent to the page (in 'show' or 'names'). */
+  names?: ConceptNames;
   /** Why the run could not be read (the page shows it instead of the results). */
   error?: string;
 }
 
-export function panelTitle(bundle: ResultsBundle): string {
+/** "Ankle boot · ankle_boot (200)": the class, the image folder and how many images; runs differ by these first. */
+export function runHeadline(bundle: ResultsBundle): string {
   const label = bundle.class.label ?? bundle.labels?.[bundle.class.index] ?? `class ${bundle.class.index}`;
-  return `CRAFT: ${label} (${bundle.layer.name})`;
+  return `${label} · ${path.basename(bundle.datasetRoot)} (${bundle.images.length})`;
+}
+
+export function panelTitle(bundle: ResultsBundle): string {
+  return `CRAFT: ${runHeadline(bundle)}`;
+}
+
+/**
+ * The title of a run's tab, different from every title in `taken`: the headline, then (for another run
+ * of the same class on the same images) the time it was made, then its folder name.
+ */
+export function distinctTitle(bundle: ResultsBundle, runDir: string, taken: string[]): string {
+  const base = panelTitle(bundle);
+  const when = new Date(bundle.createdAt);
+  const time = Number.isNaN(when.getTime()) ? undefined : when.toLocaleTimeString();
+  const candidates = [base, ...(time ? [`${base} · ${time}`] : []), `${base} · ${path.basename(runDir)}`];
+  return candidates.find((t) => !taken.includes(t)) ?? `${base} · ${path.basename(runDir)}`;
 }
 
 class ResultsPanel {
   ready = 0;
   shown = 0;
+  names?: ConceptNames;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -48,13 +70,14 @@ class ResultsPanel {
     private readonly onDispose: () => void,
     private readonly trustedRoots: () => string[],
     private readonly loadError?: string,
+    title?: string,
   ) {
     panel.webview.options = {
       enableScripts: true,
       enableCommandUris: false,
       localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media'), vscode.Uri.file(runDir)],
     };
-    panel.title = bundle ? panelTitle(bundle) : `CRAFT: ${path.basename(runDir)}`;
+    panel.title = title ?? (bundle ? panelTitle(bundle) : `CRAFT: ${path.basename(runDir)}`);
     this.disposables.push(
       panel.webview.onDidReceiveMessage((raw) => this.receive(raw)),
       panel.onDidDispose(() => this.dispose()),
@@ -70,6 +93,8 @@ class ResultsPanel {
       shown: this.shown,
       concepts: this.bundle?.concepts.length ?? 0,
       visible: this.panel.visible,
+      active: this.panel.active,
+      names: this.names,
       error: this.bundle ? undefined : (this.loadError ?? `The results in ${this.runDir} could not be read.`),
     };
   }
@@ -99,13 +124,14 @@ class ResultsPanel {
           return;
         }
         this.shown++;
+        this.names = readNames(this.runDir, this.bundle.concepts.length);
         this.post({
           type: 'show',
           view: {
             bundle: this.bundle,
             baseUrl: this.panel.webview.asWebviewUri(vscode.Uri.file(this.runDir)).toString(),
             runDir: this.runDir,
-            names: readNames(this.runDir, this.bundle.concepts.length),
+            names: this.names,
           },
         });
         return;
@@ -123,6 +149,7 @@ class ResultsPanel {
         if (!this.bundle) return;
         const names = await writeConceptName(this.runDir, this.bundle.concepts.length, message.concept, message.name);
         this.log.info(`Results panel: concept ${message.concept} ${message.name ? `named "${message.name}"` : 'unnamed'} (${this.runDir}).`);
+        this.names = names;
         this.post({ type: 'names', names });
         return;
       }
@@ -212,7 +239,11 @@ export class PanelManager implements vscode.WebviewPanelSerializer<WebviewState>
     private readonly log: Log,
   ) {}
 
-  /** Opens (or reveals) the panel of a run folder. */
+  /**
+   * Opens (or reveals) the panel of a run folder. A new run's panel opens as a tab beside the other
+   * results (or beside the editor when there are none) and is the one shown; its title differs from
+   * every open results tab.
+   */
   async open(runDir: string, options: { preserveFocus?: boolean } = {}): Promise<PanelInfo> {
     const dir = path.resolve(runDir);
     const existing = this.panels.get(dir);
@@ -221,13 +252,16 @@ export class PanelManager implements vscode.WebviewPanelSerializer<WebviewState>
       return existing.info();
     }
     const bundle = await readBundle(dir);
+    const others = [...this.panels.values()];
+    const title = distinctTitle(bundle, dir, others.map((p) => p.panel.title));
+    const beside = others.find((p) => p.panel.active)?.panel.viewColumn ?? others.find((p) => p.panel.visible)?.panel.viewColumn;
     const panel = vscode.window.createWebviewPanel(
       VIEW_TYPE,
-      panelTitle(bundle),
-      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: options.preserveFocus },
+      title,
+      { viewColumn: beside ?? vscode.ViewColumn.Beside, preserveFocus: options.preserveFocus },
       { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'media'), vscode.Uri.file(dir)] },
     );
-    return this.adopt(panel, dir, bundle).info();
+    return this.adopt(panel, dir, bundle, undefined, title).info();
   }
 
   /** Restores a panel after a window reload from the run folder the page saved with setState. */
@@ -244,7 +278,8 @@ export class PanelManager implements vscode.WebviewPanelSerializer<WebviewState>
       return;
     }
     try {
-      this.adopt(panel, dir, await readBundle(dir));
+      const bundle = await readBundle(dir);
+      this.adopt(panel, dir, bundle, undefined, distinctTitle(bundle, dir, [...this.panels.values()].map((p) => p.panel.title)));
       this.log.info(`Results panel restored: ${dir}`);
     } catch (e) {
       this.log.warn(`Results panel: cannot restore ${dir}: ${describeError(e)}`);
@@ -252,10 +287,10 @@ export class PanelManager implements vscode.WebviewPanelSerializer<WebviewState>
     }
   }
 
-  private adopt(panel: vscode.WebviewPanel, dir: string, bundle: ResultsBundle | undefined, loadError?: string): ResultsPanel {
+  private adopt(panel: vscode.WebviewPanel, dir: string, bundle: ResultsBundle | undefined, loadError?: string, title?: string): ResultsPanel {
     const p = new ResultsPanel(panel, dir, bundle, this.extensionUri, this.log, () => {
       if (this.panels.get(dir) === p) this.panels.delete(dir);
-    }, () => this.trustedRoots(), loadError);
+    }, () => this.trustedRoots(), loadError, title);
     this.panels.set(dir, p);
     return p;
   }

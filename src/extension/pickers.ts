@@ -2,11 +2,14 @@
  * The prompts of "CRAFT: Explain class": model, image folder, input size, class, layer. Each returns
  * undefined when the user dismisses it (the flow then stops without an error).
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { parseSize } from '../craft/config';
+import { listImages } from '../craft/images/list';
 import type { LayerListing } from '../craft/layers';
 import type { ModelSummary } from '../craft/worker';
+import { classForFolder, defaultImageFolder, normaliseName } from './suggest';
 
 const BROWSE = '$(folder-opened) Browse…';
 /**
@@ -19,8 +22,41 @@ interface PathItem extends vscode.QuickPickItem {
   path?: string;
 }
 
-function title(what: string): string {
+export function title(what: string): string {
   return `CRAFT: Explain class — ${what}`;
+}
+
+/** A quick pick as it was offered: what the user saw, first row first (Enter takes the first row). */
+export interface ShownPick {
+  /** 1, 2, 3…: the order in which the picks were offered. */
+  seq: number;
+  title: string;
+  placeHolder?: string;
+  /** "label — description" per row (separators as "-- label --"). */
+  items: string[];
+  /** The rows' second lines, where they have one (same order as `items`). */
+  details: (string | undefined)[];
+}
+
+const shown: ShownPick[] = [];
+let offered = 0;
+
+/** The quick picks offered lately, oldest first (read by the integration tests through the API). */
+export function shownPicks(): readonly ShownPick[] {
+  return shown;
+}
+
+/** vscode.window.showQuickPick, keeping a record of what was offered. */
+export function quickPick<T extends vscode.QuickPickItem>(items: T[], options: vscode.QuickPickOptions & { title: string }): Thenable<T | undefined> {
+  shown.push({
+    seq: ++offered,
+    title: options.title,
+    placeHolder: options.placeHolder,
+    items: items.map((it) => (it.kind === vscode.QuickPickItemKind.Separator ? `-- ${it.label} --` : `${it.label}${it.description ? ` — ${it.description}` : ''}`)),
+    details: items.map((it) => it.detail),
+  });
+  if (shown.length > 50) shown.shift();
+  return vscode.window.showQuickPick(items, options);
 }
 
 /** Folders never searched for models or images. */
@@ -29,8 +65,12 @@ export function excludeGlob(resultsFolder: string): string {
   return `{**/node_modules/**,**/.craft/**,**/.git/**${extra}}`;
 }
 
+/** A path relative to the workspace ("." for a workspace folder itself; its name when there are several). */
 function relativeLabel(file: string): string {
-  return vscode.workspace.asRelativePath(file, (vscode.workspace.workspaceFolders?.length ?? 0) > 1);
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  const own = folders.find((f) => path.resolve(f.uri.fsPath) === path.resolve(file));
+  if (own) return folders.length > 1 ? own.name : '.';
+  return vscode.workspace.asRelativePath(file, folders.length > 1);
 }
 
 export async function pickModel(remembered: string | undefined, resultsFolder: string): Promise<string | undefined> {
@@ -48,7 +88,7 @@ export async function pickModel(remembered: string | undefined, resultsFolder: s
     }),
   );
   items.push({ label: BROWSE, description: 'an .onnx file elsewhere', alwaysShow: true });
-  const picked = await vscode.window.showQuickPick(items, {
+  const picked = await quickPick(items, {
     title: title('model'),
     placeHolder: files.length ? 'Which ONNX classifier to explain?' : 'No .onnx file in the workspace: browse for one',
     matchOnDescription: true,
@@ -96,20 +136,33 @@ export async function imageFolders(resultsFolder: string): Promise<{ folder: str
     .sort((a, b) => a.folder.localeCompare(b.folder));
 }
 
+/**
+ * The image folder prompt. First row (Enter): the folder used last, else the folder that directly holds
+ * the most images (never the workspace folder itself while another holds images); then the rest by path.
+ */
 export async function pickImages(remembered: string | undefined, resultsFolder: string): Promise<string | undefined> {
   const folders = await imageFolders(resultsFolder);
-  folders.sort((a, b) => (a.folder === remembered ? -1 : b.folder === remembered ? 1 : 0));
+  // A folder used last outside the workspace is not found by the search: offer it too.
+  if (remembered && !folders.some((f) => path.resolve(f.folder) === path.resolve(remembered)) && isFolder(remembered)) {
+    const count = (await listImages(remembered).catch(() => [])).length;
+    folders.push({ folder: remembered, count, direct: count, capped: false });
+  }
+  const roots = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+  const first = defaultImageFolder(folders, roots, remembered);
+  const lastUsed = (f: string) => remembered !== undefined && path.resolve(f) === path.resolve(remembered);
+  folders.sort((a, b) => Number(b.folder === first) - Number(a.folder === first) || a.folder.localeCompare(b.folder));
   const items: PathItem[] = folders.map((f) => {
     const n = `${f.count}${f.capped ? '+' : ''} image${f.count === 1 ? '' : 's'}`;
     const where = f.direct === f.count ? '' : f.direct === 0 ? ' in sub-folders' : ` (${f.direct} directly)`;
+    const why = lastUsed(f.folder) ? ' · last used' : f.folder === first ? ' · suggested (most images directly)' : '';
     return {
-      label: relativeLabel(f.folder) || '.',
-      description: `${n}${where}${f.folder === remembered ? ' · last used' : ''}`,
+      label: relativeLabel(f.folder),
+      description: `${n}${where}${why}`,
       path: f.folder,
     };
   });
   items.push({ label: BROWSE, description: 'a folder elsewhere', alwaysShow: true });
-  const picked = await vscode.window.showQuickPick(items, {
+  const picked = await quickPick(items, {
     title: title('images'),
     placeHolder: 'Which folder of images of the class? (sub-folders included)',
     matchOnDescription: true,
@@ -149,7 +202,11 @@ interface ClassItem extends vscode.QuickPickItem {
   index: number;
 }
 
-export async function pickClass(model: ModelSummary, remembered?: string | number): Promise<number | undefined> {
+/**
+ * The class prompt. First row (Enter): the class whose label names the image folder (ankle_boot →
+ * "Ankle boot"), else the class used last; then every class in index order.
+ */
+export async function pickClass(model: ModelSummary, remembered?: string | number, images?: string): Promise<number | undefined> {
   const count = model.numClasses ?? model.labels?.length;
   if (count === undefined) {
     const value = await vscode.window.showInputBox({
@@ -166,19 +223,21 @@ export async function pickClass(model: ModelSummary, remembered?: string | numbe
     index: i,
   }));
   const rememberedIndex = items.findIndex(
-    (it) => remembered !== undefined && (String(it.index) === String(remembered).trim() || normalise(model.labels?.[it.index] ?? '') === normalise(String(remembered))),
+    (it) => remembered !== undefined && (String(it.index) === String(remembered).trim() || normaliseName(model.labels?.[it.index] ?? '') === normaliseName(String(remembered))),
   );
-  // The class chosen last time comes first (Enter keeps it), then every class in index order.
-  const shown: ClassItem[] =
-    rememberedIndex >= 0
-      ? [
-          { label: 'last used', kind: vscode.QuickPickItemKind.Separator, index: -1 },
-          { ...items[rememberedIndex], description: 'last used' },
-          { label: 'all classes', kind: vscode.QuickPickItemKind.Separator, index: -1 },
-          ...items,
-        ]
-      : items;
-  const picked = await vscode.window.showQuickPick(shown, {
+  const folderIndex = images ? classForFolder(images, model.labels, count) : undefined;
+  const top: ClassItem[] = [];
+  if (folderIndex !== undefined) {
+    top.push(
+      { label: `matches the image folder ${path.basename(images!)}`, kind: vscode.QuickPickItemKind.Separator, index: -1 },
+      { ...items[folderIndex], description: folderIndex === rememberedIndex ? 'matches the folder · last used' : 'matches the folder' },
+    );
+  }
+  if (rememberedIndex >= 0 && rememberedIndex !== folderIndex) {
+    top.push({ label: 'last used', kind: vscode.QuickPickItemKind.Separator, index: -1 }, { ...items[rememberedIndex], description: 'last used' });
+  }
+  const rows: ClassItem[] = top.length ? [...top, { label: 'all classes', kind: vscode.QuickPickItemKind.Separator, index: -1 }, ...items] : items;
+  const picked = await quickPick(rows, {
     title: title('class'),
     placeHolder: model.labels ? `Which class to explain? (${count} classes; labels from ${path.basename(model.labelsSource)})` : `Which class to explain? (${count} classes, no labels found)`,
     matchOnDescription: true,
@@ -187,8 +246,12 @@ export async function pickClass(model: ModelSummary, remembered?: string | numbe
   return picked?.index;
 }
 
-function normalise(s: string): string {
-  return s.toLowerCase().replace(/[\s_\-/]+/g, ' ').trim();
+function isFolder(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 interface LayerItem extends vscode.QuickPickItem {
@@ -213,7 +276,7 @@ export async function pickLayer(listing: LayerListing, remembered?: string): Pro
           : `${l.shape[0]} channels, no spatial extent, non-negative`,
     name: l.name,
   }));
-  const picked = await vscode.window.showQuickPick(items, {
+  const picked = await quickPick(items, {
     title: title('layer'),
     placeHolder: `Which layer to factorise? (non-negative feature maps; probed on ${listing.probe})`,
     matchOnDescription: true,

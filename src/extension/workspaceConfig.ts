@@ -12,6 +12,7 @@ import { CraftError } from '../craft/errors';
 import { BOM, stripBom } from '../craft/text';
 import { editJsonObject } from './jsonEdit';
 import type { ExplainOptions } from '../craft/options';
+import type { ProviderRequest } from '../protocol';
 
 export const CONFIG_FILE = 'craft.config.json';
 
@@ -26,7 +27,7 @@ export interface WorkspaceConfig {
   options: Partial<ExplainOptions>;
 }
 
-/** What a run remembers: the answers to the prompts. */
+/** What a run remembers: the answers to the prompts, and the arguments it was given. */
 export interface Choices {
   model?: string;
   images?: string;
@@ -35,6 +36,9 @@ export interface Choices {
   classLabel?: string;
   layer?: string;
   size?: [number, number];
+  /** Changed in the confirmation before a run (arguments of scripts are not remembered). */
+  concepts?: number;
+  provider?: ProviderRequest;
 }
 
 export async function readWorkspaceConfig(folder: string): Promise<WorkspaceConfig> {
@@ -89,6 +93,8 @@ export async function rememberChoices(folder: string, choices: Choices): Promise
   if (choices.class !== undefined && !sameClass(old.classId, choices.class, choices.classLabel)) set('class', choices.class);
   if (choices.layer !== undefined && old.layer !== choices.layer) set('layer', choices.layer);
   if (choices.size !== undefined && (old.size?.[0] !== choices.size[0] || old.size?.[1] !== choices.size[1])) set('size', choices.size);
+  if (choices.concepts !== undefined && old.concepts !== choices.concepts) set('concepts', choices.concepts);
+  if (choices.provider !== undefined && old.provider !== choices.provider) set('provider', choices.provider);
   if (changed.length === 0 && current.exists) return [];
   let text = editJsonObject(current.exists ? current.text : '{}\n', values, removed);
   if (text === undefined) {

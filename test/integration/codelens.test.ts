@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { findOnnxReferences } from '../../src/extension/codelens';
-import { api, closeAll, waitFor, workspaceRoot } from './helpers';
+import { CONFIRM_TITLE, api, closeAll, dismissPrompt, promptAfter, promptMark, waitFor, within, workspaceRoot } from './helpers';
 
 async function lenses(file: string): Promise<vscode.CodeLens[]> {
   const doc = await vscode.workspace.openTextDocument(file);
@@ -15,6 +15,14 @@ async function lenses(file: string): Promise<vscode.CodeLens[]> {
 
 function craftLenses(all: vscode.CodeLens[]): vscode.CodeLens[] {
   return all.filter((l) => l.command?.command === 'craft.explain');
+}
+
+/** The lens passes the model as a file Uri, as the Explorer menu does (a user's click, not a script). */
+function lensModels(lens: vscode.CodeLens): string[] {
+  return (lens.command?.arguments ?? []).map((a: unknown) => {
+    assert.ok(a instanceof vscode.Uri, `a Uri argument: ${JSON.stringify(a)}`);
+    return a.fsPath;
+  });
 }
 
 describe('CodeLens', () => {
@@ -40,7 +48,25 @@ describe('CodeLens', () => {
     const lens = found[0];
     assert.equal(lens.range.start.line, 2);
     assert.equal(lens.command?.title, 'Explain a class with CRAFT');
-    assert.deepEqual(lens.command?.arguments, [{ model }]);
+    assert.deepEqual(lensModels(lens), [model]);
+  });
+
+  it('asks before running with the remembered choices: its confirmation names them, and dismissing it runs nothing', async () => {
+    const file = path.join(root, 'run.py');
+    fs.writeFileSync(file, 'MODEL = "model/fmnist_cnn.onnx"\n');
+    const lens = await waitFor('a CodeLens', async () => craftLenses(await lenses(file))[0]);
+    assert.ok(lens.command?.arguments);
+    const configFile = path.join(root, 'craft.config.json');
+    const config = fs.readFileSync(configFile, 'utf8');
+    const mark = await promptMark();
+    // As VS Code runs a lens: its command with its arguments.
+    const running = vscode.commands.executeCommand<string | undefined>(lens.command!.command, ...lens.command!.arguments!);
+    const shown = await promptAfter(mark, CONFIRM_TITLE);
+    assert.match(shown.items[0], /^\$\(play\) Run — Ankle boot on \d+ images of ankle_boot$/);
+    assert.ok(shown.items.includes('$(file) Model — model/fmnist_cnn.onnx'), shown.items.join('\n'));
+    await dismissPrompt(running);
+    assert.equal(await within(10_000, 'the dismissed lens run', running), undefined);
+    assert.equal(fs.readFileSync(configFile, 'utf8'), config, 'nothing remembered');
   });
 
   it('resolves paths relative to the document and bare paths in Markdown and YAML', async () => {
@@ -57,7 +83,7 @@ describe('CodeLens', () => {
       });
       assert.equal(found.length, 1, path.basename(file));
       assert.equal(found[0].range.start.line, line);
-      assert.deepEqual(found[0].command?.arguments, [{ model }]);
+      assert.deepEqual(lensModels(found[0]), [model]);
     }
   });
 

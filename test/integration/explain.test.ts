@@ -107,7 +107,8 @@ describe('craft.explain', () => {
     const craft = await api();
     const panel = craft.panels.get(firstRun);
     assert.ok(panel, 'a panel for the run is open');
-    assert.equal(panel.title, `CRAFT: Ankle boot (${LAYER})`);
+    // The class, the image folder and the image count tell runs apart.
+    assert.equal(panel.title, 'CRAFT: Ankle boot · ankle_boot (40)');
     assert.equal(panel.concepts, 4);
     // 'ready' comes from the page's script running in the browser under the CSP; 'show' answers it.
     const shown = await waitFor('the page to say ready and be shown the run', () => {
@@ -123,6 +124,20 @@ describe('craft.explain', () => {
     const again = await vscode.commands.executeCommand<string>('craft.openResults', firstRun);
     assert.equal(again, firstRun);
     assert.equal(craft.panels.list().length, count);
+  });
+
+  it('showed the class by its label, the run percentage and the stage in the progress notification', async () => {
+    const shown = (await api()).lastProgress();
+    assert.ok(shown, 'the run had a progress notification');
+    assert.equal(shown.title, 'CRAFT: explaining Ankle boot (ankle_boot)');
+    assert.ok(shown.messages.length > 3, shown.messages.join('\n'));
+    const percents = shown.messages.map((m) => {
+      const match = /^(\d{1,3})% · (model|activations|nmf|transform|importance|fidelity|maps|write) \d+\/\d+ \w+( · ETA (\d+h)?(\d+m)?[\d.]+s)?$/.exec(m);
+      assert.ok(match, `message "${m}"`);
+      return Number(match[1]);
+    });
+    assert.deepEqual(percents, [...percents].sort((a, b) => a - b), 'the percentage never goes back');
+    assert.equal(percents[percents.length - 1], 100);
   });
 
   it('shows the execution provider of the last run in the status bar', async () => {

@@ -7,7 +7,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { ortBinaryDir } from '../../src/craft/onnx/sessions';
 import type { ResultsBundle } from '../../src/protocol';
-import { api, closeAll, readJson, waitFor, within, workspaceRoot } from './helpers';
+import { CONFIRM_TITLE, acceptUntil, api, settled, closeAll, promptAfter, promptMark, readJson, waitFor, within, workspaceRoot } from './helpers';
 
 async function diagnostics(file: string, settle: (d: vscode.Diagnostic[]) => boolean): Promise<vscode.Diagnostic[]> {
   const doc = await vscode.workspace.openTextDocument(file);
@@ -94,7 +94,19 @@ describe('manifest contributions', () => {
     // Keep the run small through the config file (the menu passes only the folder).
     fs.writeFileSync(configFile, JSON.stringify({ ...cfg, maxImages: 12, concepts: 3, designs: 4 }, null, 2));
     try {
-      const dir = await within(120_000, 'craft.explain', vscode.commands.executeCommand<string | undefined>('craft.explain', vscode.Uri.file(path.join(root, 'images', 'sneaker'))));
+      const mark = await promptMark();
+      const running = vscode.commands.executeCommand<string | undefined>('craft.explain', vscode.Uri.file(path.join(root, 'images', 'sneaker')));
+      // A click in the Explorer with the rest remembered: the confirmation comes first; Enter runs.
+      const shown = await promptAfter(mark, CONFIRM_TITLE);
+      assert.ok(shown.items.includes('$(folder) Images — images/sneaker · 200 images (the first 12 used)'), shown.items.join('\n'));
+      // The remembered class is not what the folder is named for: the row says so.
+      const cls = shown.items.indexOf('$(symbol-class) Class — 9 Ankle boot');
+      assert.ok(cls > 0, shown.items.join('\n'));
+      assert.equal(shown.details[cls], '$(warning) The folder name "sneaker" matches class 7 Sneaker.');
+      const craft = await api();
+      const done = settled(running);
+      await acceptUntil('the run', () => craft.isRunning() || done());
+      const dir = await within(120_000, 'craft.explain', running);
       assert.ok(dir);
       const b = readJson<ResultsBundle>(path.join(dir, 'results.json'));
       assert.equal(b.datasetRoot, path.join(root, 'images', 'sneaker'));
