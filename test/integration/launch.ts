@@ -24,10 +24,11 @@ import * as http from 'http';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { Browser, Page, chromium } from 'playwright-core';
+import { Browser, Frame, Page, chromium } from 'playwright-core';
 import { CspWatch } from './csp-watch';
 import type { SuiteResult } from './index';
-import { conceptCards, explainAnsweringEveryPrompt, openWorkbench, runFromPalette, tabTitles } from './ui';
+import { conceptCards, explainAnsweringEveryPrompt, openWorkbench, runFromPalette, tabTitles, waitForPrompt } from './ui';
+import { postAsPage, received, recordWebviewMessages, type Received } from './webview-messages';
 
 export const CODE_SERVER_VERSION = '4.100.3';
 // One set of Chromium flags for every browser test (see test/integration/README.md).
@@ -304,6 +305,17 @@ async function paletteCheck(page: Page, screenshotDir: string): Promise<string> 
   return file;
 }
 
+/** Waits for the page in `frame` to have received a message `match` accepts; returns the last such. */
+async function waitForReceived(frame: Frame, match: (m: Received) => boolean, ms = 15_000): Promise<Received> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const found = (await received(frame)).filter(match);
+    if (found.length) return found[found.length - 1];
+    if (Date.now() > end) throw new Error(`the page received no such message within ${ms} ms: ${JSON.stringify(await received(frame))}`);
+    await sleep(100);
+  }
+}
+
 interface CheckResult {
   name: string;
   error?: string;
@@ -332,7 +344,10 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
     }
   };
   const csp = new CspWatch();
-  const { context, page } = await openWorkbench(browser, base, port, workspace, repoRoot, (c) => csp.attach(c));
+  const { context, page } = await openWorkbench(browser, base, port, workspace, repoRoot, async (c) => {
+    await csp.attach(c);
+    await recordWebviewMessages(c);
+  });
   page.on('pageerror', (e) => process.stdout.write(`[ui browser error] ${e.message}\n`));
   // The window's console (webview frames included), shown when a check fails.
   const consoleLines: string[] = [];
@@ -349,8 +364,14 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
     const names = [
       'panel: the webview shows one .concept-card per concept',
       'config: craft.config.json remembers the answers (relative paths)',
-      'panel: "Save HTML report" asks where (save dialog) and writes the report',
+      'prompts: the image folder prompt offers images/ankle_boot first; the class prompt the class the folder is named for',
+      'progress: the notification names the class, with the run percentage and the stage',
+      'panel: the tab names the class, the image folder and the image count',
+      'confirmation: "CRAFT: Explain class" with remembered choices shows them first; Escape runs nothing and changes nothing',
+      'panel: "Save HTML report" proposes the workspace folder, writes the report there, and its notice reveals it in the Explorer',
+      'names: a concept renamed from the page is written to names.json and sent back; results.json unchanged',
       'panel: restored with its cards after a window reload (serializer)',
+      'names: the restored panel is shown the concept name from names.json',
       'panel (restored): clicking a crop opens its source image in an editor',
       'panel: no CSP violation in the results webview frames (first open, report, reload, restored panel)',
     ];
@@ -359,6 +380,10 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
       return results;
     }
     const r = run;
+    const shoot = async (name: string) => {
+      fs.mkdirSync(screenshotDir, { recursive: true });
+      await page.screenshot({ path: path.join(screenshotDir, name) });
+    };
     await check(names[0], async () => {
       if (r.concepts < 1 || r.cards !== r.concepts) throw new Error(`${r.cards} concept cards for ${r.concepts} concepts`);
     });
@@ -370,25 +395,88 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
       }
     });
     await check(names[2], async () => {
+      const [images, cls] = [r.offered.images, r.offered.class];
+      if (images[0] !== 'images/ankle_boot · 200 images · suggested (most images directly)') throw new Error(`images prompt rows: ${JSON.stringify(images)}`);
+      if (!images.some((row) => row.startsWith('. · '))) throw new Error(`no row for the workspace folder: ${JSON.stringify(images)}`);
+      if (cls[0] !== '-- matches the image folder ankle_boot --' || cls[1] !== '9 Ankle boot · matches the folder') throw new Error(`class prompt rows: ${JSON.stringify(cls.slice(0, 4))}`);
+    });
+    await check(names[3], async () => {
+      log(`ui: progress notification:\n  ${r.progress.join('\n  ')}`);
+      const good = r.progress.filter((t) => /CRAFT: explaining Ankle boot \(ankle_boot\).*\d{1,3}% · (model|activations|nmf|transform|importance|fidelity|maps|write) \d+\/\d+ \w+/.test(t));
+      if (good.length === 0) throw new Error(`no progress text with the class and a percentage: ${JSON.stringify(r.progress)}`);
+    });
+    await check(names[4], async () => {
+      const titles = await tabTitles(page);
+      if (!titles.includes('CRAFT: Ankle boot · ankle_boot (200)')) throw new Error(`tabs: ${JSON.stringify(titles)}`);
+    });
+    await check(names[5], async () => {
+      const configFile = path.join(workspace, 'craft.config.json');
+      const config = fs.readFileSync(configFile, 'utf8');
+      const latest = fs.readFileSync(path.join(workspace, '.craft', 'latest.json'), 'utf8');
+      await runFromPalette(page, 'CRAFT: Explain class');
+      const rows = await waitForPrompt(page, 'run with these choices?');
+      await shoot('ui-confirm.png');
+      const want = [
+        'Run · Ankle boot on 200 images of ankle_boot',
+        'Model · model/fmnist_cnn.onnx',
+        'Images · images/ankle_boot · 200 images',
+        'Class · 9 Ankle boot',
+        'Layer · /g/MaxPool_1_output_0',
+        'Concepts · 10',
+        'Provider · auto',
+      ];
+      const shown = rows.filter((row) => !row.startsWith('--'));
+      if (JSON.stringify(shown) !== JSON.stringify(want)) throw new Error(`confirmation rows: ${JSON.stringify(rows)}`);
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(3000);
+      if (fs.readFileSync(configFile, 'utf8') !== config) throw new Error('craft.config.json changed');
+      if (fs.readFileSync(path.join(workspace, '.craft', 'latest.json'), 'utf8') !== latest) throw new Error('a run started');
+    });
+    await check(names[6], async () => {
       const { frame } = await conceptCards(page, r.concepts, 10_000);
       await frame.getByText('Save HTML report', { exact: true }).first().click();
-      // Remote window: VS Code's own save dialog, a quick input prefilled with <runDir>/report.html.
+      // Remote window: VS Code's own save dialog, a quick input prefilled with the proposed path.
       const input = page.locator('.quick-input-widget .quick-input-box input');
       await input.waitFor({ state: 'visible', timeout: 15_000 });
+      const expected = path.join(workspace, `craft-${path.basename(r.runDir)}.html`);
       let proposed = '';
-      for (let i = 0; i < 50 && !proposed.endsWith('report.html'); i++) {
+      for (let i = 0; i < 50 && !proposed.endsWith('.html'); i++) {
         proposed = await input.inputValue();
         await page.waitForTimeout(100);
       }
-      if (!proposed.endsWith('report.html')) throw new Error(`the save dialog proposed ${proposed}`);
+      if (proposed !== expected) throw new Error(`the save dialog proposed ${proposed}, expected ${expected}`);
       await page.keyboard.press('Enter');
-      const report = path.join(r.runDir, 'report.html');
       const end = Date.now() + 60_000;
-      while (!fs.existsSync(report) && Date.now() < end) await new Promise((res) => setTimeout(res, 250));
-      if (!fs.existsSync(report)) throw new Error(`${report} was not written`);
-      if (!/^<!DOCTYPE html>/i.test(fs.readFileSync(report, 'utf8'))) throw new Error('the report is not an HTML page');
+      while (!fs.existsSync(expected) && Date.now() < end) await new Promise((res) => setTimeout(res, 250));
+      if (!fs.existsSync(expected)) throw new Error(`${expected} was not written`);
+      if (!/^<!DOCTYPE html>/i.test(fs.readFileSync(expected, 'utf8'))) throw new Error('the report is not an HTML page');
+      // The notice: in this browser window (the file is on the server) no "Open", but "Reveal in Explorer".
+      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'report saved to' }).first();
+      await toast.waitFor({ state: 'visible', timeout: 15_000 });
+      const buttons = (await toast.locator('.monaco-button').allTextContents()).map((b) => b.trim()).filter(Boolean);
+      if (JSON.stringify(buttons) !== JSON.stringify(['Reveal in Explorer', 'Copy Path'])) throw new Error(`the notice offers ${JSON.stringify(buttons)}`);
+      await shoot('ui-report-saved.png');
+      await toast.locator('.monaco-button', { hasText: 'Reveal in Explorer' }).click();
+      const row = page.locator('.explorer-folders-view .monaco-list-row.selected', { hasText: path.basename(expected) });
+      await row.waitFor({ state: 'visible', timeout: 15_000 });
+      await shoot('ui-report-revealed.png');
     });
-    await check(names[3], async () => {
+    const resultsJson = path.join(r.runDir, 'results.json');
+    const resultsBefore = fs.readFileSync(resultsJson, 'utf8');
+    const NAME = 'Laces & eyelets';
+    await check(names[7], async () => {
+      const { frame } = await conceptCards(page, r.concepts, 10_000);
+      await postAsPage(frame, { type: 'renameConcept', concept: 0, name: ` ${NAME} ` });
+      const namesFile = path.join(r.runDir, 'names.json');
+      const end = Date.now() + 15_000;
+      while (!fs.existsSync(namesFile) && Date.now() < end) await page.waitForTimeout(100);
+      const stored = fs.existsSync(namesFile) ? fs.readFileSync(namesFile, 'utf8') : 'missing';
+      if (stored === 'missing' || JSON.stringify(JSON.parse(stored)) !== JSON.stringify({ 0: NAME })) throw new Error(`names.json: ${stored}`);
+      const reply = await waitForReceived(frame, (m) => m.type === 'names');
+      if (JSON.stringify(reply.names) !== JSON.stringify({ 0: NAME })) throw new Error(`the page was sent ${JSON.stringify(reply)}`);
+      if (fs.readFileSync(resultsJson, 'utf8') !== resultsBefore) throw new Error('results.json changed');
+    });
+    await check(names[8], async () => {
       // The browser workbench serves every webview from the page's own origin, through one service
       // worker registration per webview id; a webview restored under the previous id's worker (or
       // racing another webview, e.g. VS Code's image preview, for it) can wait for its
@@ -407,7 +495,13 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
       await page.screenshot({ path: path.join(screenshotDir, 'ui-restored.png') });
       if (count !== r.concepts) throw new Error(`${count} concept cards after the reload, expected ${r.concepts}`);
     });
-    await check(names[4], async () => {
+    await check(names[9], async () => {
+      const { frame } = await conceptCards(page, r.concepts, 10_000);
+      const shown = await waitForReceived(frame, (m) => m.type === 'show');
+      if (shown.type !== 'show' || JSON.stringify(shown.names) !== JSON.stringify({ 0: NAME })) throw new Error(`the restored page was sent ${JSON.stringify(shown)}`);
+      if (fs.readFileSync(resultsJson, 'utf8') !== resultsBefore) throw new Error('results.json changed');
+    });
+    await check(names[10], async () => {
       const { frame } = await conceptCards(page, r.concepts, 10_000);
       const crop = frame.locator('.concept-card button.crop').first();
       const source = ((await crop.getAttribute('title')) ?? '').split('\n')[0];
@@ -416,7 +510,7 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
       const tab = page.locator('.tabs-container .tab', { has: page.locator('.label-name', { hasText: path.basename(source) }) }).first();
       await tab.waitFor({ state: 'visible', timeout: 15_000 });
     });
-    await check(names[5], async () => {
+    await check(names[11], async () => {
       const { frame, count } = await conceptCards(page, r.concepts, 10_000);
       if (count < 1) throw new Error('no results frame to check');
       if (!(await CspWatch.watching(frame))) throw new Error('the CSP recorder does not run in the results frame');

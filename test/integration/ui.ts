@@ -61,6 +61,38 @@ export async function runFromPalette(page: Page, title: string, attempts = 4): P
 }
 
 /**
+ * The rows of the open quick pick as shown, top first: "label · description" (codicons as their
+ * names), separators as "-- label --".
+ */
+export async function promptRows(page: Page): Promise<string[]> {
+  return page.locator(`${QUICK_INPUT} .quick-input-list .monaco-list-row`).evaluateAll((rows) =>
+    rows
+      .map((row) => {
+        const text = (sel: string) => (row.querySelector(sel)?.textContent ?? '').trim();
+        const label = text('.label-name');
+        const description = text('.label-description');
+        // A separator is drawn inside the row of the item after it.
+        const separator = text('.quick-input-list-separator');
+        const item = description ? `${label} · ${description}` : label;
+        return [...(separator ? [`-- ${separator} --`] : []), ...(label ? [item] : [])];
+      })
+      .flat(),
+  );
+}
+
+/** Waits for the prompt whose title contains `step` and for its rows; returns them (see promptRows). */
+export async function waitForPrompt(page: Page, step: string, timeoutMs = 60_000): Promise<string[]> {
+  const title = page.locator(`${QUICK_INPUT} .quick-input-title`, { hasText: step });
+  await title.waitFor({ state: 'visible', timeout: timeoutMs });
+  for (let i = 0; i < 50; i++) {
+    const rows = await promptRows(page);
+    if (rows.length) return rows;
+    await page.waitForTimeout(100);
+  }
+  return [];
+}
+
+/**
  * Waits for the prompt whose title contains `step`, types `text` and presses Enter. For a QuickPick,
  * waits until the filtered list's first row contains `expectRow` so Enter picks the intended item.
  */
@@ -130,6 +162,15 @@ export interface ExplainUiResult {
   picked: string[];
   config: Record<string, unknown>;
   restoredCards?: number;
+  /** The rows the image folder and class prompts offered before anything was typed (promptRows). */
+  offered: { images: string[]; class: string[] };
+  /** Texts of the progress notification seen while the run went. */
+  progress: string[];
+}
+
+/** The text of the notification toasts showing now. */
+export async function toastTexts(page: Page): Promise<string[]> {
+  return page.locator('.notifications-toasts .notification-toast').evaluateAll((toasts) => toasts.map((t) => ((t as unknown as { innerText: string }).innerText).replace(/\s+/g, ' ').trim()));
 }
 
 /**
@@ -142,11 +183,37 @@ export async function explainAnsweringEveryPrompt(page: Page, workspace: string,
   const picked: string[] = [];
   picked.push(await answer(page, 'model', 'fmnist', 'model/fmnist_cnn.onnx'));
   picked.push(await answer(page, 'input size', '28'));
+  const shoot = async (name: string) => {
+    if (!screenshotDir) return;
+    fs.mkdirSync(screenshotDir, { recursive: true });
+    await page.screenshot({ path: path.join(screenshotDir, name) });
+  };
+  const offered = { images: await waitForPrompt(page, 'images'), class: [] as string[] };
+  await shoot('ui-prompt-images.png');
   picked.push(await answer(page, 'images', 'ankle_boot', 'images/ankle_boot'));
+  offered.class = await waitForPrompt(page, 'class');
+  await shoot('ui-prompt-class.png');
   picked.push(await answer(page, 'class', 'Ankle boot', '9 Ankle boot'));
   // The layer list comes from a probe run of the model (a worker process): allow it time.
   picked.push(await answer(page, 'layer', 'MaxPool_1', '/g/MaxPool_1_output_0', 90_000));
   log(`palette: answered ${picked.map((p) => JSON.stringify(p)).join(', ')}`);
+  // The progress notification, as long as the run goes (the run folder appears at its end).
+  const progress: string[] = [];
+  // One picture past the model stage, replaced by one with an ETA when the run lasts long enough.
+  let shot: 'none' | 'stage' | 'eta' = 'none';
+  const end = Date.now() + 180_000;
+  while (Date.now() < end && !fs.existsSync(path.join(resultsRoot, 'latest.json'))) {
+    for (const t of await toastTexts(page)) {
+      if (!t.includes('CRAFT: explaining')) continue;
+      if (progress[progress.length - 1] !== t) progress.push(t);
+      const want = / ETA /.test(t) ? 'eta' : /\d+% · (?!model)\w+ \d+\/\d+/.test(t) ? 'stage' : 'none';
+      if ((want === 'eta' && shot !== 'eta') || (want === 'stage' && shot === 'none')) {
+        await shoot('ui-progress.png');
+        shot = want;
+      }
+    }
+    await page.waitForTimeout(100);
+  }
   const runDir = await waitForRun(resultsRoot, undefined, 180_000);
   const bundle = JSON.parse(fs.readFileSync(path.join(runDir, 'results.json'), 'utf8')) as { concepts: unknown[] };
   const { count } = await conceptCards(page, bundle.concepts.length, 60_000);
@@ -155,7 +222,7 @@ export async function explainAnsweringEveryPrompt(page: Page, workspace: string,
     await page.screenshot({ path: path.join(screenshotDir, 'ui-explain.png') });
   }
   const config = JSON.parse(fs.readFileSync(path.join(workspace, 'craft.config.json'), 'utf8')) as Record<string, unknown>;
-  return { runDir, concepts: bundle.concepts.length, cards: count, picked, config };
+  return { runDir, concepts: bundle.concepts.length, cards: count, picked, config, offered, progress };
 }
 
 function escapeRegExp(s: string): string {
