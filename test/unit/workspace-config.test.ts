@@ -47,6 +47,10 @@ test('rememberChoices keeps the user\'s file as written, except the keys it sets
   // Another model: h and labels (tied to the old one) go, the rest stays.
   assert.deepEqual(await rememberChoices(dir, { model: path.join(dir, 'other.onnx') }), ['model', '-h', '-labels']);
   assert.equal(read(dir), '\uFEFF{\n\t"$comment": "picked by hand",\n\t"model": "other.onnx",\n\t"size": [28, 28],\n\t"concepts": 4,\n\t"class": 7,\n\t"layer": "L"\n}\n');
+  // Concepts and provider changed before a run (its confirmation): set in place, the same value left alone.
+  assert.deepEqual(await rememberChoices(dir, { concepts: 4, provider: 'cpu' }), ['provider']);
+  assert.deepEqual(await rememberChoices(dir, { concepts: 6 }), ['concepts']);
+  assert.equal(read(dir), '\uFEFF{\n\t"$comment": "picked by hand",\n\t"model": "other.onnx",\n\t"size": [28, 28],\n\t"concepts": 6,\n\t"class": 7,\n\t"layer": "L",\n\t"provider": "cpu"\n}\n');
 });
 
 test('rememberChoices writes a new file; a config file with a mistake is refused, not rewritten', async () => {
