@@ -64,3 +64,18 @@ export function subset(dir: string, count: number): string {
   for (const f of files) fs.symlinkSync(path.join(dir, f), path.join(target, f));
   return target;
 }
+
+/** What bench/one.js prints for one end-to-end run. */
+export interface RunResult {
+  timings: Record<string, number>;
+  maxRssMB: number;
+  images: number;
+  crops: number;
+  provider: string;
+  providerDetails?: { device?: string; nodeShare?: { g: number; h: number } };
+  ranking: number[];
+  importances: number[];
+}
+
+/** What bench/floor.js prints: seconds per part of the bare onnxruntime work. */
+export type FloorResult = Record<'g_crops' | 'g_images' | 'h_designs' | 'total', number>;

@@ -178,8 +178,29 @@ function launcherSuite(name, entry, sourcesDir) {
 const systemSetup = path.join(root, 'scripts', 'setup-system.sh');
 if (fs.existsSync(systemSetup) && run('bash', [systemSetup]) !== 0) problem('setup: scripts/setup-system.sh failed (see above)');
 
+/** ESLint and Prettier (npm run lint) as one suite: each tool that reports a problem is one failure. */
+function lintSuite() {
+  if (!fs.existsSync(path.join(root, 'eslint.config.mjs'))) return; // a checkout without lint set up
+  const bin = (name) => path.join(root, 'node_modules', '.bin', name);
+  if (!fs.existsSync(bin('eslint')) || !fs.existsSync(bin('prettier'))) {
+    problem('lint: eslint or prettier is not installed (npm ci)');
+    return;
+  }
+  let passed = 0;
+  let failed = 0;
+  for (const [tool, args] of [['eslint', ['.']], ['prettier', ['--check', '.', '--log-level', 'warn']]]) {
+    if (run(bin(tool), args) === 0) passed++;
+    else {
+      failed++;
+      console.log(`✖ ${tool} reported problems (npm run lint; npm run format fixes the formatting)`);
+    }
+  }
+  record('lint', { passed, failed, skipped: 0, ran: passed + failed });
+}
+
 unitSuite();
 if (!opts.onlyUnit) {
+  lintSuite();
   launcherSuite('integration', 'integration/launch.js', 'test/integration');
   launcherSuite('webview', 'webview/webview-launch.js');
   launcherSuite('vsix', 'integration/vsix-contents.js');

@@ -87,6 +87,6 @@ test('writeReport and `craft report` on a damaged bundle: the field is named, ex
   const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/craft.js'), 'report', dir], { encoding: 'utf8' });
   assert.equal(r.status, 3, r.stderr);
   assert.match(r.stderr, /results\.json: images must be an array, got "all of them"/);
-  assert.doesNotMatch(r.stderr, /unexpected|    at /);
+  assert.doesNotMatch(r.stderr, /unexpected| {4}at /);
   assert.ok(!fs.existsSync(path.join(dir, 'report.html')));
 });

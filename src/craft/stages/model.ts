@@ -176,10 +176,9 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
   }
 
   let splitCheck: PreparedModel['splitCheck'];
-  let logitsDims: readonly number[];
   const hInput = h.inputs[0].name;
   const viaSplit = await runOnce(factory, h, 'h (layer → logits)', { [hInput]: act }, h.outputs[0].name);
-  logitsDims = viaSplit.dims;
+  const logitsDims: readonly number[] = viaSplit.dims;
   if (!o.hModel) {
     const full = await runOnce(factory, info.model, 'the model', feeds, info.outputName);
     let diff = 0;
