@@ -25,17 +25,43 @@ export default tseslint.config(
   {
     files: ['src/craft/**/*.ts', 'src/cli/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'The engine and the CLI never import vscode (design.md).' }], patterns: [{ group: ['**/extension/**'], message: 'The engine never imports the extension.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'vscode', message: 'The engine and the CLI never import vscode (design.md).' }],
+          patterns: [{ group: ['**/extension/**'], message: 'The engine never imports the extension.' }],
+        },
+      ],
     },
   },
   {
     files: ['webview/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../src/*', '!../src/protocol'], message: 'The webview imports only src/protocol.ts from src/.' }, { group: ['fs', 'path', 'child_process', 'os', 'node:*'], message: 'The webview never touches Node.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../src/*', '!../src/protocol'], message: 'The webview imports only src/protocol.ts from src/.' },
+            { group: ['fs', 'path', 'child_process', 'os', 'node:*'], message: 'The webview never touches Node.' },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['scripts/**/*.js', 'bin/**/*.js'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        process: 'readonly',
+        __dirname: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+      },
+    },
   },
 );

@@ -36,8 +36,20 @@ async function main(): Promise<void> {
     `date: ${new Date().toISOString()}`,
     `host: ${os.hostname()}, ${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GB, ${process.platform}-${process.arch}, Node ${process.version}`,
     `nvidia-smi: ${sh('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'])}`,
-    `Vulkan drivers: ${vulkanDrivers(host).map((d) => `${d.name} (${d.file})`).join('; ') || 'none'}`,
-    `GPU device nodes: ${[...host.list('/dev/dri').map((n) => `/dev/dri/${n}`), ...host.list('/dev').filter((n) => n.startsWith('nvidia')).map((n) => `/dev/${n}`)].join(' ') || 'none'}`,
+    `Vulkan drivers: ${
+      vulkanDrivers(host)
+        .map((d) => `${d.name} (${d.file})`)
+        .join('; ') || 'none'
+    }`,
+    `GPU device nodes: ${
+      [
+        ...host.list('/dev/dri').map((n) => `/dev/dri/${n}`),
+        ...host
+          .list('/dev')
+          .filter((n) => n.startsWith('nvidia'))
+          .map((n) => `/dev/${n}`),
+      ].join(' ') || 'none'
+    }`,
     `libraries (ldconfig): ${sh('sh', ['-c', "ldconfig -p | grep -E 'cudart|cudnn|cublas|vulkan' | awk '{print $1}' | sort -u | tr '\\n' ' '"]) || 'none'}`,
     `onnxruntime-node files: ${host.list(host.ortDir).join(' ')}`,
   ];
@@ -66,31 +78,56 @@ async function main(): Promise<void> {
         try {
           run = node<RunResult>('one.js', { model: w.model, images, layer: w.layer, size: w.size, provider, ...w.options });
         } catch (e) {
-          notes.push(`(${w.key}) ${provider}: the run failed: ${String((e as Error).message).split('\n').slice(-3).join(' ')}`);
+          notes.push(
+            `(${w.key}) ${provider}: the run failed: ${String((e as Error).message)
+              .split('\n')
+              .slice(-3)
+              .join(' ')}`,
+          );
           break;
         }
         const floor = node<FloorResult>('floor.js', {
-          model: w.model, layer: w.layer, size: w.size, images: run.images, cropsPerImage: run.crops / run.images, concepts: 10, designs: 32,
-          gBatch: effectiveBatch(64, 3 * w.size[0] * w.size[1]), hBatch: effectiveBatch(64, w.layerFloats), provider,
+          model: w.model,
+          layer: w.layer,
+          size: w.size,
+          images: run.images,
+          cropsPerImage: run.crops / run.images,
+          concepts: 10,
+          designs: 32,
+          gBatch: effectiveBatch(64, 3 * w.size[0] * w.size[1]),
+          hBatch: effectiveBatch(64, w.layerFloats),
+          provider,
         });
         if (provider === 'cpu' && k === 0) cpu = run;
         const ref = cpu;
         const parity = ref ? Math.max(...run.importances.map((v, i) => Math.abs(v - ref.importances[i]))) : NaN;
         const sameTop3 = ref ? run.ranking.slice(0, 3).join(',') === ref.ranking.slice(0, 3).join(',') : false;
         const share = run.providerDetails?.nodeShare;
-        rows.push(`| (${w.key}) ${run.images} img | ${provider}${run.providerDetails?.device ? ` (${run.providerDetails.device})` : ''} | ${run.timings.total.toFixed(2)} | ${floor.total.toFixed(2)} | ${(run.timings.total / floor.total).toFixed(2)}× | ${provider === 'cpu' ? '—' : `${parity.toExponential(1)}${sameTop3 ? ', same top 3' : ', top 3 differs'}`} | ${share ? `g ${(100 * share.g).toFixed(0)} %, h ${(100 * share.h).toFixed(0)} %` : provider === 'cpu' ? '100 %' : '?'} |`);
+        rows.push(
+          `| (${w.key}) ${run.images} img | ${provider}${run.providerDetails?.device ? ` (${run.providerDetails.device})` : ''} | ${run.timings.total.toFixed(2)} | ${floor.total.toFixed(2)} | ${(run.timings.total / floor.total).toFixed(2)}× | ${provider === 'cpu' ? '—' : `${parity.toExponential(1)}${sameTop3 ? ', same top 3' : ', top 3 differs'}`} | ${share ? `g ${(100 * share.g).toFixed(0)} %, h ${(100 * share.h).toFixed(0)} %` : provider === 'cpu' ? '100 %' : '?'} |`,
+        );
         console.log(rows.at(-1));
       }
     }
     fs.rmSync(images, { recursive: true, force: true });
   }
   const section = [
-    `## ${facts[0].slice(6, 16)} — ${os.hostname()}`, '', '```', ...facts, '```', '',
-    '| workload | provider | total s | floor s | total / floor | max \\|Δ importance\\| vs CPU | nodes on the provider |', '|---|---|---|---|---|---|---|',
-    ...rows, '', ...notes.map((n) => `- ${n}`), '',
+    `## ${facts[0].slice(6, 16)} — ${os.hostname()}`,
+    '',
+    '```',
+    ...facts,
+    '```',
+    '',
+    '| workload | provider | total s | floor s | total / floor | max \\|Δ importance\\| vs CPU | nodes on the provider |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    ...notes.map((n) => `- ${n}`),
+    '',
   ].join('\n');
   const file = path.join(ROOT, 'bench/results-gpu.md');
-  if (!fs.existsSync(file)) fs.writeFileSync(file, '# GPU check results\n\nAppended by `npm run gpu-check` (bench/gpu-check.ts), one section per machine and run.\n\n');
+  if (!fs.existsSync(file))
+    fs.writeFileSync(file, '# GPU check results\n\nAppended by `npm run gpu-check` (bench/gpu-check.ts), one section per machine and run.\n\n');
   fs.appendFileSync(file, section);
   console.log(`\nAppended to ${path.relative(ROOT, file)}.`);
 }

@@ -59,11 +59,22 @@ function main(): void {
     const floorRuns: FloorResult[] = [];
     for (let k = 0; k < runs; k++) {
       explainRuns.push(node<RunResult>('one.js', options));
-      floorRuns.push(node<FloorResult>('floor.js', {
-        model: w.model, layer: w.layer, size: w.size, images: explainRuns[k].images, cropsPerImage: explainRuns[k].crops / explainRuns[k].images,
-        concepts: 10, designs: 32, gBatch: effectiveBatch(64, 3 * w.size[0] * w.size[1]), hBatch: effectiveBatch(64, w.layerFloats),
-      }));
-      console.log(`(${w.key}) run ${k + 1}/${runs}: total ${explainRuns[k].timings.total.toFixed(2)} s, floor ${floorRuns[k].total.toFixed(2)} s, peak RSS ${explainRuns[k].maxRssMB.toFixed(0)} MB`);
+      floorRuns.push(
+        node<FloorResult>('floor.js', {
+          model: w.model,
+          layer: w.layer,
+          size: w.size,
+          images: explainRuns[k].images,
+          cropsPerImage: explainRuns[k].crops / explainRuns[k].images,
+          concepts: 10,
+          designs: 32,
+          gBatch: effectiveBatch(64, 3 * w.size[0] * w.size[1]),
+          hBatch: effectiveBatch(64, w.layerFloats),
+        }),
+      );
+      console.log(
+        `(${w.key}) run ${k + 1}/${runs}: total ${explainRuns[k].timings.total.toFixed(2)} s, floor ${floorRuns[k].total.toFixed(2)} s, peak RSS ${explainRuns[k].maxRssMB.toFixed(0)} MB`,
+      );
     }
     fs.rmSync(images, { recursive: true, force: true });
     // Memory scaling: one run at a quarter and at twice the image count. Only A (crops × p floats) and
@@ -83,30 +94,53 @@ function main(): void {
     const floor = Object.fromEntries((Object.keys(floorRuns[0]) as (keyof FloorResult)[]).map((s) => [s, median(floorRuns.map((r) => r[s]))]));
     const ratios = explainRuns.map((r, k) => r.timings.total / floorRuns[k].total);
     results.push({
-      workload: w.key, title: w.title, runs, images: explainRuns[0].images, crops: explainRuns[0].crops,
-      stagesMedianS: stageMedians, floorMedianS: floor, totalOverFloorMedian: median(ratios), totalOverFloorRuns: ratios,
-      nmfShareOfTotal: stageMedians.nmf / stageMedians.total, peakRssMBMedian: median(explainRuns.map((r) => r.maxRssMB)),
-      peakRssMBMax: Math.max(...explainRuns.map((r) => r.maxRssMB)), rankingRun1: explainRuns[0].ranking,
+      workload: w.key,
+      title: w.title,
+      runs,
+      images: explainRuns[0].images,
+      crops: explainRuns[0].crops,
+      stagesMedianS: stageMedians,
+      floorMedianS: floor,
+      totalOverFloorMedian: median(ratios),
+      totalOverFloorRuns: ratios,
+      nmfShareOfTotal: stageMedians.nmf / stageMedians.total,
+      peakRssMBMedian: median(explainRuns.map((r) => r.maxRssMB)),
+      peakRssMBMax: Math.max(...explainRuns.map((r) => r.maxRssMB)),
+      rankingRun1: explainRuns[0].ranking,
       scaling,
     });
   }
-  const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30), provider: 'cpu' };
+  const meta = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    memGB: Math.round(os.totalmem() / 2 ** 30),
+    provider: 'cpu',
+  };
   fs.writeFileSync(path.join(ROOT, 'bench/results.json'), JSON.stringify({ meta, results }, null, 2) + '\n');
   const lines = [
-    '# Benchmark results', '',
+    '# Benchmark results',
+    '',
     `Recorded by \`npm run bench\` on ${meta.date.slice(0, 10)}: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGB} GB, Node ${meta.node}, CPU provider.`,
-    'Each end-to-end run is a separate process; the floor (bare onnxruntime forward passes of the same work) is measured alternately in the same session. Times are medians in seconds.', '',
+    'Each end-to-end run is a separate process; the floor (bare onnxruntime forward passes of the same work) is measured alternately in the same session. Times are medians in seconds.',
+    '',
   ];
   for (const r of results) {
     lines.push(`## (${r.workload}) ${r.title}`, '', `${r.images} images, ${r.crops} crops, ${r.runs} runs.`, '', '| stage | median s |', '|---|---|');
     for (const [s, v] of Object.entries(r.stagesMedianS)) lines.push(`| ${s} | ${(v as number).toFixed(3)} |`);
     lines.push('', '| floor part | median s |', '|---|---|');
     for (const [s, v] of Object.entries(r.floorMedianS)) lines.push(`| ${s} | ${(v as number).toFixed(3)} |`);
-    lines.push('', `- total / floor (median of per-run ratios): **${r.totalOverFloorMedian.toFixed(3)}×** (runs: ${r.totalOverFloorRuns.map((x: number) => x.toFixed(2)).join(', ')})`,
+    lines.push(
+      '',
+      `- total / floor (median of per-run ratios): **${r.totalOverFloorMedian.toFixed(3)}×** (runs: ${r.totalOverFloorRuns.map((x: number) => x.toFixed(2)).join(', ')})`,
       `- NMF share of total: ${(100 * r.nmfShareOfTotal).toFixed(1)} %`,
-      `- peak RSS: median ${r.peakRssMBMedian.toFixed(0)} MB, max ${r.peakRssMBMax.toFixed(0)} MB`);
+      `- peak RSS: median ${r.peakRssMBMedian.toFixed(0)} MB, max ${r.peakRssMBMax.toFixed(0)} MB`,
+    );
     if (r.scaling.length) {
-      lines.push(`- peak RSS against the number of images: ${r.scaling.map((x: { images: number; maxRssMB: number }) => `${x.images} images ${x.maxRssMB.toFixed(0)} MB`).join(', ')}`);
+      lines.push(
+        `- peak RSS against the number of images: ${r.scaling.map((x: { images: number; maxRssMB: number }) => `${x.images} images ${x.maxRssMB.toFixed(0)} MB`).join(', ')}`,
+      );
     }
     lines.push('');
   }

@@ -112,10 +112,13 @@ function unitSuite() {
   const tap = path.join(outDir, 'unit.tap');
   fs.rmSync(tap, { force: true }); // a TAP file of an earlier run must not be read as this one's
   const status = run(process.execPath, [
-    '--test', '--test-concurrency=1',
+    '--test',
+    '--test-concurrency=1',
     ...(opts.grep !== undefined ? [`--test-name-pattern=${opts.grep}`] : []),
-    '--test-reporter=spec', '--test-reporter-destination=stdout',
-    '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tap}`,
     ...files,
   ]);
   const tapText = fs.existsSync(tap) ? fs.readFileSync(tap, 'utf8') : '';
@@ -188,7 +191,10 @@ function lintSuite() {
   }
   let passed = 0;
   let failed = 0;
-  for (const [tool, args] of [['eslint', ['.']], ['prettier', ['--check', '.', '--log-level', 'warn']]]) {
+  for (const [tool, args] of [
+    ['eslint', ['.']],
+    ['prettier', ['--check', '.', '--log-level', 'warn']],
+  ]) {
     if (run(bin(tool), args) === 0) passed++;
     else {
       failed++;

@@ -54,9 +54,7 @@ function valueSchema(o: OptionSpec): Json {
     case 'class':
       return { anyOf: [{ type: 'integer', minimum: 0 }, { ...NON_EMPTY }] };
     case 'choice':
-      return o.schema?.pattern
-        ? { anyOf: [{ enum: [...o.choices!] }, { type: 'string', pattern: o.schema.pattern }] }
-        : { enum: [...o.choices!] };
+      return o.schema?.pattern ? { anyOf: [{ enum: [...o.choices!] }, { type: 'string', pattern: o.schema.pattern }] } : { enum: [...o.choices!] };
     case 'size':
       return {
         anyOf: [side, { type: 'string', pattern: sizeTextPattern(o.max!) }, { type: 'array', items: side, minItems: 2, maxItems: 2 }],
@@ -107,7 +105,9 @@ export function manifestConfiguration(): Json {
   const properties: Json = {};
   for (const o of settingOptions()) {
     const s = o.setting!;
-    const p: Json = { ...(o.type === 'choice' ? { type: 'string', enum: [...o.choices!] } : o.type === 'folder' || o.type === 'file' ? { type: 'string' } : numberSchema(o)) };
+    const p: Json = {
+      ...(o.type === 'choice' ? { type: 'string', enum: [...o.choices!] } : o.type === 'folder' || o.type === 'file' ? { type: 'string' } : numberSchema(o)),
+    };
     if (o.choiceHelp) p.enumDescriptions = [...o.choiceHelp];
     p.default = s.default ?? o.default;
     if (s.min !== undefined) p.minimum = s.min;

@@ -144,7 +144,11 @@ async function embedFiles(dir: string, bundle: ResultsBundle): Promise<Record<st
     try {
       real = await fs.promises.realpath(full);
     } catch (e) {
-      throw new CraftError('input', `The results folder ${dir} is incomplete: ${rel} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`, 'Re-run the explanation to rebuild the results.');
+      throw new CraftError(
+        'input',
+        `The results folder ${dir} is incomplete: ${rel} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`,
+        'Re-run the explanation to rebuild the results.',
+      );
     }
     if (!isInside(realDir, real)) refuse(`${rel} in ${dir} is a link to a file outside the results folder: it is not embedded.`);
     const data = await readRegularFile(real, rel, MAX_EMBED_FILE, refuse);
@@ -223,7 +227,13 @@ function withoutLocalPaths(bundle: ResultsBundle, dir: string): ResultsBundle {
     return s;
   };
   const walk = (v: unknown): unknown =>
-    typeof v === 'string' ? scrub(v) : Array.isArray(v) ? v.map(walk) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)])) : v;
+    typeof v === 'string'
+      ? scrub(v)
+      : Array.isArray(v)
+        ? v.map(walk)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
+          : v;
   return walk(bundle) as ResultsBundle;
 }
 

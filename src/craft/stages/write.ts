@@ -38,7 +38,10 @@ export interface RunOutcome {
   predictions: Prediction[];
 }
 
-export async function writeStage(run: Run, { m, acts, fit, importance, fidelity, maps, predictions }: RunOutcome): Promise<{ dir: string; bundle: ResultsBundle }> {
+export async function writeStage(
+  run: Run,
+  { m, acts, fit, importance, fidelity, maps, predictions }: RunOutcome,
+): Promise<{ dir: string; bundle: ResultsBundle }> {
   const o = run.options;
   const crops = await fit.topCrops;
   await acts.thumbnails;
@@ -79,14 +82,27 @@ export async function writeStage(run: Run, { m, acts, fit, importance, fidelity,
     version: RESULTS_VERSION,
     createdAt: new Date().toISOString(),
     tool: toolVersion(),
-    model: { path: m.info.path, hPath: m.hPath, inputName: m.info.inputName, inputShape: m.info.inputShape.map((d) => d ?? '?'), outputName: m.info.outputName },
+    model: {
+      path: m.info.path,
+      hPath: m.hPath,
+      inputName: m.info.inputName,
+      inputShape: m.info.inputShape.map((d) => d ?? '?'),
+      outputName: m.info.outputName,
+    },
     layer: { name: m.layer, shape: m.layerShape, spatial: m.spatial },
     class: { index: m.classIndex, label: m.classLabel },
     labels: m.labels,
     datasetRoot: path.resolve(o.images),
     settings: {
-      concepts: o.concepts, patchSize: o.patch, stride: m.grid.stride, cropsPerImage: m.grid.perImage, batchSize: o.batch, designs: o.designs,
-      preprocess: m.preprocess, nmf: { tol: o.tol, maxIter: o.maxIter, alphaW: o.alphaW }, mapPercentile: o.mapPercentile,
+      concepts: o.concepts,
+      patchSize: o.patch,
+      stride: m.grid.stride,
+      cropsPerImage: m.grid.perImage,
+      batchSize: o.batch,
+      designs: o.designs,
+      preprocess: m.preprocess,
+      nmf: { tol: o.tol, maxIter: o.maxIter, alphaW: o.alphaW },
+      mapPercentile: o.mapPercentile,
       providerRequested: o.provider,
     },
     provider: m.factory.provider,
@@ -105,6 +121,10 @@ export async function writeStage(run: Run, { m, acts, fit, importance, fidelity,
   };
   const dir = await run.writer.commit(bundle, (line) => run.log(`Warning: ${line}`));
   run.progress('write', 1, 1, 'bundle');
-  run.log(`Timings (s): ${Object.entries(bundle.timings).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+  run.log(
+    `Timings (s): ${Object.entries(bundle.timings)
+      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+      .join(', ')}`,
+  );
   return { dir, bundle };
 }
