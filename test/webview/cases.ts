@@ -201,14 +201,19 @@ export const webviewCases: Case[] = [
           assert.ok(top.length > 0 && top.length <= 3, `image ${i} has a top`);
           assert.deepEqual(await drawn(page), [...top].sort((x, y) => x - y), `image ${i}: its own top 3 concepts`);
           for (const c of b.concepts) assert.equal(await checkboxChecked(page, c.index), top.includes(c.index), `image ${i}: toggle of concept ${c.index}`);
+          // The toggles follow the image; that is not the user choosing concepts.
+          assert.equal(await js(page, `document.querySelector('.overlay-mode').value`), 'top');
+          assert.equal((await lastState(page)).overlay, 'top');
         }
         const withMaps = await stage.screenshot();
-        assert.equal(await js(page, `document.querySelector('.overlay-mode').value`), 'top');
 
         await page.locator('.overlay-mode').selectOption('all');
         assert.deepEqual(await drawn(page), b.concepts.map((c) => c.index).sort((x, y) => x - y), 'all');
+        assert.equal((await lastState(page)).overlay, 'all');
+        assert.equal(await js(page, `document.querySelector('.overlay-mode').value`), 'all');
         await page.locator('.overlay-mode').selectOption('none');
         assert.deepEqual(await drawn(page), [], 'none');
+        assert.equal((await lastState(page)).overlay, 'none');
         const without = await stage.screenshot();
         assert.ok(!withMaps.equals(without), 'the maps change the pixels of the large view');
 

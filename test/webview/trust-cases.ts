@@ -149,6 +149,36 @@ export const trustCases: Case[] = [
     },
   },
   {
+    name: 'the header and the chart explain themselves on hover and to screen readers (importance, NMF error and its iteration cap, split check, provider, timings)',
+    async run(ctx) {
+      const b = ctx.clipart.bundle;
+      await withPage(ctx, { bundle: 'clipart' }, async ({ page }) => {
+        const facts = await js<{ name: string; title: string; sr: string }[]>(
+          page,
+          `[...document.querySelectorAll('.facts .fact')].map((f) => ({ name: f.querySelector('dt').textContent, title: f.getAttribute('title') ?? '', sr: f.querySelector('dd .sr-only')?.textContent.trim() ?? '' }))`,
+        );
+        assert.deepEqual(facts.map((f) => f.name), ['Model', 'Layer', 'Class', 'Images', 'Concepts', 'Provider', 'NMF error', 'Split check', 'Time']);
+        for (const f of facts) {
+          assert.ok(f.title.length > 30, `${f.name} has a tooltip: ${f.title}`);
+          assert.equal(f.sr, f.title, `${f.name}: the same explanation for screen readers`);
+        }
+        const nmf = facts.find((f) => f.name === 'NMF error')!;
+        assert.ok(nmf.title.includes('‖A − UW‖F / ‖A‖F'), nmf.title);
+        if (!b.nmf.converged && b.nmf.iterations >= b.settings.nmf.maxIter) assert.ok(nmf.title.includes('The reference stops at 200 iterations too; this is normal, not a failure.'), nmf.title);
+        assert.match(facts.find((f) => f.name === 'Split check')!.title, /h\(g\(x\)\).*f\(x\)/);
+        assert.match(facts.find((f) => f.name === 'Provider')!.title, /CPU, or CUDA/);
+        const stages = await js<{ title: string; sr: string }[]>(page, `[...document.querySelectorAll('.timings > span[title]')].map((s) => ({ title: s.title, sr: s.querySelector('.sr-only')?.textContent ?? '' }))`);
+        assert.equal(stages.length, Object.keys(b.timings).length - 1, 'every stage timing has a tooltip');
+        for (const st of stages) assert.ok(st.sr.length > 5 && st.title.includes(st.sr.replace(/^ \(|\)$/g, '')), `${st.title} / ${st.sr}`);
+        // The chart is described by the sentence on Sobol total order, and each bar says what it shows.
+        const described = await js<string>(page, `document.getElementById(document.querySelector('.section-importance .bars').getAttribute('aria-describedby')).textContent`);
+        assert.ok(described.includes("the share of the class score's variance this concept accounts for, alone or with others, when concepts are switched on and off at random"), described);
+        const bar = await js<string>(page, `document.querySelector('.section-importance .bar-row').title`);
+        assert.match(bar, /^Concept #1: [\d.]+% of the total importance \(Sobol total order [\d.e-]+\)$/);
+      });
+    },
+  },
+  {
     name: 'map scale: image scale by default, crop scale switches every overlay to the cropMaps strip, explained in one line',
     async run(ctx) {
       const b = ctx.clipart.bundle;
@@ -201,9 +231,17 @@ export const trustCases: Case[] = [
         const rows = await js<string[][]>(page, `[...document.querySelectorAll('.fidelity-table tbody tr')].map((r) => [...r.children].map((c) => c.textContent))`);
         assert.equal(rows.length, f.deletion.length, 'one table row per k');
         assert.deepEqual(rows[1], ['1', num(f.deletion[1]), num(f.random.deletion[1]), num(f.insertion[1]), num(f.random.insertion[1])]);
-        // The ranked deletion curve's second point is drawn where its value says (y decreases upward).
-        const ys = await js<number[]>(page, `[...document.querySelector('.fidelity-deletion polyline[data-curve="ranked"]').points].map((p) => p.y)`);
-        for (let k = 1; k < ys.length; k++) assert.equal(Math.sign(ys[k] - ys[0]), -Math.sign(f.deletion[k] - f.deletion[0]), `point ${k} above/below the first as its value`);
+        // Each curve is drawn where its values say (y grows downward): the ranked one above the random
+        // one exactly where its value is higher, and each point above the first where its value is.
+        for (const kind of ['deletion', 'insertion'] as const) {
+          const ys = (curve: string) => js<number[]>(page, `[...document.querySelector('.fidelity-${kind} polyline[data-curve="${curve}"]').points].map((p) => p.y)`);
+          const [ranked, random] = [await ys('ranked'), await ys('random')];
+          const [vr, vb] = kind === 'deletion' ? [f.deletion, f.random.deletion] : [f.insertion, f.random.insertion];
+          for (let k = 0; k < ranked.length; k++) {
+            if (Math.abs(vr[k] - vb[k]) > 1e-6) assert.equal(Math.sign(ranked[k] - random[k]), -Math.sign(vr[k] - vb[k]), `${kind}, k = ${k}: ranked vs random`);
+            if (k && Math.abs(vr[k] - vr[0]) > 1e-6) assert.equal(Math.sign(ranked[k] - ranked[0]), -Math.sign(vr[k] - vr[0]), `${kind}, k = ${k}: vs k = 0`);
+          }
+        }
       });
       ctx.host.addBundle('old', asOldBundle(b), ctx.clipart.runDir);
       await withPage(ctx, { bundle: 'old' }, async ({ page }) => {
