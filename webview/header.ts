@@ -22,9 +22,11 @@ export function renderHeader(vm: ViewModel): HTMLElement {
   const modelName = basename(b.model.path);
   const shape = b.layer.shape?.length ? b.layer.shape.join('×') : '';
   const skipped = b.skipped?.length ?? 0;
-  const provider = (b.provider ?? 'cpu').toUpperCase();
+  const provider = providerName(b.provider ?? 'cpu');
   const requested = b.settings?.providerRequested;
-  const providerNote = requested && requested !== 'auto' && requested !== b.provider ? ` (requested ${requested.toUpperCase()})` : '';
+  const providerNote = requested && requested !== 'auto' && requested !== b.provider ? ` (requested ${providerName(requested)})` : '';
+  const details = b.providerDetails;
+  const share = details?.nodeShare;
   const nmf = b.nmf;
   const others = vm.otherClass.length;
 
@@ -54,7 +56,15 @@ export function renderHeader(vm: ViewModel): HTMLElement {
     fact(
       'Provider',
       provider + providerNote,
-      `Where ONNX Runtime ran the model: CPU, or CUDA on an NVIDIA GPU. The results are the same up to rounding; only the time differs.${providerNote ? ` The run asked for ${requested?.toUpperCase()}, which could not be used.` : ''}`,
+      [
+        'Where ONNX Runtime ran the model: the CPU, or a GPU through CUDA, WebGPU, DirectML or CoreML. The results are the same up to rounding; only the time differs.',
+        details?.notice,
+        share ? `${percent(share.g)} of g's operations and ${percent(share.h)} of h's ran on it, the rest on the CPU.` : undefined,
+        providerNote && !details?.notice ? `The run asked for ${providerName(requested ?? 'auto')}, which could not be used.` : undefined,
+      ]
+        .filter(Boolean)
+        .join(' '),
+      details?.device,
     ),
     nmf ? nmfFact(nmf, b.settings?.nmf?.maxIter) : null,
     b.splitCheck
@@ -123,6 +133,12 @@ export function renderHeader(vm: ViewModel): HTMLElement {
     warnings,
     skippedList,
   );
+}
+
+const PROVIDER_NAMES: Record<string, string> = { cpu: 'CPU', cuda: 'CUDA', webgpu: 'WebGPU', dml: 'DirectML', coreml: 'CoreML', auto: 'auto' };
+
+function providerName(p: string): string {
+  return PROVIDER_NAMES[p] ?? p.toUpperCase();
 }
 
 /** What each stage of a run does, for the timings' tooltips. */

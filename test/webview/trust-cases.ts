@@ -166,7 +166,7 @@ export const trustCases: Case[] = [
         assert.ok(nmf.title.includes('‖A − UW‖F / ‖A‖F'), nmf.title);
         if (!b.nmf.converged && b.nmf.iterations >= b.settings.nmf.maxIter) assert.ok(nmf.title.includes('The reference stops at 200 iterations too; this is normal, not a failure.'), nmf.title);
         assert.match(facts.find((f) => f.name === 'Split check')!.title, /h\(g\(x\)\).*f\(x\)/);
-        assert.match(facts.find((f) => f.name === 'Provider')!.title, /CPU, or CUDA/);
+        assert.match(facts.find((f) => f.name === 'Provider')!.title, /^Where ONNX Runtime ran the model: the CPU, or a GPU/);
         const stages = await js<{ title: string; sr: string }[]>(page, `[...document.querySelectorAll('.timings > span[title]')].map((s) => ({ title: s.title, sr: s.querySelector('.sr-only')?.textContent ?? '' }))`);
         assert.equal(stages.length, Object.keys(b.timings).length - 1, 'every stage timing has a tooltip');
         for (const st of stages) assert.ok(st.sr.length > 5 && st.title.includes(st.sr.replace(/^ \(|\)$/g, '')), `${st.title} / ${st.sr}`);
