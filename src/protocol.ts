@@ -251,7 +251,11 @@ export interface WebviewState {
   runDir: string;
   selectedImage?: number;
   opacity?: number;
+  /** Which concepts' maps are drawn: each image's top 3, all, none, or all but `hiddenConcepts`. */
+  overlay?: 'top' | 'all' | 'none' | 'custom';
   hiddenConcepts?: number[];
+  /** Image-scale maps (`maps`) or crop-scale maps (`cropMaps`). */
+  mapScale?: 'image' | 'crop';
 }
 
 /** The keys each webview message carries: exactly these, no more (see parseFromWebview). */

@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CraftError } from '../errors';
+import { readNames } from './names';
 import { readBundle } from './writer';
 import type { BundleView, ResultsBundle } from '../../protocol';
 
@@ -42,7 +43,13 @@ export async function writeReport(runDir: string, output?: string, options: Repo
   const files = await embedFiles(dir, bundle);
   const nonce = crypto.randomBytes(18).toString('base64');
   const shown = options.includePaths ? bundle : withoutLocalPaths(bundle, dir);
-  const view: BundleView & { files: Record<string, string> } = { bundle: shown, baseUrl: '.', runDir: options.includePaths ? dir : path.basename(dir), files };
+  const view: BundleView & { files: Record<string, string> } = {
+    bundle: shown,
+    baseUrl: '.',
+    runDir: options.includePaths ? dir : path.basename(dir),
+    files,
+    names: readNames(dir, bundle.concepts.length),
+  };
   const html = reportHtml({ bundle: shown, view, js, css, nonce });
 
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
