@@ -31,7 +31,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
     const importance = await importanceStage(run, m, coefficients, fit.W);
     const fidelity = await fidelityStage(run, m, coefficients, importance);
     const maps = await mapsStage(run, m, coefficients, fit.U, o.topCrops);
-    return await writeStage(run, { m, acts, fit, importance, fidelity, maps, predictions: coefficients.predictions });
+    return await writeStage(run, { m, acts, fit, importance, fidelity, maps, predictions: coefficients.predictions, coefficients: coefficients.U });
   } catch (e) {
     await run.abort();
     throw e;

@@ -20,6 +20,7 @@ import { runFloat } from '../../src/craft/onnx/sessions';
 import { imageImportance, meanImportance, rankConcepts } from '../../src/craft/stages/importance';
 import { haltonDesign } from '../../src/craft/math/sobol';
 import { readBundle } from '../../src/craft/bundle/writer';
+import { readArray } from '../../src/craft/bundle/arrays';
 import { CancelledError, CraftError } from '../../src/craft/errors';
 import { cosine } from './helpers';
 
@@ -221,6 +222,22 @@ test('golden end to end: explain() finds the reference top-3 concepts and writes
     if (im.predicted === 9) assert.ok(im.classProbability! >= 0.1);
   }
   assert.ok(!bundle.warnings.some((w) => /predicted as another class/.test(w)), 'no notice for 4 % of other predictions');
+
+  // The coefficient arrays beside results.json: every crop's U, every latent cell's image-scale coefficients.
+  const U = await readArray(dir, bundle.arrays!.cropCoefficients);
+  const cells = await readArray(dir, bundle.arrays!.imageCoefficients);
+  assert.deepEqual([U.rows, U.cols, cells.rows, cells.cols], [800, 10, 200 * 49, 10]);
+  for (const c of bundle.concepts) {
+    let best = -Infinity;
+    for (let k = 0; k < U.rows; k++) best = Math.max(best, U.data[k * 10 + c.index]);
+    assert.equal(best, Math.fround(c.crops[0].coefficient), `concept ${c.index}: its top crop has the column's largest U`);
+  }
+  const presence0 = Array.from({ length: 10 }, (_, c) => {
+    let sum = 0;
+    for (let k = 0; k < 49; k++) sum += cells.data[k * 10 + c];
+    return sum / 49;
+  });
+  presence0.forEach((v, c) => assert.ok(Math.abs(v - bundle.images[0].presence[c]) < 1e-6, 'image 0 presence from its cells'));
 
   const back = await readBundle(dir);
   assert.deepEqual(back.importances, bundle.importances);

@@ -178,6 +178,15 @@ export function validateBundle(value: unknown, file: string): ResultsBundle {
     curves(random, 'fidelity.random');
     int(random.orders, 'fidelity.random.orders', 1);
   });
+  optional(b.arrays, (v) => {
+    const a = obj(v, 'arrays');
+    for (const key of ['cropCoefficients', 'imageCoefficients'] as const) {
+      const ref = obj(a[key], `arrays.${key}`);
+      str(ref.file, `arrays.${key}.file`);
+      int(ref.rows, `arrays.${key}.rows`);
+      if (int(ref.cols, `arrays.${key}.cols`) !== r) fail(`arrays.${key}.cols`, `${r} (one per concept)`, ref.cols);
+    }
+  });
   const nmf = obj(b.nmf, 'nmf');
   num(nmf.reconstructionError, 'nmf.reconstructionError');
   int(nmf.iterations, 'nmf.iterations');

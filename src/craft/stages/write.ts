@@ -6,7 +6,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { throwIfCancelled } from '../errors';
 import { conceptColor, toHex } from '../images/colors';
-import { toRows } from '../math/matrix';
+import { toRows, type Matrix } from '../math/matrix';
+import { float32Bytes } from '../bundle/arrays';
 import type { Run } from '../run';
 import { thumbnailFile, type Activations } from './activations';
 import type { Importances } from './importance';
@@ -36,11 +37,13 @@ export interface RunOutcome {
   fidelity: FidelityCurves;
   maps: Maps;
   predictions: Prediction[];
+  /** The image-scale coefficients, (image, y, x) × r. */
+  coefficients: Matrix;
 }
 
 export async function writeStage(
   run: Run,
-  { m, acts, fit, importance, fidelity, maps, predictions }: RunOutcome,
+  { m, acts, fit, importance, fidelity, maps, predictions, coefficients }: RunOutcome,
 ): Promise<{ dir: string; bundle: ResultsBundle }> {
   const o = run.options;
   const crops = await fit.topCrops;
@@ -77,6 +80,12 @@ export async function writeStage(
     maps: maps.files?.[i],
     cropMaps: maps.cropFiles[i],
   }));
+  const arrays = {
+    cropCoefficients: { file: 'arrays/crop-coefficients.f32', rows: fit.U.rows, cols: fit.U.cols },
+    imageCoefficients: { file: 'arrays/image-coefficients.f32', rows: coefficients.rows, cols: coefficients.cols },
+  };
+  await run.write(arrays.cropCoefficients.file, float32Bytes(fit.U));
+  await run.write(arrays.imageCoefficients.file, float32Bytes(coefficients));
   run.timer.stop();
   const bundle: ResultsBundle = {
     version: RESULTS_VERSION,
@@ -114,6 +123,7 @@ export async function writeStage(
     importances: Array.from(global),
     ranking,
     fidelity,
+    arrays,
     nmf: { reconstructionError: fit.relativeError, iterations: fit.iterations, converged: fit.converged },
     splitCheck: m.splitCheck,
     timings: { ...run.timer.timings, total: run.timer.total() },
