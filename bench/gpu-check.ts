@@ -13,7 +13,7 @@ import { chooseProvider, realHost, staticReason, vulkanDrivers, autoOrder } from
 import { ortBinaryDir } from '../src/craft/onnx/sessions';
 import { effectiveBatch } from '../src/craft/run';
 import type { ProviderName } from '../src/protocol';
-import { benchWorkloads, subset } from './workloads';
+import { benchWorkloads, subset, type FloorResult, type RunResult } from './workloads';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -22,9 +22,9 @@ function sh(command: string, args: string[]): string {
   return r.error ? `(${command}: ${r.error.message})` : `${r.stdout}${r.stderr}`.trim() || `(${command}: no output, exit ${r.status})`;
 }
 
-function node(script: string, arg: unknown): any {
+function node<T>(script: string, arg: unknown): T {
   const out = execFileSync(process.execPath, [path.join(__dirname, script), JSON.stringify(arg)], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  return JSON.parse(out.trim().split('\n').pop()!);
+  return JSON.parse(out.trim().split('\n').pop()!) as T;
 }
 
 async function main(): Promise<void> {
@@ -36,8 +36,20 @@ async function main(): Promise<void> {
     `date: ${new Date().toISOString()}`,
     `host: ${os.hostname()}, ${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GB, ${process.platform}-${process.arch}, Node ${process.version}`,
     `nvidia-smi: ${sh('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'])}`,
-    `Vulkan drivers: ${vulkanDrivers(host).map((d) => `${d.name} (${d.file})`).join('; ') || 'none'}`,
-    `GPU device nodes: ${[...host.list('/dev/dri').map((n) => `/dev/dri/${n}`), ...host.list('/dev').filter((n) => n.startsWith('nvidia')).map((n) => `/dev/${n}`)].join(' ') || 'none'}`,
+    `Vulkan drivers: ${
+      vulkanDrivers(host)
+        .map((d) => `${d.name} (${d.file})`)
+        .join('; ') || 'none'
+    }`,
+    `GPU device nodes: ${
+      [
+        ...host.list('/dev/dri').map((n) => `/dev/dri/${n}`),
+        ...host
+          .list('/dev')
+          .filter((n) => n.startsWith('nvidia'))
+          .map((n) => `/dev/${n}`),
+      ].join(' ') || 'none'
+    }`,
     `libraries (ldconfig): ${sh('sh', ['-c', "ldconfig -p | grep -E 'cudart|cudnn|cublas|vulkan' | awk '{print $1}' | sort -u | tr '\\n' ' '"]) || 'none'}`,
     `onnxruntime-node files: ${host.list(host.ortDir).join(' ')}`,
   ];
@@ -59,37 +71,63 @@ async function main(): Promise<void> {
       continue;
     }
     const images = subset(w.imagesDir, w.count);
-    let cpu: any;
+    let cpu: RunResult | undefined;
     for (const provider of providers) {
       for (let k = 0; k < runs; k++) {
-        let run: any;
+        let run: RunResult;
         try {
-          run = node('one.js', { model: w.model, images, layer: w.layer, size: w.size, provider, ...w.options });
+          run = node<RunResult>('one.js', { model: w.model, images, layer: w.layer, size: w.size, provider, ...w.options });
         } catch (e) {
-          notes.push(`(${w.key}) ${provider}: the run failed: ${String((e as Error).message).split('\n').slice(-3).join(' ')}`);
+          notes.push(
+            `(${w.key}) ${provider}: the run failed: ${String((e as Error).message)
+              .split('\n')
+              .slice(-3)
+              .join(' ')}`,
+          );
           break;
         }
-        const floor = node('floor.js', {
-          model: w.model, layer: w.layer, size: w.size, images: run.images, cropsPerImage: run.crops / run.images, concepts: 10, designs: 32,
-          gBatch: effectiveBatch(64, 3 * w.size[0] * w.size[1]), hBatch: effectiveBatch(64, w.layerFloats), provider,
+        const floor = node<FloorResult>('floor.js', {
+          model: w.model,
+          layer: w.layer,
+          size: w.size,
+          images: run.images,
+          cropsPerImage: run.crops / run.images,
+          concepts: 10,
+          designs: 32,
+          gBatch: effectiveBatch(64, 3 * w.size[0] * w.size[1]),
+          hBatch: effectiveBatch(64, w.layerFloats),
+          provider,
         });
         if (provider === 'cpu' && k === 0) cpu = run;
-        const parity = cpu ? Math.max(...run.importances.map((v: number, i: number) => Math.abs(v - cpu.importances[i]))) : NaN;
-        const sameTop3 = cpu ? run.ranking.slice(0, 3).join(',') === cpu.ranking.slice(0, 3).join(',') : false;
+        const ref = cpu;
+        const parity = ref ? Math.max(...run.importances.map((v, i) => Math.abs(v - ref.importances[i]))) : NaN;
+        const sameTop3 = ref ? run.ranking.slice(0, 3).join(',') === ref.ranking.slice(0, 3).join(',') : false;
         const share = run.providerDetails?.nodeShare;
-        rows.push(`| (${w.key}) ${run.images} img | ${provider}${run.providerDetails?.device ? ` (${run.providerDetails.device})` : ''} | ${run.timings.total.toFixed(2)} | ${floor.total.toFixed(2)} | ${(run.timings.total / floor.total).toFixed(2)}× | ${provider === 'cpu' ? '—' : `${parity.toExponential(1)}${sameTop3 ? ', same top 3' : ', top 3 differs'}`} | ${share ? `g ${(100 * share.g).toFixed(0)} %, h ${(100 * share.h).toFixed(0)} %` : provider === 'cpu' ? '100 %' : '?'} |`);
+        rows.push(
+          `| (${w.key}) ${run.images} img | ${provider}${run.providerDetails?.device ? ` (${run.providerDetails.device})` : ''} | ${run.timings.total.toFixed(2)} | ${floor.total.toFixed(2)} | ${(run.timings.total / floor.total).toFixed(2)}× | ${provider === 'cpu' ? '—' : `${parity.toExponential(1)}${sameTop3 ? ', same top 3' : ', top 3 differs'}`} | ${share ? `g ${(100 * share.g).toFixed(0)} %, h ${(100 * share.h).toFixed(0)} %` : provider === 'cpu' ? '100 %' : '?'} |`,
+        );
         console.log(rows.at(-1));
       }
     }
     fs.rmSync(images, { recursive: true, force: true });
   }
   const section = [
-    `## ${facts[0].slice(6, 16)} — ${os.hostname()}`, '', '```', ...facts, '```', '',
-    '| workload | provider | total s | floor s | total / floor | max \\|Δ importance\\| vs CPU | nodes on the provider |', '|---|---|---|---|---|---|---|',
-    ...rows, '', ...notes.map((n) => `- ${n}`), '',
+    `## ${facts[0].slice(6, 16)} — ${os.hostname()}`,
+    '',
+    '```',
+    ...facts,
+    '```',
+    '',
+    '| workload | provider | total s | floor s | total / floor | max \\|Δ importance\\| vs CPU | nodes on the provider |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    ...notes.map((n) => `- ${n}`),
+    '',
   ].join('\n');
   const file = path.join(ROOT, 'bench/results-gpu.md');
-  if (!fs.existsSync(file)) fs.writeFileSync(file, '# GPU check results\n\nAppended by `npm run gpu-check` (bench/gpu-check.ts), one section per machine and run.\n\n');
+  if (!fs.existsSync(file))
+    fs.writeFileSync(file, '# GPU check results\n\nAppended by `npm run gpu-check` (bench/gpu-check.ts), one section per machine and run.\n\n');
   fs.appendFileSync(file, section);
   console.log(`\nAppended to ${path.relative(ROOT, file)}.`);
 }

@@ -12,7 +12,18 @@ async function run(): Promise<void> {
   try {
     const { bundle } = await explain({ ...DEFAULTS, out, ...given } as ExplainOptions);
     const maxRssMB = process.resourceUsage().maxRSS / 1024;
-    process.stdout.write(JSON.stringify({ timings: bundle.timings, maxRssMB, images: bundle.images.length, crops: bundle.images.length * bundle.settings.cropsPerImage, provider: bundle.provider, providerDetails: bundle.providerDetails, ranking: bundle.ranking, importances: bundle.importances }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        timings: bundle.timings,
+        maxRssMB,
+        images: bundle.images.length,
+        crops: bundle.images.length * bundle.settings.cropsPerImage,
+        provider: bundle.provider,
+        providerDetails: bundle.providerDetails,
+        ranking: bundle.ranking,
+        importances: bundle.importances,
+      }) + '\n',
+    );
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }

@@ -37,7 +37,12 @@ function main(): void {
   };
   const model = path.resolve(arg('--model') ?? path.join(ROOT, 'sample/model/fmnist_cnn.onnx'));
   const sizes = (arg('--sizes') ?? '28,512,1024,2048').split(',').map(Number);
-  const lines = [`Layer probe vs one inference of one image, ${path.basename(model)}, CPU:`, '', '| --size | probe peak RSS | probe time | floor peak RSS | floor time |', '|---|---|---|---|---|'];
+  const lines = [
+    `Layer probe vs one inference of one image, ${path.basename(model)}, CPU:`,
+    '',
+    '| --size | probe peak RSS | probe time | floor peak RSS | floor time |',
+    '|---|---|---|---|---|',
+  ];
   for (const size of sizes) {
     const p = measure('probe', model, size);
     const f = measure('floor', model, size);

@@ -33,7 +33,11 @@ function firstExisting(...candidates: { model: string; images: string; note?: st
 export function benchWorkloads(): Workload[] {
   const a = firstExisting(
     { model: path.join(FIXTURES, 'fashion-mnist/model/fmnist_cnn.onnx'), images: path.join(FIXTURES, 'fashion-mnist/images/ankle_boot') },
-    { model: path.join(ROOT, 'sample/model/fmnist_cnn.onnx'), images: path.join(ROOT, 'sample/images/ankle_boot'), note: 'the 200 ankle boots of sample/ (../shared/fixtures is absent)' },
+    {
+      model: path.join(ROOT, 'sample/model/fmnist_cnn.onnx'),
+      images: path.join(ROOT, 'sample/images/ankle_boot'),
+      note: 'the 200 ankle boots of sample/ (../shared/fixtures is absent)',
+    },
   );
   const b = firstExisting(
     { model: path.join(FIXTURES, 'clipart-mobilenetv2/clipart_mobilenetv2.onnx'), images: path.join(FIXTURES, 'clipart-mobilenetv2/images/playing_cards') },
@@ -45,22 +49,57 @@ export function benchWorkloads(): Workload[] {
   );
   return [
     {
-      key: 'a', title: 'Fashion-MNIST CNN, 500 ankle boots, r=10, P=14', model: a?.model ?? '', imagesDir: a?.images ?? '', count: 500,
-      layer: '/g/MaxPool_1_output_0', size: [28, 28], layerFloats: 64 * 7 * 7, options: { classId: 9, concepts: 10, patch: 14 },
-      available: a !== undefined, note: a ? a.note : 'no Fashion-MNIST data found',
+      key: 'a',
+      title: 'Fashion-MNIST CNN, 500 ankle boots, r=10, P=14',
+      model: a?.model ?? '',
+      imagesDir: a?.images ?? '',
+      count: 500,
+      layer: '/g/MaxPool_1_output_0',
+      size: [28, 28],
+      layerFloats: 64 * 7 * 7,
+      options: { classId: 9, concepts: 10, patch: 14 },
+      available: a !== undefined,
+      note: a ? a.note : 'no Fashion-MNIST data found',
     },
     {
-      key: 'b', title: 'MobileNetV2 224×224, first 100 playing_cards, r=10, P=64', model: b?.model ?? '', imagesDir: b?.images ?? '', count: 100,
-      layer: 'out_relu', size: [224, 224], layerFloats: 1280 * 7 * 7, options: { classId: 'playing_cards', concepts: 10, patch: 64 },
-      available: b !== undefined, note: b ? b.note : 'no clip-art data found',
+      key: 'b',
+      title: 'MobileNetV2 224×224, first 100 playing_cards, r=10, P=64',
+      model: b?.model ?? '',
+      imagesDir: b?.images ?? '',
+      count: 100,
+      layer: 'out_relu',
+      size: [224, 224],
+      layerFloats: 1280 * 7 * 7,
+      options: { classId: 'playing_cards', concepts: 10, patch: 64 },
+      available: b !== undefined,
+      note: b ? b.note : 'no clip-art data found',
     },
   ];
 }
 
 /** A folder with links to the first `count` images (sorted), so every run sees the same set. */
 export function subset(dir: string, count: number): string {
-  const files = fs.readdirSync(dir).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort().slice(0, count);
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => /\.(png|jpe?g)$/i.test(f))
+    .sort()
+    .slice(0, count);
   const target = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-bench-images-'));
   for (const f of files) fs.symlinkSync(path.join(dir, f), path.join(target, f));
   return target;
 }
+
+/** What bench/one.js prints for one end-to-end run. */
+export interface RunResult {
+  timings: Record<string, number>;
+  maxRssMB: number;
+  images: number;
+  crops: number;
+  provider: string;
+  providerDetails?: { device?: string; nodeShare?: { g: number; h: number } };
+  ranking: number[];
+  importances: number[];
+}
+
+/** What bench/floor.js prints: seconds per part of the bare onnxruntime work. */
+export type FloorResult = Record<'g_crops' | 'g_images' | 'h_designs' | 'total', number>;

@@ -43,8 +43,13 @@ async function main() {
   }
   if (!quiet) {
     const toolkit = Object.entries(js.metafile.outputs)[0][1].inputs;
-    const kb = (filter) => Object.entries(toolkit).filter(([p]) => filter(p)).reduce((s, [, v]) => s + v.bytesInOutput, 0) / 1024;
-    console.log(`webview: ${sizes.join(', ')} (toolkit + FAST ${kb((p) => p.includes('node_modules')).toFixed(1)} KB, page code ${kb((p) => !p.includes('node_modules')).toFixed(1)} KB)`);
+    const kb = (filter) =>
+      Object.entries(toolkit)
+        .filter(([p]) => filter(p))
+        .reduce((s, [, v]) => s + v.bytesInOutput, 0) / 1024;
+    console.log(
+      `webview: ${sizes.join(', ')} (toolkit + FAST ${kb((p) => p.includes('node_modules')).toFixed(1)} KB, page code ${kb((p) => !p.includes('node_modules')).toFixed(1)} KB)`,
+    );
   }
 }
 

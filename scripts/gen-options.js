@@ -28,8 +28,10 @@ if (!isDeepStrictEqual(pkg.contributes.configuration, configuration)) stale.push
 
 if (check) {
   if (stale.length) {
-    process.stderr.write(`gen-options: ${stale.join(' and ')} differ from the option table (src/craft/option-table.ts).\n` +
-      '  Run `npm run gen:options` to regenerate them (edit the table, not the generated files).\n');
+    process.stderr.write(
+      `gen-options: ${stale.join(' and ')} differ from the option table (src/craft/option-table.ts).\n` +
+        '  Run `npm run gen:options` to regenerate them (edit the table, not the generated files).\n',
+    );
     process.exit(1);
   }
 } else {

@@ -164,7 +164,11 @@ function main() {
       fs.rmSync(vsix, { force: true });
       // --no-rewrite-relative-links: the README's docs/method.md link points at the copy inside the VSIX
       // (vsce would otherwise want a repository URL to rewrite it).
-      run(process.execPath, [vsce, 'package', '--target', target, '--allow-missing-repository', '--no-rewrite-relative-links', '--no-yarn', '--out', vsix], dir);
+      run(
+        process.execPath,
+        [vsce, 'package', '--target', target, '--allow-missing-repository', '--no-rewrite-relative-links', '--no-yarn', '--out', vsix],
+        dir,
+      );
     } finally {
       if (opts.keepStage) console.log(`  staged in ${dir}`);
       else fs.rmSync(dir, { recursive: true, force: true });

@@ -112,10 +112,13 @@ function unitSuite() {
   const tap = path.join(outDir, 'unit.tap');
   fs.rmSync(tap, { force: true }); // a TAP file of an earlier run must not be read as this one's
   const status = run(process.execPath, [
-    '--test', '--test-concurrency=1',
+    '--test',
+    '--test-concurrency=1',
     ...(opts.grep !== undefined ? [`--test-name-pattern=${opts.grep}`] : []),
-    '--test-reporter=spec', '--test-reporter-destination=stdout',
-    '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tap}`,
     ...files,
   ]);
   const tapText = fs.existsSync(tap) ? fs.readFileSync(tap, 'utf8') : '';
@@ -178,8 +181,32 @@ function launcherSuite(name, entry, sourcesDir) {
 const systemSetup = path.join(root, 'scripts', 'setup-system.sh');
 if (fs.existsSync(systemSetup) && run('bash', [systemSetup]) !== 0) problem('setup: scripts/setup-system.sh failed (see above)');
 
+/** ESLint and Prettier (npm run lint) as one suite: each tool that reports a problem is one failure. */
+function lintSuite() {
+  if (!fs.existsSync(path.join(root, 'eslint.config.mjs'))) return; // a checkout without lint set up
+  const bin = (name) => path.join(root, 'node_modules', '.bin', name);
+  if (!fs.existsSync(bin('eslint')) || !fs.existsSync(bin('prettier'))) {
+    problem('lint: eslint or prettier is not installed (npm ci)');
+    return;
+  }
+  let passed = 0;
+  let failed = 0;
+  for (const [tool, args] of [
+    ['eslint', ['.']],
+    ['prettier', ['--check', '.', '--log-level', 'warn']],
+  ]) {
+    if (run(bin(tool), args) === 0) passed++;
+    else {
+      failed++;
+      console.log(`✖ ${tool} reported problems (npm run lint; npm run format fixes the formatting)`);
+    }
+  }
+  record('lint', { passed, failed, skipped: 0, ran: passed + failed });
+}
+
 unitSuite();
 if (!opts.onlyUnit) {
+  lintSuite();
   launcherSuite('integration', 'integration/launch.js', 'test/integration');
   launcherSuite('webview', 'webview/webview-launch.js');
   launcherSuite('vsix', 'integration/vsix-contents.js');

@@ -33,6 +33,13 @@ export type ProviderName = (typeof PROVIDERS)[number];
 export const PROVIDER_REQUESTS = ['auto', ...PROVIDERS] as const;
 export type ProviderRequest = (typeof PROVIDER_REQUESTS)[number];
 
+/** A float32 array stored beside results.json (little-endian, row-major), relative to the run folder. */
+export interface ArrayRef {
+  file: string;
+  rows: number;
+  cols: number;
+}
+
 /** The execution provider of a run, in more detail than its name. */
 export interface ProviderDetails {
   /** One line: which provider ran, and why each better one was skipped. */
@@ -182,6 +189,11 @@ export interface ResultsBundle {
   ranking: number[];
   /** How well the ranking explains the class output (absent in runs made before it was computed). */
   fidelity?: FidelityCurves;
+  /**
+   * The coefficients behind the pictures, for later work on the run: U of every crop ((image, crop)
+   * × r, crops in grid order) and of every latent cell of every image ((image, y, x) × r).
+   */
+  arrays?: { cropCoefficients: ArrayRef; imageCoefficients: ArrayRef };
   nmf: {
     /** ‖A − UW‖_F / ‖A‖_F on the crop activations. */
     reconstructionError: number;
@@ -251,7 +263,11 @@ export interface WebviewState {
   runDir: string;
   selectedImage?: number;
   opacity?: number;
+  /** Which concepts' maps are drawn: each image's top 3, all, none, or all but `hiddenConcepts`. */
+  overlay?: 'top' | 'all' | 'none' | 'custom';
   hiddenConcepts?: number[];
+  /** Image-scale maps (`maps`) or crop-scale maps (`cropMaps`). */
+  mapScale?: 'image' | 'crop';
 }
 
 /** The keys each webview message carries: exactly these, no more (see parseFromWebview). */

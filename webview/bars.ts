@@ -4,7 +4,8 @@
  */
 import type { ConceptEntry } from '../src/protocol';
 import { h, safeColor, swatch } from './dom';
-import { conceptName, num, percent } from './format';
+import { num, percent } from './format';
+import type { ConceptNamer } from './names';
 
 export interface Bar {
   concept: ConceptEntry;
@@ -16,6 +17,11 @@ export interface Bar {
 export interface BarListOptions {
   /** Accessible name of the list. */
   label: string;
+  /** Id of an element that explains what the bars measure (aria-describedby). */
+  describedBy?: string;
+  names: ConceptNamer;
+  /** What the bracketed value is, for the tooltip. */
+  valueName: string;
   /** What a share is a share of, for the accessible text of each bar. */
   of: string;
   /** Makes each bar a button. */
@@ -28,21 +34,26 @@ export interface BarListOptions {
 export function barList(bars: Bar[], o: BarListOptions): HTMLElement {
   return h(
     'ol',
-    { class: `bars${o.compact ? ' bars-compact' : ''}`, attrs: { 'aria-label': o.label } },
+    { class: `bars${o.compact ? ' bars-compact' : ''}`, attrs: { 'aria-label': o.label, 'aria-describedby': o.describedBy } },
     ...bars.map((b) => {
-      const name = conceptName(b.concept.index);
+      const c = b.concept.index;
       const width = Math.min(100, Math.max(0, 100 * b.share));
-      const text = `${name}: ${percent(b.share)} of ${o.of} (${num(b.value)})`;
       const content = [
         swatch(b.concept.color),
-        h('span', { class: 'bar-name' }, name),
+        o.names.text(c, 'bar-name'),
         h('span', { class: 'bar-track', attrs: { 'aria-hidden': 'true' } }, h('span', { class: 'bar-fill', style: { width: `${width.toFixed(2)}%`, '--concept': safeColor(b.concept.color) } })),
         h('span', { class: 'bar-share' }, percent(b.share)),
         h('span', { class: 'bar-value' }, num(b.value)),
       ];
       const row = o.onPick
-        ? h('button', { class: 'bar-row', attrs: { type: 'button', 'aria-label': o.pickHint ? `${text}. ${o.pickHint}` : text, 'data-concept': b.concept.index }, on: { click: () => o.onPick?.(b.concept) } }, ...content)
-        : h('div', { class: 'bar-row', attrs: { 'aria-label': text, role: 'group', 'data-concept': b.concept.index } }, ...content);
+        ? h('button', { class: 'bar-row', attrs: { type: 'button', 'data-concept': c }, on: { click: () => o.onPick?.(b.concept) } }, ...content)
+        : h('div', { class: 'bar-row', attrs: { role: 'group', 'data-concept': c } }, ...content);
+      // The row's accessible text and tooltip name the concept: redrawn when it is renamed.
+      o.names.bind(row, () => {
+        const text = `${o.names.label(c)}: ${percent(b.share)} of ${o.of} (${o.valueName} ${num(b.value)})`;
+        row.setAttribute('aria-label', o.pickHint ? `${text}. ${o.pickHint}` : text);
+        row.title = o.names.given(c) ? `${text}\nRank #${o.names.rank(c)}` : text;
+      });
       return h('li', null, row);
     }),
   );

@@ -1,24 +1,48 @@
 /**
  * The image browser: a keyboard-navigable grid of the images (rendered a page at a time, thumbnails
- * loaded lazily, so hundreds of images stay responsive) and a large view of the selected image with
- * the concept attribution maps stacked over it.
+ * loaded lazily, so hundreds of images stay responsive), each with the model's prediction, and a large
+ * view of the selected image with concept maps over it: by default the image's own top 3 concepts, at
+ * image scale or at crop scale. The large view stays in sight while the grid is browsed.
  */
 import type { ConceptEntry, CropEntry, ImageEntry } from '../src/protocol';
 import { barList, barsFromValues } from './bars';
 import { button, checkbox, select, slider, textField, type CheckboxHandle } from './components';
 import { breakable, h, replaceChildren, safeColor } from './dom';
-import { conceptName, plural } from './format';
+import { num, percent, plural } from './format';
 import { cssUrl, type ViewModel } from './view-model';
 
 const PAGE = 120;
+/** Concepts drawn per image by default: its own most important ones. */
+export const TOP_CONCEPTS = 3;
+/** From this share of images predicted as another class the browser says so at its top (as the engine's warning does). */
+const OTHER_CLASS_NOTICE = 0.1;
+
+export type OverlayMode = 'top' | 'all' | 'none' | 'custom';
+export type MapScale = 'image' | 'crop';
 
 export interface BrowserState {
   selected: number;
   /** Opacity of the map overlays, 0..1. */
   opacity: number;
-  /** Concept indices whose maps are hidden. */
+  /** Which concepts' maps are drawn: the image's top 3, all, none, or every concept not in `hidden`. */
+  overlay: OverlayMode;
+  /** Concept indices whose maps are hidden in 'custom' mode. */
   hidden: Set<number>;
+  /** Image-scale maps (`maps`) or crop-scale maps (`cropMaps`). */
+  mapScale: MapScale;
 }
+
+const SCALE_HELP: Record<MapScale, string> = {
+  image: 'Image scale: the concept in each cell of the whole image, as its importance was measured.',
+  crop: "Crop scale: each crop's coefficient painted over its patch, as the top crops were chosen.",
+};
+
+const OVERLAY_TEXT: Record<OverlayMode, string> = {
+  top: `This image's top ${TOP_CONCEPTS} concepts`,
+  all: 'All concepts',
+  none: 'No concepts',
+  custom: 'Concepts chosen below',
+};
 
 export class ImageBrowser {
   readonly element: HTMLElement;
@@ -34,8 +58,14 @@ export class ImageBrowser {
   private readonly cropBox: HTMLElement;
   private readonly info: HTMLElement;
   private readonly imageBars: HTMLElement;
+  private readonly hasCropMaps: boolean;
+  private overlaySelect?: HTMLSelectElement;
+  private scaleHelp?: HTMLElement;
+  private readonly scaleRadios = new Map<MapScale, HTMLInputElement>();
+  private otherOnly?: CheckboxHandle;
   private filter = '';
   private sort = 'file';
+  private onlyOther = false;
   /** Image indices in display order after filter and sort. */
   private order: number[] = [];
   private shown = PAGE;
@@ -47,11 +77,13 @@ export class ImageBrowser {
   ) {
     const images = vm.bundle.images;
     const [H, W] = vm.size;
+    this.hasCropMaps = images.some((im) => vm.url(im.cropMaps) !== undefined);
+    if (!this.hasCropMaps) state.mapScale = 'image';
 
     this.stageImg = h('img', { class: 'stage-img', attrs: { alt: '', draggable: 'false' } });
     this.overlays = h('div', { class: 'overlays', attrs: { 'aria-hidden': 'true' } });
     this.cropBox = h('div', { class: 'crop-box', attrs: { hidden: true, 'aria-hidden': 'true' } });
-    this.stage = h('div', { class: `stage${vm.pixelated ? ' pixelated' : ''}`, style: { 'aspect-ratio': W > 0 && H > 0 ? `${W} / ${H}` : '1 / 1' } }, this.stageImg, this.overlays, this.cropBox);
+    this.stage = h('div', { class: `stage${vm.pixelated ? ' pixelated' : ''}`, style: { 'aspect-ratio': W > 0 && H > 0 ? `${W} / ${H}` : '1 / 1', '--aspect': W > 0 && H > 0 ? String(W / H) : '1' } }, this.stageImg, this.overlays, this.cropBox);
     // Least important first, so the most important concept's map is drawn on top.
     const tiles = vm.bundle.concepts.length;
     for (const c of [...vm.ordered].reverse()) {
@@ -85,7 +117,26 @@ export class ImageBrowser {
     });
     this.more = button({ label: 'Show more', onClick: () => this.showMore() });
     this.count = h('span', { class: 'muted list-count', attrs: { 'aria-live': 'polite' } });
-    const sortOptions = [{ value: 'file', text: 'File order' }, ...vm.ordered.map((c) => ({ value: `c${c.index}`, text: `${conceptName(c.index)}: most important first` }))];
+    const sortSelect = select('Sort images', this.sortOptions(), this.sort, (v) => {
+      this.sort = v;
+      this.refreshList();
+    });
+    // Concept options name concepts: redrawn when they are renamed.
+    vm.names.bind(sortSelect, () => {
+      for (const o of sortSelect.options) if (o.value.startsWith('c')) o.textContent = `${vm.names.label(Number(o.value.slice(1)))}: most important first`;
+    });
+    const others = vm.otherClass.length;
+    if (others) {
+      this.otherOnly = checkbox({
+        label: `Only the ${plural(others, 'image')} predicted as another class`,
+        checked: false,
+        onChange: (on) => {
+          this.onlyOther = on;
+          this.refreshList();
+        },
+      });
+      this.otherOnly.element.classList.add('other-only');
+    }
     const toolbar = h(
       'div',
       { class: 'list-toolbar' },
@@ -93,18 +144,16 @@ export class ImageBrowser {
         this.filter = v.trim().toLowerCase();
         this.refreshList();
       }),
-      select('Sort images', sortOptions, this.sort, (v) => {
-        this.sort = v;
-        this.refreshList();
-      }),
+      sortSelect,
+      this.otherOnly?.element,
       this.count,
     );
     const hint = h('p', { class: 'muted hint' }, vm.post ? 'Arrow keys move through the images; Enter or double-click opens one in the editor.' : 'Arrow keys move through the images.');
     const list = h('div', { class: 'browser-list' }, toolbar, this.grid, h('div', { class: 'more-row' }, this.more), hint);
-    this.element = h('div', { class: 'browser' }, this.detail, list);
+    this.element = h('div', { class: 'browser' }, this.notice(), this.detail, list);
 
     this.applyOpacity();
-    this.applyHidden();
+    this.applyScale();
     this.refreshList();
     this.select(Math.min(Math.max(0, state.selected), Math.max(0, images.length - 1)), { notify: false });
   }
@@ -116,6 +165,7 @@ export class ImageBrowser {
     const changed = this.state.selected !== i;
     this.state.selected = i;
     this.renderDetail(i, img, o.crop);
+    this.applyVisible();
     const pos = this.order.indexOf(i);
     if (pos >= this.shown) {
       this.shown = Math.ceil((pos + 1) / PAGE) * PAGE;
@@ -139,20 +189,85 @@ export class ImageBrowser {
     this.onChange();
   }
 
-  setHidden(hidden: Iterable<number>): void {
-    this.state.hidden = new Set(hidden);
-    for (const [c, chk] of this.checks) chk.setChecked(!this.state.hidden.has(c));
-    this.applyHidden();
+  /** Draws the maps of `mode`'s concepts ('custom': all but `hidden`). */
+  setOverlay(mode: OverlayMode, hidden?: Iterable<number>): void {
+    this.state.overlay = mode;
+    if (hidden) this.state.hidden = new Set(hidden);
+    if (this.overlaySelect) this.overlaySelect.value = mode;
+    this.applyVisible();
+    this.onChange();
+  }
+
+  setMapScale(scale: MapScale): void {
+    this.state.mapScale = scale === 'crop' && this.hasCropMaps ? 'crop' : 'image';
+    this.applyScale();
     this.onChange();
   }
 
   /** Shows only concept `c`'s map and brings the large view into sight. */
   solo(c: ConceptEntry): void {
-    this.setHidden(this.vm.bundle.concepts.map((k) => k.index).filter((k) => k !== c.index));
+    this.setOverlay(
+      'custom',
+      this.vm.bundle.concepts.map((k) => k.index).filter((k) => k !== c.index),
+    );
     this.detail.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
   }
 
+  /** The concepts whose maps are drawn on image i. */
+  visibleConcepts(i = this.state.selected): Set<number> {
+    const all = this.vm.bundle.concepts.map((c) => c.index);
+    switch (this.state.overlay) {
+      case 'all':
+        return new Set(all);
+      case 'none':
+        return new Set();
+      case 'custom':
+        return new Set(all.filter((c) => !this.state.hidden.has(c)));
+      case 'top':
+        return new Set(topConcepts(this.vm.bundle.images[i]?.importances ?? [], TOP_CONCEPTS));
+    }
+  }
+
+  /** "N of M images are predicted as another class…" at the top when a fair share are. */
+  private notice(): HTMLElement | null {
+    const vm = this.vm;
+    const n = vm.otherClass.length;
+    const total = vm.bundle.images.length;
+    const warning = vm.bundle.warnings?.find((w) => w.includes('predicted as another class'));
+    if (!n || (!warning && n < OTHER_CLASS_NOTICE * total)) return null;
+    const text = warning ?? `${n} of ${total} images are predicted as another class: the concepts explain the class score on them too.`;
+    return h(
+      'div',
+      { class: 'notice notice-warning browser-notice', attrs: { role: 'note' } },
+      h('p', null, text),
+      button({
+        label: 'Show only these images',
+        onClick: () => {
+          this.otherOnly?.setChecked(true);
+          this.onlyOther = true;
+          this.refreshList();
+          this.option(this.order[0])?.focus();
+        },
+      }),
+    );
+  }
+
+  private sortOptions(): { value: string; text: string }[] {
+    const vm = this.vm;
+    return [
+      { value: 'file', text: 'File order' },
+      ...(vm.hasPredictions
+        ? [
+            { value: 'score-asc', text: `${vm.classLabel} score, lowest first` },
+            { value: 'score-desc', text: `${vm.classLabel} score, highest first` },
+          ]
+        : []),
+      ...vm.ordered.map((c) => ({ value: `c${c.index}`, text: `${vm.names.label(c.index)}: most important first` })),
+    ];
+  }
+
   private renderOverlayControls(): HTMLElement {
+    const vm = this.vm;
     const opacity = slider({
       label: 'Map opacity',
       min: 0,
@@ -163,51 +278,95 @@ export class ImageBrowser {
       onInput: (v) => this.setOpacity(v),
     });
     opacity.input.classList.add('opacity-slider');
-    const checks = this.vm.ordered.map((c) => {
+    this.overlaySelect = select(
+      'Concepts drawn',
+      (['top', 'all', 'none', 'custom'] as OverlayMode[]).map((m) => ({ value: m, text: OVERLAY_TEXT[m] })),
+      this.state.overlay,
+      (v) => this.setOverlay(v as OverlayMode, v === 'custom' ? this.currentlyHidden() : undefined),
+    );
+    this.overlaySelect.classList.add('overlay-mode');
+    const checks = vm.ordered.map((c) => {
       const chk = checkbox({
-        label: conceptName(c.index),
-        checked: !this.state.hidden.has(c.index),
+        label: vm.names.label(c.index),
+        content: [vm.names.text(c.index)],
+        checked: true,
         color: c.color,
         onChange: (on) => {
-          if (on) this.state.hidden.delete(c.index);
-          else this.state.hidden.add(c.index);
-          this.applyHidden();
-          this.onChange();
+          // A toggle turns whatever is drawn now into a custom choice.
+          const hidden = this.currentlyHidden();
+          if (on) hidden.delete(c.index);
+          else hidden.add(c.index);
+          this.setOverlay('custom', hidden);
         },
       });
       chk.element.setAttribute('data-concept', String(c.index));
+      // The checkbox's accessible name is its concept's label.
+      vm.names.bind(chk.element, () => {
+        const box = chk.element.querySelector('input') ?? chk.element;
+        box.setAttribute('aria-label', vm.names.label(c.index));
+      });
       this.checks.set(c.index, chk);
       return chk.element;
     });
-    const all = this.vm.bundle.concepts.map((k) => k.index);
+    let scale: HTMLElement | null = null;
+    if (this.hasCropMaps) {
+      const radio = (value: MapScale, text: string): HTMLElement => {
+        const input = h('input', { attrs: { type: 'radio', name: 'map-scale', value } });
+        input.checked = this.state.mapScale === value;
+        input.addEventListener('change', () => input.checked && this.setMapScale(value));
+        this.scaleRadios.set(value, input);
+        return h('label', { class: 'radio', attrs: { title: SCALE_HELP[value] } }, input, h('span', null, text));
+      };
+      this.scaleHelp = h('p', { class: 'scale-help muted', attrs: { id: 'map-scale-help' } });
+      scale = h(
+        'div',
+        { class: 'scale-choice', attrs: { role: 'radiogroup', 'aria-label': 'Map scale', 'aria-describedby': 'map-scale-help' } },
+        h('span', { class: 'scale-label' }, 'Scale'),
+        radio('image', 'Image scale'),
+        radio('crop', 'Crop scale'),
+      );
+    }
     return h(
       'fieldset',
       { class: 'overlay-controls' },
       h('legend', null, 'Concept maps'),
-      h(
-        'div',
-        { class: 'overlay-row' },
-        opacity.element,
-        h('span', { class: 'overlay-buttons' }, button({ label: 'All', title: 'Show every concept map', onClick: () => this.setHidden([]) }), button({ label: 'None', title: 'Hide every concept map', onClick: () => this.setHidden(all) })),
-      ),
+      scale,
+      this.scaleHelp,
+      h('div', { class: 'overlay-row' }, h('label', { class: 'mode-field' }, h('span', null, 'Show'), this.overlaySelect), opacity.element),
       h('div', { class: 'concept-checks' }, ...checks),
     );
+  }
+
+  private currentlyHidden(): Set<number> {
+    const visible = this.visibleConcepts();
+    return new Set(this.vm.bundle.concepts.map((c) => c.index).filter((c) => !visible.has(c)));
   }
 
   private applyOpacity(): void {
     this.overlays.style.opacity = String(this.state.opacity);
   }
 
-  private applyHidden(): void {
-    for (const [c, el] of this.overlayByConcept) el.hidden = this.state.hidden.has(c);
+  private applyVisible(): void {
+    const visible = this.visibleConcepts();
+    for (const [c, el] of this.overlayByConcept) el.hidden = !visible.has(c);
+    for (const [c, chk] of this.checks) chk.setChecked(visible.has(c));
+    if (this.overlaySelect) this.overlaySelect.value = this.state.overlay;
+  }
+
+  private applyScale(): void {
+    const img = this.vm.bundle.images[this.state.selected];
+    const url = img ? this.vm.url(this.state.mapScale === 'crop' ? img.cropMaps : img.maps) : undefined;
+    for (const el of this.overlayByConcept.values()) el.style.backgroundImage = url ? cssUrl(url) : 'none';
+    this.overlays.dataset.scale = this.state.mapScale;
+    for (const [v, r] of this.scaleRadios) r.checked = v === this.state.mapScale;
+    if (this.scaleHelp) this.scaleHelp.textContent = SCALE_HELP[this.state.mapScale];
   }
 
   private renderDetail(i: number, img: ImageEntry, crop?: CropEntry): void {
     const vm = this.vm;
     this.stageImg.src = vm.url(img.thumbnail) ?? '';
     this.stageImg.alt = `${img.path} as the model saw it`;
-    const mapUrl = vm.url(img.maps);
-    for (const el of this.overlayByConcept.values()) el.style.backgroundImage = mapUrl ? cssUrl(mapUrl) : 'none';
+    this.applyScale();
     const [H, W] = vm.size;
     if (crop && crop.image === i && W > 0 && H > 0) {
       this.cropBox.hidden = false;
@@ -224,6 +383,7 @@ export class ImageBrowser {
     replaceChildren(
       this.info,
       h('p', { class: 'detail-path' }, ...breakable(img.path)),
+      this.prediction(img, 'detail'),
       h(
         'p',
         { class: 'muted' },
@@ -238,7 +398,39 @@ export class ImageBrowser {
         vm.post ? button({ label: 'Open image', appearance: 'primary', title: 'Open the source image in an editor', onClick: () => vm.post?.({ type: 'openImage', image: i }) }) : null,
       ),
     );
-    replaceChildren(this.imageBars, barList(barsFromValues(img.importances ?? [], vm.byIndex), { label: `Concept importance in ${img.path}`, of: 'this image', compact: true }));
+    replaceChildren(
+      this.imageBars,
+      barList(barsFromValues(img.importances ?? [], vm.byIndex), { label: `Concept importance in ${img.path}`, of: 'this image', names: vm.names, valueName: 'Sobol total order', compact: true }),
+    );
+  }
+
+  /** The model's prediction for an image: compact on a thumbnail, in words in the large view. */
+  private prediction(img: ImageEntry, where: 'thumb' | 'detail'): HTMLElement | null {
+    const vm = this.vm;
+    if (!Number.isInteger(img.predicted)) return null;
+    const cls = vm.bundle.class.index;
+    const other = img.predicted !== cls;
+    const predicted = vm.className(img.predicted as number);
+    const prob = typeof img.classProbability === 'number' ? percent(img.classProbability) : undefined;
+    const score = typeof img.classScore === 'number' ? num(img.classScore) : undefined;
+    const help = `Predicted: ${predicted}${other ? ` (not ${vm.classLabel})` : ''}. ${vm.classLabel}: ${[prob ? `probability ${prob} (softmax)` : '', score ? `score ${score} (the model's output before softmax, a logit)` : ''].filter(Boolean).join(', ')}.`;
+    if (where === 'thumb') {
+      return h(
+        'span',
+        { class: `thumb-pred${other ? ' pred-other' : ''}`, attrs: { title: help } },
+        other ? h('span', { class: 'pred-mark', attrs: { 'aria-hidden': 'true' } }, '▲') : null,
+        h('span', { class: 'pred-class' }, predicted),
+        h('span', { class: 'pred-prob' }, prob ?? score ?? ''),
+        h('span', { class: 'sr-only' }, `. ${help}`),
+      );
+    }
+    return h(
+      'p',
+      { class: `detail-pred${other ? ' pred-other' : ''}` },
+      h('span', { attrs: { title: `The class the model gives the highest score${other ? `: not the explained ${vm.classLabel}, whose score the concepts still explain` : ''}.` } }, other ? '▲ Predicted as ' : 'Predicted as ', h('strong', null, predicted)),
+      prob ? h('span', { attrs: { title: `Softmax probability the model gives ${vm.classLabel}.` } }, ` · ${vm.classLabel} probability ${prob}`) : null,
+      score ? h('span', { attrs: { title: `The model's output for ${vm.classLabel} before softmax (a logit): what the concepts explain.` } }, ` · score ${score}`) : null,
+    );
   }
 
   private step(d: number): void {
@@ -250,17 +442,30 @@ export class ImageBrowser {
 
   private refreshList(): void {
     const images = this.vm.bundle.images;
+    const cls = this.vm.bundle.class.index;
     let order = images.map((_, i) => i);
     if (this.filter) order = order.filter((i) => images[i].path.toLowerCase().includes(this.filter));
+    if (this.onlyOther) order = order.filter((i) => Number.isInteger(images[i].predicted) && images[i].predicted !== cls);
     if (this.sort.startsWith('c')) {
       const c = Number(this.sort.slice(1));
       const v = (i: number) => images[i].importances?.[c] ?? 0;
       order.sort((a, b) => v(b) - v(a) || a - b);
+    } else if (this.sort.startsWith('score')) {
+      const sign = this.sort === 'score-asc' ? 1 : -1;
+      const v = (i: number) => (typeof images[i].classScore === 'number' ? (images[i].classScore as number) : sign * Infinity);
+      order.sort((a, b) => sign * (v(a) - v(b)) || a - b);
     }
     this.order = order;
     this.shown = PAGE;
     this.renderGrid();
-    this.count.textContent = this.filter ? `${order.length} of ${plural(images.length, 'image')}` : plural(images.length, 'image');
+    const others = this.vm.otherClass.length;
+    const total = plural(images.length, 'image');
+    this.count.textContent =
+      this.filter || this.onlyOther
+        ? `${order.length} of ${total}`
+        : this.vm.hasPredictions
+          ? `${total} · ${others ? `${others} predicted as another class` : `all predicted as ${this.vm.classLabel}`}`
+          : total;
   }
 
   private renderGrid(): void {
@@ -276,10 +481,11 @@ export class ImageBrowser {
         for (const b of barsFromValues(img.importances ?? [], vm.byIndex)) {
           if (b.share > 0) mix.appendChild(h('span', { style: { width: `${(b.share * 100).toFixed(2)}%`, '--concept': safeColor(b.concept.color) } }));
         }
+        const other = Number.isInteger(img.predicted) && img.predicted !== vm.bundle.class.index;
         return h(
           'div',
           {
-            class: 'thumb',
+            class: `thumb${other ? ' thumb-other' : ''}`,
             attrs: { role: 'option', 'aria-selected': selected ? 'true' : 'false', tabindex: selected ? 0 : -1, 'data-index': i, title: img.path },
             on: {
               click: () => this.select(i, { focus: true }),
@@ -288,6 +494,7 @@ export class ImageBrowser {
           },
           h('img', { class: vm.pixelated ? 'pixelated' : '', attrs: { src: vm.url(img.thumbnail), alt: '', loading: 'lazy', decoding: 'async', draggable: 'false' } }),
           mix,
+          this.prediction(img, 'thumb'),
           h('span', { class: 'thumb-path' }, ...breakable(img.path)),
         );
       }),
@@ -313,8 +520,8 @@ export class ImageBrowser {
     if (opts.length && ![...opts].some((o) => o.tabIndex === 0)) opts[0].tabIndex = 0;
   }
 
-  private option(i: number): HTMLElement | null {
-    return this.grid.querySelector<HTMLElement>(`[role="option"][data-index="${i}"]`);
+  private option(i: number | undefined): HTMLElement | null {
+    return i === undefined ? null : this.grid.querySelector<HTMLElement>(`[role="option"][data-index="${i}"]`);
   }
 
   private onGridKey(e: KeyboardEvent): void {
@@ -359,6 +566,16 @@ export class ImageBrowser {
   }
 }
 
+/** The `k` concepts with the largest positive values, largest first (ties: lower index). */
+export function topConcepts(values: number[], k: number): number[] {
+  return values
+    .map((v, i) => ({ v: Number.isFinite(v) ? v : 0, i }))
+    .filter((x) => x.v > 0)
+    .sort((a, b) => b.v - a.v || a.i - b.i)
+    .slice(0, k)
+    .map((x) => x.i);
+}
+
 export function initialBrowserState(): BrowserState {
-  return { selected: 0, opacity: 0.7, hidden: new Set() };
+  return { selected: 0, opacity: 0.7, overlay: 'top', hidden: new Set(), mapScale: 'image' };
 }

@@ -97,14 +97,24 @@ export function checkbox(o: CheckboxOptions): CheckboxHandle {
     element = h('label', { class: o.color ? 'check native-check concept-check' : 'check native-check', style }, box, h('span', { class: 'check-label' }, ...(o.content ?? [o.label])));
   }
   box.checked = o.checked;
-  box.addEventListener('change', () => o.onChange(box.checked));
+  // The toolkit's checkbox fires 'change' when `checked` is set from code too: only the user's changes
+  // are reported.
+  let setting = false;
+  box.addEventListener('change', () => {
+    if (!setting) o.onChange(box.checked);
+  });
   return {
     element,
     get checked() {
       return box.checked;
     },
     setChecked(v: boolean) {
-      box.checked = v;
+      setting = true;
+      try {
+        box.checked = v;
+      } finally {
+        setting = false;
+      }
     },
   };
 }

@@ -61,7 +61,7 @@ export function replaceChildren(el: Element, ...children: Child[]): void {
  */
 export function breakable(text: string): Node[] {
   const out: Node[] = [];
-  for (const part of text.split(/(?<=[/\\_.\-])/)) {
+  for (const part of text.split(/(?<=[/\\_.-])/)) {
     if (out.length) out.push(document.createElement('wbr'));
     out.push(document.createTextNode(part));
   }

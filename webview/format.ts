@@ -34,7 +34,3 @@ export function basename(p: string): string {
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
-
-export function conceptName(index: number): string {
-  return `Concept ${index}`;
-}

@@ -11,8 +11,9 @@ import { ImageBrowser, initialBrowserState, type BrowserState } from './browser'
 import { initComponents } from './components';
 import { renderConcepts } from './concepts';
 import { h, replaceChildren } from './dom';
+import { FIDELITY_READING, renderFidelity, usableFidelity } from './fidelity';
 import { renderHeader } from './header';
-import { makeViewModel, type Mode, type ReportData } from './view-model';
+import { makeViewModel, type Mode, type ReportData, type ViewModel } from './view-model';
 
 interface VsCodeApi {
   postMessage(message: FromWebview): void;
@@ -49,11 +50,15 @@ function boot(): void {
     initComponents(true);
     const store: StateStore = { get: () => asState(api.getState()), set: (s) => api.setState(s) };
     replaceChildren(root, h('p', { class: 'muted loading', attrs: { role: 'status' } }, 'Loading results…'));
+    let current: ViewModel | undefined;
     window.addEventListener('message', (e: MessageEvent) => {
       const m = e.data as ToWebview | undefined;
       if (!m || typeof m !== 'object') return;
-      if (m.type === 'show' && isBundleView(m.view)) show(root, m.view, 'vscode', store, (msg) => api.postMessage(msg));
-      else if (m.type === 'error' && typeof m.message === 'string') showError(root, m.message);
+      if (m.type === 'show' && isBundleView(m.view)) current = show(root, m.view, 'vscode', store, (msg) => api.postMessage(msg));
+      else if (m.type === 'error' && typeof m.message === 'string') {
+        current = undefined;
+        showError(root, m.message);
+      } else if (m.type === 'names' && typeof m.names === 'object' && m.names !== null) current?.names.set(m.names);
     });
     api.postMessage({ type: 'ready' });
     return;
@@ -62,15 +67,16 @@ function boot(): void {
   showError(root, 'No results to show: this page is opened by the CRAFT extension or embedded in a CRAFT report.');
 }
 
-function show(root: HTMLElement, view: ReportData, mode: Mode, store: StateStore, post?: (m: FromWebview) => void): void {
+function show(root: HTMLElement, view: ReportData, mode: Mode, store: StateStore, post?: (m: FromWebview) => void): ViewModel | undefined {
   try {
-    render(root, view, mode, store, post);
+    return render(root, view, mode, store, post);
   } catch (e) {
     showError(root, `These results could not be displayed: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
   }
 }
 
-function render(root: HTMLElement, view: ReportData, mode: Mode, store: StateStore, post?: (m: FromWebview) => void): void {
+function render(root: HTMLElement, view: ReportData, mode: Mode, store: StateStore, post?: (m: FromWebview) => void): ViewModel {
   const vm = makeViewModel(view, mode, post);
   const b = vm.bundle;
   const label = b.class.label ?? b.labels?.[b.class.index] ?? `class ${b.class.index}`;
@@ -82,9 +88,20 @@ function render(root: HTMLElement, view: ReportData, mode: Mode, store: StateSto
     if (Number.isInteger(saved.selectedImage)) state.selected = saved.selectedImage as number;
     if (typeof saved.opacity === 'number' && saved.opacity >= 0 && saved.opacity <= 1) state.opacity = saved.opacity;
     if (Array.isArray(saved.hiddenConcepts)) state.hidden = new Set(saved.hiddenConcepts.filter((c) => Number.isInteger(c)));
+    // A state saved before the overlay modes: its hidden concepts were a custom choice.
+    if (saved.overlay === 'top' || saved.overlay === 'all' || saved.overlay === 'none' || saved.overlay === 'custom') state.overlay = saved.overlay;
+    else if (state.hidden.size) state.overlay = 'custom';
+    if (saved.mapScale === 'image' || saved.mapScale === 'crop') state.mapScale = saved.mapScale;
   }
   const save = () =>
-    store.set({ runDir: view.runDir, selectedImage: state.selected, opacity: state.opacity, hiddenConcepts: [...state.hidden].sort((a, c) => a - c) });
+    store.set({
+      runDir: view.runDir,
+      selectedImage: state.selected,
+      opacity: state.opacity,
+      overlay: state.overlay,
+      hiddenConcepts: [...state.hidden].sort((a, c) => a - c),
+      mapScale: state.mapScale,
+    });
 
   const browser = new ImageBrowser(vm, state, save);
   const concepts = renderConcepts(vm, {
@@ -95,11 +112,20 @@ function render(root: HTMLElement, view: ReportData, mode: Mode, store: StateSto
     },
     solo: (c) => browser.solo(c),
   });
+  const className = `“${vm.classLabel}”`;
+  const importanceHelp = h(
+    'p',
+    { class: 'muted intro', attrs: { id: 'importance-help' } },
+    `How much each concept drives the model's ${className} score. Importance is Sobol total order: the share of the class score's variance this concept accounts for, alone or with others, when concepts are switched on and off at random. Bars show each concept's share of the total.`,
+  );
   const chart = barList(
     vm.ordered.map((c) => ({ concept: c, value: c.importance, share: c.share })),
     {
       label: 'Concept importance, share of the total',
+      describedBy: 'importance-help',
       of: 'the total importance',
+      names: vm.names,
+      valueName: 'Sobol total order',
       onPick: (c) => {
         const card = concepts.reveal(c.index);
         card?.scrollIntoView({ block: 'start', behavior: 'smooth' });
@@ -108,21 +134,22 @@ function render(root: HTMLElement, view: ReportData, mode: Mode, store: StateSto
       pickHint: 'Go to its card',
     },
   );
-  const className = b.class.label ? `“${b.class.label}”` : `class ${b.class.index}`;
+  const fidelity = usableFidelity(b.fidelity)
+    ? section('fidelity', 'Does the ranking hold?', `${FIDELITY_READING} Concepts are removed from (or added to) each image's activations in importance order; the score is the model's ${className} logit, averaged over the images.`, renderFidelity(b.fidelity, vm.classLabel))
+    : null;
+  const cropsIntro = `Each concept's top crops (the ${b.settings?.patchSize ?? ''} px image patches where it is strongest) and its top image regions (where its map is strongest in whole images). When the two look alike the concept is the same at both scales.`;
+  const images = b.images[0]?.maps ? 'Each image with the concept attribution maps of its own top concepts overlaid, the model\'s prediction, and how much each concept matters for it.' : "Each image, the model's prediction, and how much each concept matters for it.";
 
   replaceChildren(
     root,
     renderHeader(vm),
-    section(
-      'importance',
-      'Concept importance',
-      `How much each concept drives the model's ${className} score: Sobol total-order importance, as a share of the total.`,
-      chart,
-    ),
-    section('concepts', 'Concepts', post ? 'Each concept’s top crops: the image patches where it is strongest. Activate a crop to open its source image.' : 'Each concept’s top crops: the image patches where it is strongest. Activate a crop to show its source image below.', concepts.element),
-    section('images', 'Images', b.images[0]?.maps ? 'Each image with the concept attribution maps overlaid, and how much each concept matters for it.' : 'Each image and how much each concept matters for it.', browser.element),
+    h('section', { class: 'panel-section section-importance', attrs: { 'aria-labelledby': 'importance-title' } }, h('h2', { attrs: { id: 'importance-title' } }, 'Concept importance'), importanceHelp, chart),
+    fidelity,
+    section('concepts', 'Concepts', `${cropsIntro} ${post ? 'Activate a picture to open its source image; name a concept with the ✎ beside its title.' : 'Activate a picture to show its source image below.'}`, concepts.element),
+    section('images', 'Images', images, browser.element),
   );
   save();
+  return vm;
 }
 
 function section(id: string, title: string, intro: string, ...content: HTMLElement[]): HTMLElement {

@@ -1,5 +1,6 @@
 /** What the sections read from a BundleView: concepts in importance order and URLs of the bundle's PNGs. */
 import type { BundleView, ConceptEntry, FromWebview, ResultsBundle } from '../src/protocol';
+import { ConceptNamer } from './names';
 
 /** The HTML report's global: a BundleView plus the bundle's PNGs as data: URIs, keyed by relative path. */
 export interface ReportData extends BundleView {
@@ -23,6 +24,16 @@ export interface ViewModel {
   url(relative: string | undefined): string | undefined;
   /** Sends a message to the extension host (undefined in the report). */
   post?: (m: FromWebview) => void;
+  /** Concept labels (the user's names, else "Concept #rank"), redrawn when the names change. */
+  names: ConceptNamer;
+  /** The explained class's name. */
+  classLabel: string;
+  /** A class index's name (bundle.labels), or "class i". */
+  className(i: number): string;
+  /** True when the run stored each image's prediction. */
+  hasPredictions: boolean;
+  /** Images the model predicts as another class than the explained one. */
+  otherClass: number[];
 }
 
 const DATA_PNG = /^data:image\/(png|jpeg|webp);base64,[A-Za-z0-9+/]+=*$/;
@@ -35,16 +46,25 @@ export function makeViewModel(view: ReportData, mode: Mode, post?: (m: FromWebvi
     ranked.length === bundle.concepts.length ? ranked : [...bundle.concepts].sort((a, b) => b.importance - a.importance || a.index - b.index);
   const size = (bundle.settings?.preprocess?.size ?? [0, 0]) as [number, number];
   const base = (view.baseUrl || '.').replace(/\/+$/, '');
-  const files = view.files ?? {};
+  const files = view.files;
   const url = (relative: string | undefined): string | undefined => {
     if (!relative) return undefined;
-    const embedded = Object.prototype.hasOwnProperty.call(files, relative) ? files[relative] : undefined;
-    if (embedded !== undefined) return DATA_PNG.test(embedded) ? embedded : undefined;
+    if (files) {
+      // The report: only embedded pictures exist (a report made before a kind of picture was embedded
+      // shows without it, rather than asking for a file its CSP would block).
+      const embedded = Object.prototype.hasOwnProperty.call(files, relative) ? files[relative] : undefined;
+      return embedded !== undefined && DATA_PNG.test(embedded) ? embedded : undefined;
+    }
     const parts = relative.split('/');
     // Only plain paths inside the run folder: no absolute paths, no '..', no schemes.
     if (parts.some((p) => p === '' || p === '.' || p === '..' || p.includes('\\') || p.includes(':'))) return undefined;
     return `${base}/${parts.map(encodeURIComponent).join('/')}`;
   };
+  const rankOf = new Map(ordered.map((c, k) => [c.index, k + 1]));
+  const labels = Array.isArray(bundle.labels) ? bundle.labels : [];
+  const className = (i: number): string =>
+    (typeof labels[i] === 'string' && labels[i]) || (i === bundle.class.index ? bundle.class.label : undefined) || `class ${i}`;
+  const hasPredictions = bundle.images.some((im) => Number.isInteger(im.predicted));
   return {
     bundle,
     runDir: view.runDir,
@@ -55,6 +75,11 @@ export function makeViewModel(view: ReportData, mode: Mode, post?: (m: FromWebvi
     pixelated: Math.max(size[0], size[1]) > 0 && Math.max(size[0], size[1]) <= 96,
     url,
     post,
+    names: new ConceptNamer((c) => rankOf.get(c) ?? c + 1, view.names),
+    classLabel: bundle.class.label ?? className(bundle.class.index),
+    className,
+    hasPredictions,
+    otherClass: bundle.images.flatMap((im, i) => (Number.isInteger(im.predicted) && im.predicted !== bundle.class.index ? [i] : [])),
   };
 }
 

@@ -29,7 +29,13 @@ function unknownKey(key: string, known: OptionSpec[], prefix = ''): string {
   // A name another surface uses for the same option ("patchSize", "max-images", "mean") points at its
   // key; else the nearest key by spelling.
   const alias = aliasesFor((o) => o.config).get(foldName(key));
-  const near = alias ?? prefix + (suggest(key, known.map((o) => o.config!.slice(prefix.length))) ?? '');
+  const near =
+    alias ??
+    prefix +
+      (suggest(
+        key,
+        known.map((o) => o.config!.slice(prefix.length)),
+      ) ?? '');
   const dot = near.indexOf('.');
   const shown = near === prefix ? '' : dot > 0 ? `"${near.slice(dot + 1)}" inside "${near.slice(0, dot)}"` : `"${near}"`;
   return `"${prefix}${key}" is not a known key${shown ? `; did you mean ${shown}?` : '.'}`;
@@ -92,7 +98,11 @@ export function configToOptions(raw: unknown, baseDir: string, where: string): P
 
 function keysHint(text: string): string | undefined {
   if (!/not a known key/.test(text)) return undefined;
-  return `Known keys: ${TOP().map((o) => o.config).join(', ')}; "preprocess" holds ${FIELDS('preprocess').map((o) => o.config!.slice('preprocess.'.length)).join(', ')}. Keys starting with "$" are notes.`;
+  return `Known keys: ${TOP()
+    .map((o) => o.config)
+    .join(', ')}; "preprocess" holds ${FIELDS('preprocess')
+    .map((o) => o.config!.slice('preprocess.'.length))
+    .join(', ')}. Keys starting with "$" are notes.`;
 }
 
 /** "224", "224x192", 224 or [224, 192] → [height, width]. */

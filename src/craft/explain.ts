@@ -31,7 +31,7 @@ export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle:
     const importance = await importanceStage(run, m, coefficients, fit.W);
     const fidelity = await fidelityStage(run, m, coefficients, importance);
     const maps = await mapsStage(run, m, coefficients, fit.U, o.topCrops);
-    return await writeStage(run, { m, acts, fit, importance, fidelity, maps, predictions: coefficients.predictions });
+    return await writeStage(run, { m, acts, fit, importance, fidelity, maps, predictions: coefficients.predictions, coefficients: coefficients.U });
   } catch (e) {
     await run.abort();
     throw e;
@@ -45,7 +45,11 @@ function checkOptions(o: ExplainOptions): void {
   checkEngineOptions(o);
   // A results folder inside the image folder is left out of the listing; the image folder itself cannot be.
   if (samePlace(o.out, o.images)) {
-    throw new CraftError('usage', `The results folder is the image folder (${o.images}): the next run would read this run's pictures as images.`, 'Write the results into a sub-folder such as .craft (--out), or elsewhere.');
+    throw new CraftError(
+      'usage',
+      `The results folder is the image folder (${o.images}): the next run would read this run's pictures as images.`,
+      'Write the results into a sub-folder such as .craft (--out), or elsewhere.',
+    );
   }
 }
 

@@ -24,7 +24,10 @@ export function readLabelsFile(file: string): string[] {
     }
     return list as string[];
   }
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
 }
 
 /** Parses a model metadata value 'labels': a JSON array or a comma-separated list. */
@@ -37,16 +40,15 @@ export function labelsFromMetadata(metadata: Record<string, string>): string[] |
   } catch {
     /* not JSON: fall through to a comma list */
   }
-  const parts = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const parts = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return parts.length > 1 ? parts : undefined;
 }
 
 /** --labels FILE, else labels.json / labels.txt beside the model, else the model's metadata. */
-export function findLabels(
-  modelPath: string,
-  metadata: Record<string, string>,
-  explicit?: string,
-): { labels?: string[]; source: string } {
+export function findLabels(modelPath: string, metadata: Record<string, string>, explicit?: string): { labels?: string[]; source: string } {
   if (explicit) return { labels: readLabelsFile(explicit), source: explicit };
   for (const name of ['labels.json', 'labels.txt']) {
     const candidate = path.join(path.dirname(modelPath), name);
@@ -57,14 +59,14 @@ export function findLabels(
   return { labels: undefined, source: 'none' };
 }
 
-const normalise = (s: string) => s.toLowerCase().replace(/[\s_\-/]+/g, ' ').trim();
+const normalise = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[\s_\-/]+/g, ' ')
+    .trim();
 
 /** A class given as an index ("9") or a label ("Ankle boot", "ankle_boot"), checked against the model. */
-export function resolveClass(
-  value: string | number,
-  numClasses: number | undefined,
-  labels: string[] | undefined,
-): { index: number; label?: string } {
+export function resolveClass(value: string | number, numClasses: number | undefined, labels: string[] | undefined): { index: number; label?: string } {
   const text = String(value).trim();
   let index: number | undefined;
   if (/^\d+$/.test(text)) index = Number(text);

@@ -54,9 +54,7 @@ function valueSchema(o: OptionSpec): Json {
     case 'class':
       return { anyOf: [{ type: 'integer', minimum: 0 }, { ...NON_EMPTY }] };
     case 'choice':
-      return o.schema?.pattern
-        ? { anyOf: [{ enum: [...o.choices!] }, { type: 'string', pattern: o.schema.pattern }] }
-        : { enum: [...o.choices!] };
+      return o.schema?.pattern ? { anyOf: [{ enum: [...o.choices!] }, { type: 'string', pattern: o.schema.pattern }] } : { enum: [...o.choices!] };
     case 'size':
       return {
         anyOf: [side, { type: 'string', pattern: sizeTextPattern(o.max!) }, { type: 'array', items: side, minItems: 2, maxItems: 2 }],
@@ -108,7 +106,13 @@ export function manifestConfiguration(): Json {
   for (const o of settingOptions()) {
     const s = o.setting!;
     const p: Json = {
-      ...(o.type === 'choice' ? { type: 'string', enum: [...o.choices!] } : o.type === 'folder' || o.type === 'file' ? { type: 'string' } : o.type === 'switch' ? { type: 'boolean' } : numberSchema(o)),
+      ...(o.type === 'choice'
+        ? { type: 'string', enum: [...o.choices!] }
+        : o.type === 'folder' || o.type === 'file'
+          ? { type: 'string' }
+          : o.type === 'switch'
+            ? { type: 'boolean' }
+            : numberSchema(o)),
     };
     if (o.choiceHelp) p.enumDescriptions = [...o.choiceHelp];
     p.default = s.default ?? o.default;

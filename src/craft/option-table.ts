@@ -21,8 +21,7 @@ export const COMMANDS: readonly Command[] = ['explain', 'layers', 'report'];
  * "preprocess" object, whose fields are the entries named "preprocess.*".
  */
 export type OptionType =
-  | 'int' | 'number' | 'file' | 'folder' | 'path' | 'string' | 'class' | 'choice'
-  | 'size' | 'hw' | 'triple' | 'pair' | 'switch' | 'object';
+  'int' | 'number' | 'file' | 'folder' | 'path' | 'string' | 'class' | 'choice' | 'size' | 'hw' | 'triple' | 'pair' | 'switch' | 'object';
 
 /** The VS Code setting craft.<key>, where it differs from the option. */
 export interface SettingSpec {
@@ -82,140 +81,302 @@ const PROVIDER_HELP: Record<ProviderRequest, string> = {
 export const OPTIONS = [
   // ---- what to explain -------------------------------------------------------------------------
   {
-    name: 'model', target: 'model', type: 'file', flag: 'model', meta: 'FILE', commands: ['explain', 'layers'], config: 'model', arg: 'model',
+    name: 'model',
+    target: 'model',
+    type: 'file',
+    flag: 'model',
+    meta: 'FILE',
+    commands: ['explain', 'layers'],
+    config: 'model',
+    arg: 'model',
     help: 'the classifier (ONNX), or g when --h is given',
     doc: 'The ONNX classifier (or g when "h" is given).',
     schema: { pattern: '\\.[oO][nN][nN][xX]$' },
   },
   {
-    name: 'hModel', target: 'hModel', type: 'file', flag: 'h', meta: 'FILE', commands: ['explain'], config: 'h',
+    name: 'hModel',
+    target: 'hModel',
+    type: 'file',
+    flag: 'h',
+    meta: 'FILE',
+    commands: ['explain'],
+    config: 'h',
     help: 'h as a separate ONNX file (then --model is g; its output is the layer)',
     doc: 'h as a separate ONNX file: then "model" is g and "layer" is g\'s output.',
   },
   {
-    name: 'images', target: 'images', type: 'folder', flag: 'images', meta: 'DIR', commands: ['explain', 'layers'], config: 'images', arg: 'images',
+    name: 'images',
+    target: 'images',
+    type: 'folder',
+    flag: 'images',
+    meta: 'DIR',
+    commands: ['explain', 'layers'],
+    config: 'images',
+    arg: 'images',
     help: 'folder of images (searched recursively; png, jpeg, webp, gif, tiff)',
     doc: 'Folder of images of the class (searched recursively; PNG, JPEG, WebP, GIF, TIFF).',
   },
   {
-    name: 'classId', target: 'classId', type: 'class', flag: 'class', meta: 'K|LABEL', commands: ['explain'], config: 'class', arg: 'class',
+    name: 'classId',
+    target: 'classId',
+    type: 'class',
+    flag: 'class',
+    meta: 'K|LABEL',
+    commands: ['explain'],
+    config: 'class',
+    arg: 'class',
     help: 'class index or label',
     doc: 'The class to explain: its index, or its label (e.g. "Ankle boot").',
   },
   {
-    name: 'layer', target: 'layer', type: 'string', flag: 'layer', meta: 'TENSOR', commands: ['explain'], config: 'layer', arg: 'layer',
+    name: 'layer',
+    target: 'layer',
+    type: 'string',
+    flag: 'layer',
+    meta: 'TENSOR',
+    commands: ['explain'],
+    config: 'layer',
+    arg: 'layer',
     help: 'split tensor (default: the last non-negative 4-D map feeding the final pooling; list them with `craft layers`)',
     doc: 'The tensor to split the model at (a non-negative 4-D feature map); "CRAFT: List layers of a model" lists them.',
   },
   {
     // A side over MAX_INPUT_SIDE is a typo or a model no machine here could feed (8192² RGB floats = 800 MB per image).
-    name: 'size', target: 'size', type: 'size', flag: 'size', meta: 'H[xW]', commands: ['explain', 'layers'], config: 'size', arg: 'size',
-    min: 1, max: SIDE,
+    name: 'size',
+    target: 'size',
+    type: 'size',
+    flag: 'size',
+    meta: 'H[xW]',
+    commands: ['explain', 'layers'],
+    config: 'size',
+    arg: 'size',
+    min: 1,
+    max: SIDE,
     help: "model input size when the model's input size is dynamic",
-    doc: "Model input size when the model's spatial size is dynamic: H, \"HxW\" or [H, W] in pixels.",
+    doc: 'Model input size when the model\'s spatial size is dynamic: H, "HxW" or [H, W] in pixels.',
   },
   {
-    name: 'labelsFile', target: 'labelsFile', type: 'file', flag: 'labels', meta: 'FILE', commands: ['explain'], config: 'labels', arg: 'labels',
+    name: 'labelsFile',
+    target: 'labelsFile',
+    type: 'file',
+    flag: 'labels',
+    meta: 'FILE',
+    commands: ['explain'],
+    config: 'labels',
+    arg: 'labels',
     help: "class names (JSON array or one per line); default: labels.json/labels.txt beside the model, else the model's metadata",
     doc: "Class names: a JSON array or a text file with one name per line. Default: labels.json or labels.txt beside the model, else the model's metadata.",
   },
   // ---- preprocessing ---------------------------------------------------------------------------
   {
-    name: 'preset', target: 'preset', type: 'choice', flag: 'preset', meta: 'NAME', commands: ['explain', 'layers'], config: 'preset', arg: 'preset',
-    choices: PRESET_NAMES, normalize: presetName, default: '[0,1]',
+    name: 'preset',
+    target: 'preset',
+    type: 'choice',
+    flag: 'preset',
+    meta: 'NAME',
+    commands: ['explain', 'layers'],
+    config: 'preset',
+    arg: 'preset',
+    choices: PRESET_NAMES,
+    normalize: presetName,
+    default: '[0,1]',
     help: 'preprocessing preset: [0,1], imagenet or [-1,1]',
     doc: 'Preprocessing preset: "[0,1]", "imagenet" or "[-1,1]" (spaces and case do not matter).',
     schema: { pattern: '^\\s*(\\[\\s*0\\s*,\\s*1\\s*\\]|[Ii][Mm][Aa][Gg][Ee][Nn][Ee][Tt]|\\[\\s*-\\s*1\\s*,\\s*1\\s*\\])\\s*$' },
   },
   {
-    name: 'preprocess', target: 'preprocess', type: 'object', config: 'preprocess',
+    name: 'preprocess',
+    target: 'preprocess',
+    type: 'object',
+    config: 'preprocess',
     help: "overrides of the preset's preprocessing",
     doc: "Overrides of the preset's preprocessing.",
   },
   {
-    name: 'preprocess.size', target: 'preprocess.size', type: 'hw', config: 'preprocess.size', min: 1, max: SIDE,
-    help: 'model input size [height, width]', doc: 'Model input size [height, width].',
+    name: 'preprocess.size',
+    target: 'preprocess.size',
+    type: 'hw',
+    config: 'preprocess.size',
+    min: 1,
+    max: SIDE,
+    help: 'model input size [height, width]',
+    doc: 'Model input size [height, width].',
   },
   {
-    name: 'preprocess.layout', target: 'preprocess.layout', type: 'choice', config: 'preprocess.layout', choices: LAYOUTS,
-    help: 'tensor layout (read from the model)', doc: 'Tensor layout (read from the model\'s input shape).',
+    name: 'preprocess.layout',
+    target: 'preprocess.layout',
+    type: 'choice',
+    config: 'preprocess.layout',
+    choices: LAYOUTS,
+    help: 'tensor layout (read from the model)',
+    doc: "Tensor layout (read from the model's input shape).",
   },
   {
-    name: 'preprocess.channelOrder', target: 'preprocess.channelOrder', type: 'choice', config: 'preprocess.channelOrder', choices: ORDERS,
-    help: 'channel order fed to the model', doc: 'Channel order fed to the model.',
+    name: 'preprocess.channelOrder',
+    target: 'preprocess.channelOrder',
+    type: 'choice',
+    config: 'preprocess.channelOrder',
+    choices: ORDERS,
+    help: 'channel order fed to the model',
+    doc: 'Channel order fed to the model.',
   },
   {
-    name: 'preprocess.range', target: 'preprocess.range', type: 'pair', config: 'preprocess.range',
+    name: 'preprocess.range',
+    target: 'preprocess.range',
+    type: 'pair',
+    config: 'preprocess.range',
     help: 'pixel values 0..255 map linearly onto [lo, hi] before mean/std',
     doc: 'Pixel values 0..255 map linearly onto [lo, hi] before mean/std.',
   },
   {
-    name: 'preprocess.mean', target: 'preprocess.mean', type: 'triple', flag: 'mean', meta: 'A,B,C', commands: ['explain'], config: 'preprocess.mean',
+    name: 'preprocess.mean',
+    target: 'preprocess.mean',
+    type: 'triple',
+    flag: 'mean',
+    meta: 'A,B,C',
+    commands: ['explain'],
+    config: 'preprocess.mean',
     help: 'per-channel mean subtracted after scaling (overrides the preset)',
     doc: 'Per-channel mean subtracted after scaling (in channel order).',
   },
   {
-    name: 'preprocess.std', target: 'preprocess.std', type: 'triple', flag: 'std', meta: 'A,B,C', commands: ['explain'], config: 'preprocess.std', above: 0,
+    name: 'preprocess.std',
+    target: 'preprocess.std',
+    type: 'triple',
+    flag: 'std',
+    meta: 'A,B,C',
+    commands: ['explain'],
+    config: 'preprocess.std',
+    above: 0,
     help: 'per-channel std divided after the mean (overrides the preset; each > 0)',
     doc: 'Per-channel std divided after subtracting the mean (each > 0).',
   },
   {
-    name: 'preprocess.resize', target: 'preprocess.resize', type: 'choice', flag: 'resize', meta: 'KERNEL', commands: ['explain'], config: 'preprocess.resize',
-    choices: KERNELS, default: 'bilinear',
+    name: 'preprocess.resize',
+    target: 'preprocess.resize',
+    type: 'choice',
+    flag: 'resize',
+    meta: 'KERNEL',
+    commands: ['explain'],
+    config: 'preprocess.resize',
+    choices: KERNELS,
+    default: 'bilinear',
     help: 'image resize filter: bilinear (like PIL), bicubic, nearest, lanczos3',
     doc: 'Kernel that resizes whole images to the input size (antialiased when shrinking).',
   },
   {
-    name: 'bgr', target: 'preprocess.channelOrder', type: 'switch', flag: 'bgr', commands: ['explain'],
+    name: 'bgr',
+    target: 'preprocess.channelOrder',
+    type: 'switch',
+    flag: 'bgr',
+    commands: ['explain'],
     help: 'feed channels in BGR order (config file: "channelOrder": "BGR" in "preprocess")',
   },
   // ---- the method --------------------------------------------------------------------------------
   {
     // Each concept adds a Sobol block (designs·(r+2) passes through h per image) and a row of crops; a
     // few hundred concepts are already unreadable, and NMF needs at least as many crops as concepts.
-    name: 'concepts', target: 'concepts', type: 'int', flag: 'concepts', meta: 'N', commands: ['explain'], config: 'concepts', arg: 'concepts',
-    setting: { key: 'concepts' }, default: 10, min: 1, max: 512,
+    name: 'concepts',
+    target: 'concepts',
+    type: 'int',
+    flag: 'concepts',
+    meta: 'N',
+    commands: ['explain'],
+    config: 'concepts',
+    arg: 'concepts',
+    setting: { key: 'concepts' },
+    default: 10,
+    min: 1,
+    max: 512,
     help: 'number of concepts r (NMF rank)',
     doc: 'Number of concepts (NMF rank r).',
   },
   {
     // A crop is cut from the model input, whose sides are at most MAX_INPUT_SIDE.
-    name: 'patch', target: 'patch', type: 'int', flag: 'patch', meta: 'P', commands: ['explain'], config: 'patch', arg: 'patch',
+    name: 'patch',
+    target: 'patch',
+    type: 'int',
+    flag: 'patch',
+    meta: 'P',
+    commands: ['explain'],
+    config: 'patch',
+    arg: 'patch',
     setting: {
-      key: 'patchSize', default: 0, min: 0,
-      help: 'Crop size in model-input pixels (stride \u230a0.8\u00b7P\u230b). `0` = automatic: 64, or half the input\'s smaller side when that is less (CRAFT\'s notebooks use 64 for 224-px inputs).',
+      key: 'patchSize',
+      default: 0,
+      min: 0,
+      help: "Crop size in model-input pixels (stride \u230a0.8\u00b7P\u230b). `0` = automatic: 64, or half the input's smaller side when that is less (CRAFT's notebooks use 64 for 224-px inputs).",
     },
-    default: 64, min: 1, max: SIDE,
+    default: 64,
+    min: 1,
+    max: SIDE,
     help: 'crop size in model-input pixels (stride \u230a0.8\u00b7P\u230b)',
     doc: 'Crop size in model-input pixels; the stride is \u230a0.8\u00b7patch\u230b (automatic in VS Code for small inputs).',
   },
   {
     // 4096 RGB images of 224² are 2.5 GB of float input in one pass; the engine caps batches by memory anyway.
-    name: 'batch', target: 'batch', type: 'int', flag: 'batch', meta: 'N', commands: ['explain'], config: 'batch', arg: 'batch',
-    setting: { key: 'batchSize' }, default: 64, min: 1, max: 4096,
+    name: 'batch',
+    target: 'batch',
+    type: 'int',
+    flag: 'batch',
+    meta: 'N',
+    commands: ['explain'],
+    config: 'batch',
+    arg: 'batch',
+    setting: { key: 'batchSize' },
+    default: 64,
+    min: 1,
+    max: 4096,
     help: 'batch size of every forward pass (lower it when memory is short)',
     doc: 'Batch size of every forward pass. Lower it when memory is short.',
   },
   {
     // The passes through h grow linearly with the designs; past ~1000 the Sobol estimates no longer
     // move while the run takes hours. 2 is the least the Jansen estimator's variance needs.
-    name: 'designs', target: 'designs', type: 'int', flag: 'designs', meta: 'N', commands: ['explain'], config: 'designs', arg: 'designs',
-    setting: { key: 'designs' }, default: 32, min: 2, max: 1024,
+    name: 'designs',
+    target: 'designs',
+    type: 'int',
+    flag: 'designs',
+    meta: 'N',
+    commands: ['explain'],
+    config: 'designs',
+    arg: 'designs',
+    setting: { key: 'designs' },
+    default: 32,
+    min: 2,
+    max: 1024,
     help: 'Sobol designs per concept block, nb_design (more: steadier importances, slower runs)',
     doc: 'Sobol designs per concept block (nb_design): more gives steadier importances and slower runs.',
   },
   {
-    name: 'provider', target: 'provider', type: 'choice', flag: 'provider', meta: 'NAME', commands: ['explain', 'layers'], config: 'provider', arg: 'provider',
+    name: 'provider',
+    target: 'provider',
+    type: 'choice',
+    flag: 'provider',
+    meta: 'NAME',
+    commands: ['explain', 'layers'],
+    config: 'provider',
+    arg: 'provider',
     setting: {
-      key: 'provider', scope: 'machine-overridable',
+      key: 'provider',
+      scope: 'machine-overridable',
       help: 'ONNX Runtime execution provider. WebGPU, DirectML and CoreML are bundled; CUDA is an extra install step (see the README). The status bar shows which provider ran.',
     },
-    choices: PROVIDER_REQUESTS, choiceHelp: PROVIDER_REQUESTS.map((p) => PROVIDER_HELP[p]), default: 'auto',
+    choices: PROVIDER_REQUESTS,
+    choiceHelp: PROVIDER_REQUESTS.map((p) => PROVIDER_HELP[p]),
+    default: 'auto',
     help: `execution provider: ${PROVIDER_REQUESTS.join(', ')} (auto: the best GPU provider that runs here, else CPU)`,
     doc: 'Execution provider: auto (the best GPU provider that loads and runs here, else the CPU), or one provider (the run fails when it cannot load).',
   },
   {
-    name: 'out', target: 'out', type: 'folder', flag: 'out', meta: 'DIR', commands: ['explain'], config: 'out', arg: 'out',
+    name: 'out',
+    target: 'out',
+    type: 'folder',
+    flag: 'out',
+    meta: 'DIR',
+    commands: ['explain'],
+    config: 'out',
+    arg: 'out',
     setting: {
       key: 'resultsFolder',
       help: 'Where runs are written, relative to the workspace folder (one folder per run).',
@@ -226,35 +387,78 @@ export const OPTIONS = [
   },
   {
     // Ten million images is beyond any dataset one class needs; the bound only catches typos.
-    name: 'maxImages', target: 'maxImages', type: 'int', flag: 'max-images', meta: 'N', commands: ['explain'], config: 'maxImages', arg: 'maxImages',
-    min: 1, max: 10_000_000,
+    name: 'maxImages',
+    target: 'maxImages',
+    type: 'int',
+    flag: 'max-images',
+    meta: 'N',
+    commands: ['explain'],
+    config: 'maxImages',
+    arg: 'maxImages',
+    min: 1,
+    max: 10_000_000,
     help: 'use only the first N images (sorted by path)',
     doc: 'Use only the first N images (sorted by path).',
   },
   {
     // sklearn's alpha_W scales an L2 penalty by the matrix size; beyond 1e6 W is forced to zero.
-    name: 'alphaW', target: 'alphaW', type: 'number', flag: 'alpha-w', meta: 'X', commands: ['explain'], config: 'alphaW', arg: 'alphaW',
-    default: 0, min: 0, max: 1e6,
+    name: 'alphaW',
+    target: 'alphaW',
+    type: 'number',
+    flag: 'alpha-w',
+    meta: 'X',
+    commands: ['explain'],
+    config: 'alphaW',
+    arg: 'alphaW',
+    default: 0,
+    min: 0,
+    max: 1e6,
     help: 'NMF L2 regularisation alpha_W (0 as craft_torch.py)',
     doc: 'NMF L2 regularisation alpha_W (0 as craft_torch.py).',
   },
   {
-    name: 'topCrops', target: 'topCrops', type: 'int', flag: 'top-crops', meta: 'N', commands: ['explain'], config: 'topCrops', arg: 'topCrops',
+    name: 'topCrops',
+    target: 'topCrops',
+    type: 'int',
+    flag: 'top-crops',
+    meta: 'N',
+    commands: ['explain'],
+    config: 'topCrops',
+    arg: 'topCrops',
     // Each is a PNG per concept; the results page shows a handful, so 100 is plenty.
-    default: 10, min: 1, max: 100,
+    default: 10,
+    min: 1,
+    max: 100,
     help: 'crops kept per concept (PNG files in crops/)',
     doc: 'Crops kept per concept (PNG files in crops/).',
   },
   {
-    name: 'mapPercentile', target: 'mapPercentile', type: 'number', flag: 'map-percentile', meta: 'P', commands: ['explain'], config: 'mapPercentile', arg: 'mapPercentile',
-    default: 90, min: 0, max: 100,
+    name: 'mapPercentile',
+    target: 'mapPercentile',
+    type: 'number',
+    flag: 'map-percentile',
+    meta: 'P',
+    commands: ['explain'],
+    config: 'mapPercentile',
+    arg: 'mapPercentile',
+    default: 90,
+    min: 0,
+    max: 100,
     help: 'dataset-wide percentile under which map coefficients are dropped (torch notebook: 90)',
     doc: 'Dataset-wide percentile under which concept-map coefficients are dropped (the torch notebook uses 90).',
   },
   {
     // ONNX Runtime's intra-op pool; more threads than 1024 cores exist nowhere.
-    name: 'threads', target: 'threads', type: 'int', flag: 'threads', meta: 'N', commands: ['explain'], config: 'threads', arg: 'threads',
-    min: 1, max: 1024,
+    name: 'threads',
+    target: 'threads',
+    type: 'int',
+    flag: 'threads',
+    meta: 'N',
+    commands: ['explain'],
+    config: 'threads',
+    arg: 'threads',
+    min: 1,
+    max: 1024,
     help: 'ONNX Runtime intra-op threads (default: all cores)',
     doc: 'ONNX Runtime intra-op threads (default: all cores).',
   },
@@ -265,14 +469,34 @@ export const OPTIONS = [
   { name: 'maxPixels', target: 'maxPixels', type: 'int', min: 1, max: 1_000_000_000, help: 'largest image (pixels) decoded' },
   // ---- the command line and the command's own switches -------------------------------------------
   {
-    name: 'config', type: 'file', flag: 'config', meta: 'FILE', commands: ['explain'],
+    name: 'config',
+    type: 'file',
+    flag: 'config',
+    meta: 'FILE',
+    commands: ['explain'],
     help: 'read options from a JSON config file (flags override it)',
   },
   { name: 'json', type: 'switch', flag: 'json', commands: ['explain', 'layers'], help: 'print the result as JSON on stdout' },
-  { name: 'quiet', type: 'switch', flag: 'quiet', commands: ['explain'], help: 'no progress or notices on stderr (lines starting with "Warning:" are still printed)' },
-  { name: 'output', type: 'path', flag: 'output', meta: 'FILE.html', commands: ['report'], help: 'where to write the report (default: report.html in the run folder)' },
   {
-    name: 'includePaths', type: 'switch', flag: 'include-paths', commands: ['report'],
+    name: 'quiet',
+    type: 'switch',
+    flag: 'quiet',
+    commands: ['explain'],
+    help: 'no progress or notices on stderr (lines starting with "Warning:" are still printed)',
+  },
+  {
+    name: 'output',
+    type: 'path',
+    flag: 'output',
+    meta: 'FILE.html',
+    commands: ['report'],
+    help: 'where to write the report (default: report.html in the run folder)',
+  },
+  {
+    name: 'includePaths',
+    type: 'switch',
+    flag: 'include-paths',
+    commands: ['report'],
     help: 'keep the absolute local paths (model, image folder, run folder) in the report; by default a report names them by their base names, as it is meant to be shared',
   },
   { name: 'help', type: 'switch', flag: 'help', commands: COMMANDS, help: 'print this help' },
@@ -283,18 +507,23 @@ export const OPTIONS = [
   {
     // VS Code forks the engine with its own runtime (Electron in desktop VS Code), whose allocator has
     // refused some large native allocations in other extensions; a system Node avoids that.
-    name: 'nodePath', type: 'file',
+    name: 'nodePath',
+    type: 'file',
     setting: {
-      key: 'nodePath', default: '', scope: 'machine-overridable',
-      help: 'Run the CRAFT engine with this Node.js executable (version 20 or later) instead of VS Code\'s own runtime, e.g. `/usr/bin/node`. Empty: VS Code\'s runtime.',
+      key: 'nodePath',
+      default: '',
+      scope: 'machine-overridable',
+      help: "Run the CRAFT engine with this Node.js executable (version 20 or later) instead of VS Code's own runtime, e.g. `/usr/bin/node`. Empty: VS Code's runtime.",
     },
     help: 'Node.js executable the extension runs the engine with',
   },
   {
     // Remembered choices run without a prompt; one look at them first avoids an hour on the wrong folder.
-    name: 'confirmBeforeRun', type: 'switch',
+    name: 'confirmBeforeRun',
+    type: 'switch',
     setting: {
-      key: 'confirmBeforeRun', default: true,
+      key: 'confirmBeforeRun',
+      default: true,
       help: 'Before "CRAFT: Explain class" (palette, Explorer menu or CodeLens) runs with choices remembered in `craft.config.json`, show what will run (model, images, class, layer, concepts, provider) with **Run** and a way to change each. Commands run by scripts with arguments never ask.',
     },
     help: 'show what will run and ask before a run with remembered choices',
@@ -311,14 +540,23 @@ type Untabled = Exclude<keyof ExplainOptions, Targets | 'signal' | 'onProgress' 
 export const EVERY_OPTION_IN_TABLE: [Untabled] extends [never] ? true : { missing: Untabled } = true;
 
 /** The TypeScript type of an option's value once checked. */
-export type ValueOf<E extends OptionSpec> = E['type'] extends 'int' | 'number' ? number
-  : E['type'] extends 'file' | 'folder' | 'path' | 'string' ? string
-  : E['type'] extends 'class' ? string | number
-  : E['type'] extends 'choice' ? (E['choices'] extends readonly (infer C)[] ? C : string)
-  : E['type'] extends 'size' | 'hw' | 'pair' ? [number, number]
-  : E['type'] extends 'triple' ? [number, number, number]
-  : E['type'] extends 'switch' ? boolean
-  : Record<string, unknown>;
+export type ValueOf<E extends OptionSpec> = E['type'] extends 'int' | 'number'
+  ? number
+  : E['type'] extends 'file' | 'folder' | 'path' | 'string'
+    ? string
+    : E['type'] extends 'class'
+      ? string | number
+      : E['type'] extends 'choice'
+        ? E['choices'] extends readonly (infer C)[]
+          ? C
+          : string
+        : E['type'] extends 'size' | 'hw' | 'pair'
+          ? [number, number]
+          : E['type'] extends 'triple'
+            ? [number, number, number]
+            : E['type'] extends 'switch'
+              ? boolean
+              : Record<string, unknown>;
 
 /** The arguments of craft.explain, as the table defines them (paths still as given). */
 export type CommandArgs = { [E in Extract<Entry, { arg: string }> as E['arg']]?: ValueOf<E> };
@@ -467,7 +705,9 @@ function checkNumber(o: OptionSpec, n: number, given: unknown, where: string): n
 function checkNumbers(o: OptionSpec, values: number[], n: number, given: unknown, where: string): number[] {
   const what = n === 3 ? 'three comma-separated numbers (R,G,B)' : 'two comma-separated numbers (lo,hi)';
   if (values.length !== n || !values.every(Number.isFinite)) {
-    throw usage(typeof given === 'string' ? `${where} needs ${what}, got ${show(given)}.` : `${where} must be an array of ${n} finite numbers, got ${show(given)}.`);
+    throw usage(
+      typeof given === 'string' ? `${where} needs ${what}, got ${show(given)}.` : `${where} must be an array of ${n} finite numbers, got ${show(given)}.`,
+    );
   }
   const bad = values.find((x) => o.above !== undefined && !(x > o.above));
   if (bad !== undefined) throw usage(`${where}: each value must be > ${o.above}, got ${bad}.`);

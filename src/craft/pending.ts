@@ -12,12 +12,14 @@ export class Pending {
   /** Starts tracking a task; waits first while `limit` tasks are already running. */
   async add(task: Promise<unknown>): Promise<void> {
     this.throwIfFailed();
-    const tracked: Promise<void> = task.then(
-      () => undefined,
-      (error: unknown) => {
-        this.failure ??= { error };
-      },
-    ).finally(() => this.inFlight.delete(tracked));
+    const tracked: Promise<void> = task
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          this.failure ??= { error };
+        },
+      )
+      .finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
     while (this.inFlight.size >= this.limit) await Promise.race(this.inFlight);
     this.throwIfFailed();

@@ -34,7 +34,10 @@ class Net {
   private readonly random: () => number;
   private used = new Set<string>();
 
-  constructor(seed: number, readonly opset = 17) {
+  constructor(
+    seed: number,
+    readonly opset = 17,
+  ) {
     this.random = rng(seed);
   }
 
@@ -54,7 +57,11 @@ class Net {
   private weights(base: string, dims: number[], fanIn: number): string {
     const a = Math.sqrt(3 / fanIn);
     const count = dims.reduce((x, y) => x * y, 1);
-    return this.constant(base, dims, Float32Array.from({ length: count }, () => (2 * this.random() - 1) * a));
+    return this.constant(
+      base,
+      dims,
+      Float32Array.from({ length: count }, () => (2 * this.random() - 1) * a),
+    );
   }
 
   op(opType: string, inputs: string[], out?: string, attributes?: AttributeSpec[]): string {
@@ -85,7 +92,10 @@ class Net {
   /** ReLU6 as PyTorch and Keras export it: Clip, bounds as inputs from opset 11 on, attributes before. */
   relu6(x: string, out?: string): string {
     if (this.opset >= 11) return this.op('Clip', [x, this.constant('zero', [], [0]), this.constant('six', [], [6])], out);
-    return this.op('Clip', [x], out, [{ name: 'min', float: 0 }, { name: 'max', float: 6 }]);
+    return this.op('Clip', [x], out, [
+      { name: 'min', float: 0 },
+      { name: 'max', float: 6 },
+    ]);
   }
 
   /** ReduceMean / ReduceMax over `axes`: an attribute before opset 18, an input from 18 on. */
@@ -98,7 +108,11 @@ class Net {
   /** A fully connected layer (B, cin) → (B, cout). */
   gemm(x: string, cin: number, cout: number, out?: string): string {
     const w = this.weights('fc_w', [cout, cin], cin);
-    const b = this.constant('fc_b', [cout], Float32Array.from({ length: cout }, (_, i) => 0.1 * i));
+    const b = this.constant(
+      'fc_b',
+      [cout],
+      Float32Array.from({ length: cout }, (_, i) => 0.1 * i),
+    );
     return this.op('Gemm', [x, w, b], out, [{ name: 'transB', int: 1 }]);
   }
 
@@ -218,7 +232,14 @@ export function plainCnn(o: PlainOptions = {}): OddModel {
   const features = n.relu(n.conv(n.relu(n.conv(x, 3, 4)), 4, channels), 'features');
   const declare = o.declareOutput ?? true;
   if (o.output === 'map') {
-    return { model: n.model([imageInput(elemType)], [{ name: features, elemType: DataType.FLOAT, shape: declare ? ['batch', channels, 'height', 'width'] : undefined }], o), layer: features };
+    return {
+      model: n.model(
+        [imageInput(elemType)],
+        [{ name: features, elemType: DataType.FLOAT, shape: declare ? ['batch', channels, 'height', 'width'] : undefined }],
+        o,
+      ),
+      layer: features,
+    };
   }
   n.head(features, channels, classes);
   return { model: n.model([imageInput(elemType)], [declare ? logits(classes) : { name: 'logits', elemType: DataType.FLOAT }], o), layer: features };

@@ -38,7 +38,11 @@ test('processes committing the same run name at the same moment each keep their 
   for (const [i, r] of outs.entries()) {
     assert.equal(r.code, 0, r.stderr);
     const results = JSON.parse(r.stdout) as { round: number; dir?: string; error?: string }[];
-    assert.deepEqual(results.filter((x) => x.error), [], `process ${ids[i]} lost runs`);
+    assert.deepEqual(
+      results.filter((x) => x.error),
+      [],
+      `process ${ids[i]} lost runs`,
+    );
     for (const x of results) {
       assert.ok(x.dir && !dirs.has(x.dir), `${x.dir} was returned twice`);
       dirs.add(x.dir);
@@ -124,7 +128,10 @@ test('a full disk or no inodes left after the rename: the run is committed, late
       for (let k = 0; k < count; k++) fs.rmSync(files.pop()!);
     };
     // Freed after filling: what the bundle needs (a crop, results.json; and two folders for inodes).
-    for (const [what, opts, free] of [['no space', 'size=256k,nr_inodes=1000', 2], ['no inodes', 'size=4m,nr_inodes=64', 4]] as const) {
+    for (const [what, opts, free] of [
+      ['no space', 'size=256k,nr_inodes=1000', 2],
+      ['no inodes', 'size=4m,nr_inodes=64', 4],
+    ] as const) {
       assert.ok(mounted(opts), `mount ${opts}`);
       try {
         const root = path.join(mnt, 'results');
@@ -209,7 +216,7 @@ test('a run killed by SIGKILL, SIGTERM or SIGHUP leaves a partial folder that th
   t.diagnostic(`removed ${killed.join(', ')}`);
 });
 
-test("a partial folder of a live process that belongs to another user (kill(pid, 0) → EPERM) is kept", async (t) => {
+test('a partial folder of a live process that belongs to another user (kill(pid, 0) → EPERM) is kept', async (t) => {
   const root = tempDir('eperm');
   fs.chmodSync(root, 0o777);
   if (process.getuid?.() === 0) {

@@ -30,18 +30,38 @@ export function tinyBundle(marker = 'tiny', padding = 0): ResultsBundle {
     labels: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'Ankle boot'],
     datasetRoot: '/data/boots',
     settings: {
-      concepts: 2, patchSize: 14, stride: 11, cropsPerImage: 4, batchSize: 64, designs: 8,
+      concepts: 2,
+      patchSize: 14,
+      stride: 11,
+      cropsPerImage: 4,
+      batchSize: 64,
+      designs: 8,
       preprocess: { size: [28, 28], layout: 'NCHW', channelOrder: 'RGB', range: [0, 1], mean: [0, 0, 0], std: [1, 1, 1], resize: 'bilinear' },
-      nmf: { tol: 1e-4, maxIter: 200, alphaW: 0 }, mapPercentile: 90, providerRequested: 'cpu',
+      nmf: { tol: 1e-4, maxIter: 200, alphaW: 0 },
+      mapPercentile: 90,
+      providerRequested: 'cpu',
     },
     provider: 'cpu',
     images: [0, 1].map((i) => ({
-      path: `img${i}.png`, width: 28, height: 28, predicted: 9, classScore: 3.5, classProbability: 0.9,
-      thumbnail: `thumbs/${i}.png`, importances: [0.5, 0.25], presence: [0.1, 0.2], maps: `maps/${i}.png`, cropMaps: `crop-maps/${i}.png`,
+      path: `img${i}.png`,
+      width: 28,
+      height: 28,
+      predicted: 9,
+      classScore: 3.5,
+      classProbability: 0.9,
+      thumbnail: `thumbs/${i}.png`,
+      importances: [0.5, 0.25],
+      presence: [0.1, 0.2],
+      maps: `maps/${i}.png`,
+      cropMaps: `crop-maps/${i}.png`,
     })),
     skipped: [],
     concepts: [0, 1].map((c) => ({
-      index: c, color: c ? '#00ff00' : '#ff0000', importance: c ? 0.25 : 0.5, share: c ? 1 / 3 : 2 / 3, rank: c,
+      index: c,
+      color: c ? '#00ff00' : '#ff0000',
+      importance: c ? 0.25 : 0.5,
+      share: c ? 1 / 3 : 2 / 3,
+      rank: c,
       crops: [{ image: c, x: 0, y: 11, size: 14, coefficient: 0.75, file: `crops/c${c}_0.png` }],
       regions: [{ image: 1 - c, x: 11, y: 0, size: 14, coefficient: 0.5, file: `regions/c${c}_0.png` }],
       scaleAgreement: 0.8,
@@ -50,7 +70,10 @@ export function tinyBundle(marker = 'tiny', padding = 0): ResultsBundle {
     importances: [0.5, 0.25],
     ranking: [0, 1],
     fidelity: {
-      deletion: [1, 0.5, 0.1], insertion: [0.1, 0.6, 1], deletionAuc: 0.55, insertionAuc: 0.575,
+      deletion: [1, 0.5, 0.1],
+      insertion: [0.1, 0.6, 1],
+      deletionAuc: 0.55,
+      insertionAuc: 0.575,
       random: { deletion: [1, 0.7, 0.1], insertion: [0.1, 0.4, 1], deletionAuc: 0.625, insertionAuc: 0.475, orders: 8 },
     },
     nmf: { reconstructionError: 0.08, iterations: 12, converged: true },
@@ -86,5 +109,10 @@ export function runNode(args: string[], options: SpawnOptions = {}, timeoutMs = 
 
 /** The partial folders (and temporary files) in a results root. */
 export function partials(root: string): string[] {
-  return fs.existsSync(root) ? fs.readdirSync(root).filter((n) => n.startsWith('.partial-')).sort() : [];
+  return fs.existsSync(root)
+    ? fs
+        .readdirSync(root)
+        .filter((n) => n.startsWith('.partial-'))
+        .sort()
+    : [];
 }

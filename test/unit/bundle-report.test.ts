@@ -89,7 +89,11 @@ test('`craft report RUN --output RUN/results.json` is a usage error (exit 2) and
 test('a symbolic link inside the bundle cannot pull a file from elsewhere into the report', async () => {
   const run = copyRun('symlinked-png');
   // A PNG outside the bundle (a dataset image): the link's text path is inside, its real path is not.
-  const outside = path.join(fx.temp, 'images', fs.readdirSync(path.join(fx.temp, 'images')).find((f) => f.endsWith('.png'))!);
+  const outside = path.join(
+    fx.temp,
+    'images',
+    fs.readdirSync(path.join(fx.temp, 'images')).find((f) => f.endsWith('.png'))!,
+  );
   fs.rmSync(path.join(run, 'crops', 'c0_0.png'));
   fs.symlinkSync(outside, path.join(run, 'crops', 'c0_0.png'));
   await rejectsWith(writeReport(run, path.join(fx.temp, 'leak.html')), 'input', /crops\/c0_0\.png .*outside the results folder/);

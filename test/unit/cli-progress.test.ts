@@ -10,11 +10,31 @@ import { classForFolder, defaultImageFolder } from '../../src/extension/suggest'
 
 test('formatSeconds rounds once, to what it shows: no "60s", "4m60s" or "59m60s"', () => {
   const cases: [number, string][] = [
-    [0, '0.0s'], [4.24, '4.2s'], [9.94, '9.9s'], [9.96, '10s'], [10, '10s'], [42.4, '42s'],
-    [59.4, '59s'], [59.5, '1m00s'], [59.99, '1m00s'], [60, '1m00s'], [61, '1m01s'],
-    [119.4, '1m59s'], [119.5, '2m00s'], [119.6, '2m00s'], [239.6, '4m00s'], [299.5, '5m00s'],
-    [3599.4, '59m59s'], [3599.5, '1h00m00s'], [3599.7, '1h00m00s'], [3600, '1h00m00s'], [3661, '1h01m01s'],
-    [7199.6, '2h00m00s'], [-3, '0.0s'], [Infinity, '?'], [NaN, '?'],
+    [0, '0.0s'],
+    [4.24, '4.2s'],
+    [9.94, '9.9s'],
+    [9.96, '10s'],
+    [10, '10s'],
+    [42.4, '42s'],
+    [59.4, '59s'],
+    [59.5, '1m00s'],
+    [59.99, '1m00s'],
+    [60, '1m00s'],
+    [61, '1m01s'],
+    [119.4, '1m59s'],
+    [119.5, '2m00s'],
+    [119.6, '2m00s'],
+    [239.6, '4m00s'],
+    [299.5, '5m00s'],
+    [3599.4, '59m59s'],
+    [3599.5, '1h00m00s'],
+    [3599.7, '1h00m00s'],
+    [3600, '1h00m00s'],
+    [3661, '1h01m01s'],
+    [7199.6, '2h00m00s'],
+    [-3, '0.0s'],
+    [Infinity, '?'],
+    [NaN, '?'],
   ];
   for (const [s, want] of cases) assert.equal(formatSeconds(s), want, String(s));
   // Nowhere a field of 60 or more below the largest unit.
@@ -36,7 +56,11 @@ test('the run percentage climbs from 0 to 100 through the stages, never back', (
   }
   assert.equal(overallPercent({ stage: 'model', done: 0, total: 1, unit: 'steps' }), 0);
   assert.equal(Math.round(overallPercent({ stage: 'write', done: 1, total: 1, unit: 'bundle' })), 100);
-  assert.equal(STAGES.reduce((a, s) => a + STAGE_WEIGHT[s], 0), 100, 'the weights are percentages');
+  assert.equal(
+    STAGES.reduce((a, s) => a + STAGE_WEIGHT[s], 0),
+    100,
+    'the weights are percentages',
+  );
   // No stage left out of the bar (a stage added to STAGES needs a weight).
   for (const s of STAGES) assert.ok(STAGE_WEIGHT[s] > 0, s);
 });

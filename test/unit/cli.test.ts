@@ -38,7 +38,29 @@ test('craft --help prints the usage and exits 0; no command exits 2', () => {
 
 test('craft explain runs on a small dataset, prints the ranking and the results folder', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-cli-out-'));
-  const r = craft(['explain', '--model', MODEL, '--images', images(8), '--class', 'Sneaker', '--size', '28', '--layer', '/g/MaxPool_1_output_0', '--concepts', '3', '--patch', '14', '--designs', '8', '--provider', 'cpu', '--out', out]);
+  const r = craft([
+    'explain',
+    '--model',
+    MODEL,
+    '--images',
+    images(8),
+    '--class',
+    'Sneaker',
+    '--size',
+    '28',
+    '--layer',
+    '/g/MaxPool_1_output_0',
+    '--concepts',
+    '3',
+    '--patch',
+    '14',
+    '--designs',
+    '8',
+    '--provider',
+    'cpu',
+    '--out',
+    out,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /class 7 \(Sneaker\), layer \/g\/MaxPool_1_output_0, 8 images, 3 concepts, provider CPU/);
   const dir = r.stdout.match(/Results: (.*)/)![1].trim();
@@ -56,7 +78,21 @@ test('craft explain runs on a small dataset, prints the ranking and the results 
 test('craft explain --json prints one JSON object; --config is read and flags override it; --quiet prints only warnings', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-cli-json-'));
   // Sneakers explained as "Ankle boot" (the config's class): the model predicts another class for them.
-  const r = craft(['explain', '--config', path.join(SAMPLE, 'craft.config.json'), '--images', images(6), '--concepts', '2', '--designs', '4', '--out', out, '--json', '--quiet']);
+  const r = craft([
+    'explain',
+    '--config',
+    path.join(SAMPLE, 'craft.config.json'),
+    '--images',
+    images(6),
+    '--concepts',
+    '2',
+    '--designs',
+    '4',
+    '--out',
+    out,
+    '--json',
+    '--quiet',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
   assert.equal(summary.importances.length, 2);
@@ -69,7 +105,29 @@ test('craft explain --json prints one JSON object; --config is read and flags ov
 
 test('the summary after a run lists its warnings; progress names the class with the percentage', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-cli-warn-'));
-  const r = craft(['explain', '--model', MODEL, '--images', images(6), '--class', '9', '--size', '28', '--layer', '/g/MaxPool_1_output_0', '--concepts', '2', '--patch', '14', '--designs', '4', '--provider', 'cpu', '--out', out]);
+  const r = craft([
+    'explain',
+    '--model',
+    MODEL,
+    '--images',
+    images(6),
+    '--class',
+    '9',
+    '--size',
+    '28',
+    '--layer',
+    '/g/MaxPool_1_output_0',
+    '--concepts',
+    '2',
+    '--patch',
+    '14',
+    '--designs',
+    '4',
+    '--provider',
+    'cpu',
+    '--out',
+    out,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /\nWarnings:\n {2}- 6 of 6 images are predicted as another class: the concepts explain the class score on them too\.\nResults: /);
   // The label, not "class 9", and the run's percentage, on every progress line; the last one at 100 %.
@@ -77,17 +135,46 @@ test('the summary after a run lists its warnings; progress names the class with 
   assert.ok(progress.length > 3, r.stderr);
   for (const line of progress) assert.match(line, /^Ankle boot: \d{1,3}% · \[\w+\] \d+\/\d+ \w+/, line);
   const percents = progress.map((l) => Number(/: (\d+)%/.exec(l)![1]));
-  assert.deepEqual(percents, [...percents].sort((a, b) => a - b), 'the percentage never goes back');
+  assert.deepEqual(
+    percents,
+    [...percents].sort((a, b) => a - b),
+    'the percentage never goes back',
+  );
   assert.equal(percents[percents.length - 1], 100);
 });
 
 test('craft report --include-paths keeps the local paths; without it the report names them by their base names', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-cli-paths-'));
   const imgs = images(4);
-  const r = craft(['explain', '--model', MODEL, '--images', imgs, '--class', '7', '--size', '28', '--layer', '/g/MaxPool_1_output_0', '--concepts', '2', '--patch', '14', '--designs', '4', '--provider', 'cpu', '--out', out, '--json', '--quiet']);
+  const r = craft([
+    'explain',
+    '--model',
+    MODEL,
+    '--images',
+    imgs,
+    '--class',
+    '7',
+    '--size',
+    '28',
+    '--layer',
+    '/g/MaxPool_1_output_0',
+    '--concepts',
+    '2',
+    '--patch',
+    '14',
+    '--designs',
+    '4',
+    '--provider',
+    'cpu',
+    '--out',
+    out,
+    '--json',
+    '--quiet',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const { dir } = JSON.parse(r.stdout) as { dir: string };
-  const view = (file: string) => JSON.parse(/<script type="application\/json" id="craft-report-data">([\s\S]*?)<\/script>/.exec(fs.readFileSync(file, 'utf8'))![1]);
+  const view = (file: string) =>
+    JSON.parse(/<script type="application\/json" id="craft-report-data">([\s\S]*?)<\/script>/.exec(fs.readFileSync(file, 'utf8'))![1]);
   const shared = path.join(out, 'shared.html');
   const full = path.join(out, 'full.html');
   assert.equal(craft(['report', dir, '--output', shared]).code, 0);
@@ -142,7 +229,18 @@ test('a model with a fixed batch size of 1 runs (every batch is fed one item at 
   ed.addInput({ name: 'input', elemType: DataType.FLOAT, shape: [1, 3, 28, 28] }, 'start');
   const fixed = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'craft-fixed-')), 'fixed.onnx');
   fs.writeFileSync(fixed, ed.toBytes());
-  const o = { ...DEFAULTS, model: fixed, images: images(5), classId: 7, layer: '/g/MaxPool_1_output_0', concepts: 3, patch: 14, designs: 4, provider: 'cpu' as const, out: fs.mkdtempSync(path.join(os.tmpdir(), 'craft-fixed-out-')) };
+  const o = {
+    ...DEFAULTS,
+    model: fixed,
+    images: images(5),
+    classId: 7,
+    layer: '/g/MaxPool_1_output_0',
+    concepts: 3,
+    patch: 14,
+    designs: 4,
+    provider: 'cpu' as const,
+    out: fs.mkdtempSync(path.join(os.tmpdir(), 'craft-fixed-out-')),
+  };
   const { bundle } = await explain(o);
   const dynamic = await explain({ ...o, model: MODEL, size: [28, 28], out: fs.mkdtempSync(path.join(os.tmpdir(), 'craft-dyn-out-')) });
   assert.equal(bundle.images.length, 5);
@@ -150,7 +248,18 @@ test('a model with a fixed batch size of 1 runs (every batch is fed one item at 
 });
 
 test('--provider cuda fails clearly where CUDA is absent; auto falls back to the CPU', async (t) => {
-  const o = { ...DEFAULTS, model: MODEL, images: images(3), classId: 7, size: [28, 28] as [number, number], layer: '/g/MaxPool_1_output_0', concepts: 2, patch: 14, designs: 4, out: fs.mkdtempSync(path.join(os.tmpdir(), 'craft-cuda-')) };
+  const o = {
+    ...DEFAULTS,
+    model: MODEL,
+    images: images(3),
+    classId: 7,
+    size: [28, 28] as [number, number],
+    layer: '/g/MaxPool_1_output_0',
+    concepts: 2,
+    patch: 14,
+    designs: 4,
+    out: fs.mkdtempSync(path.join(os.tmpdir(), 'craft-cuda-')),
+  };
   let cudaWorks = true;
   try {
     const { bundle } = await explain({ ...o, provider: 'cuda' });
@@ -165,11 +274,14 @@ test('--provider cuda fails clearly where CUDA is absent; auto falls back to the
   const { bundle } = await explain({ ...o, provider: 'auto', log: (l) => lines.push(l) });
   assert.equal(bundle.provider, cudaWorks ? 'cuda' : 'cpu');
   assert.equal(bundle.settings.providerRequested, 'auto');
-  assert.ok(lines.some((l) => /^Execution provider: (CUDA|CPU)/.test(l)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => /^Execution provider: (CUDA|CPU)/.test(l)),
+    lines.join('\n'),
+  );
   if (!cudaWorks) t.diagnostic('CUDA is not available here: checked the CPU fallback and the error message');
 });
 
-test('progress lines: rate and ETA from the stage\'s first update, at most one line per 2 s off a terminal', () => {
+test("progress lines: rate and ETA from the stage's first update, at most one line per 2 s off a terminal", () => {
   const lines: string[] = [];
   let now = 0;
   const printer = new ProgressPrinter({ isTTY: false, write: (s: string) => (lines.push(s), true) } as never, () => now);
@@ -198,7 +310,10 @@ test('usage errors exit 2 with a message naming the flag', () => {
   const base = ['--images', dir, '--class', '7', '--size', '28'];
   const cases: [string[], RegExp][] = [
     [['explain', 'foo', '--model', MODEL, ...base], /Unexpected argument "foo": craft explain takes no arguments/],
-    [['explain', '--model', '--images', dir, '--class', '7'], /--model needs a value \(FILE\), but the next argument is the option --images[\s\S]*--model=VALUE/],
+    [
+      ['explain', '--model', '--images', dir, '--class', '7'],
+      /--model needs a value \(FILE\), but the next argument is the option --images[\s\S]*--model=VALUE/,
+    ],
     [['explain', '--model', MODEL, ...base, '--alpha-w', '-1'], /--alpha-w must be a number ≥ 0 and ≤ 1,000,000, got "-1"/],
     [['explain', '--model', MODEL, ...base, '--concepts', '513'], /--concepts must be an integer ≥ 1 and ≤ 512, got "513"/],
     [['explain', '--model', MODEL, ...base, '--max-images', '10000001'], /--max-images must be an integer ≥ 1 and ≤ 10,000,000/],
@@ -224,7 +339,7 @@ test('usage errors exit 2 with a message naming the flag', () => {
     const r = craft(args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message, args.join(' '));
-    assert.doesNotMatch(r.stderr, /unexpected error|    at /, 'no stack trace');
+    assert.doesNotMatch(r.stderr, /unexpected error| {4}at /, 'no stack trace');
   }
   // A value starting with "--" is still possible with "=", and a preset's other spellings work.
   const eq = craft(['explain', '--model=--weird.onnx', ...base]);
@@ -239,7 +354,10 @@ test('a config file with a BOM is read; a misspelt key is a usage error with a s
   fs.writeFileSync(file, '\uFEFF' + JSON.stringify({ model: MODEL, images: images(2), class: 'Sneaker', size: 28, concept: 3, patchSize: 14 }));
   const r = craft(['explain', '--config', file]);
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /has 2 problems:\n {2}"concept" is not a known key; did you mean "concepts"\?\n {2}"patchSize" is not a known key; did you mean "patch"\?/);
+  assert.match(
+    r.stderr,
+    /has 2 problems:\n {2}"concept" is not a known key; did you mean "concepts"\?\n {2}"patchSize" is not a known key; did you mean "patch"\?/,
+  );
   // A missing model named by the file is a usage error naming the key.
   fs.writeFileSync(file, '\uFEFF' + JSON.stringify({ model: 'gone.onnx', images: 'imgs', class: 1 }));
   const gone = craft(['explain', '--config', file]);
@@ -254,8 +372,32 @@ test('a config file with a BOM is read; a misspelt key is a usage error with a s
  */
 async function stopRun(signals: NodeJS.Signals[], designs = 512): Promise<{ code: number | null; stderr: string; out: string }> {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-signal-'));
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/craft.js'), 'explain', '--model', MODEL, '--images', path.join(SAMPLE, 'images/ankle_boot'),
-    '--class', '9', '--size', '28', '--layer', '/g/MaxPool_1_output_0', '--patch', '14', '--designs', String(designs), '--provider', 'cpu', '--out', out], { cwd: ROOT });
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(ROOT, 'bin/craft.js'),
+      'explain',
+      '--model',
+      MODEL,
+      '--images',
+      path.join(SAMPLE, 'images/ankle_boot'),
+      '--class',
+      '9',
+      '--size',
+      '28',
+      '--layer',
+      '/g/MaxPool_1_output_0',
+      '--patch',
+      '14',
+      '--designs',
+      String(designs),
+      '--provider',
+      'cpu',
+      '--out',
+      out,
+    ],
+    { cwd: ROOT },
+  );
   let stderr = '';
   let sent = 0;
   child.stderr.setEncoding('utf8');
@@ -263,7 +405,10 @@ async function stopRun(signals: NodeJS.Signals[], designs = 512): Promise<{ code
     stderr += chunk;
     if (sent === 0 && /\[importance\]/.test(stderr)) {
       // The partial bundle folder exists from the end of the model stage on.
-      assert.ok(fs.readdirSync(out).some((n) => n.startsWith('.partial-')), 'a partial folder while running');
+      assert.ok(
+        fs.readdirSync(out).some((n) => n.startsWith('.partial-')),
+        'a partial folder while running',
+      );
       child.kill(signals[sent++]);
     } else if (sent > 0 && sent < signals.length && /cancelling/.test(stderr)) child.kill(signals[sent++]);
   });
@@ -273,7 +418,11 @@ async function stopRun(signals: NodeJS.Signals[], designs = 512): Promise<{ code
 }
 
 test('SIGTERM, SIGHUP and SIGINT cancel a run like Ctrl-C: partial results removed, exit 128 + signal', async () => {
-  for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129], ['SIGINT', 130]] as const) {
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+    ['SIGINT', 130],
+  ] as const) {
     const r = await stopRun([signal]);
     assert.equal(r.code, code, `${signal}: ${r.stderr}`);
     assert.match(r.stderr, /cancelled; no results were written/);

@@ -21,8 +21,17 @@ function dataset(n: number): string {
 
 function options(images: string, out: string): ExplainOptions {
   return {
-    ...DEFAULTS, model: path.join(ROOT, 'sample/model/fmnist_cnn.onnx'), images, out, classId: 9, layer: '/g/MaxPool_1_output_0',
-    size: [28, 28], patch: 14, concepts: 2, designs: 4, provider: 'cpu',
+    ...DEFAULTS,
+    model: path.join(ROOT, 'sample/model/fmnist_cnn.onnx'),
+    images,
+    out,
+    classId: 9,
+    layer: '/g/MaxPool_1_output_0',
+    size: [28, 28],
+    patch: 14,
+    concepts: 2,
+    designs: 4,
+    provider: 'cpu',
   };
 }
 
@@ -41,7 +50,11 @@ test('runs written inside the image folder are not read back as images: a non-do
     // The first run's PNGs (thumbnails, crops, maps) are now under the image folder.
     assert.ok(fs.readdirSync(path.join(first.dir, 'images')).length >= 6);
     const second = await explain(o);
-    assert.deepEqual(second.bundle.images.map((im) => im.path), first.bundle.images.map((im) => im.path), `--out ${out}`);
+    assert.deepEqual(
+      second.bundle.images.map((im) => im.path),
+      first.bundle.images.map((im) => im.path),
+      `--out ${out}`,
+    );
   }
   // The results folder named through a link to it is the same folder.
   const images = dataset(4);
@@ -57,7 +70,10 @@ test('the image folder itself as the results folder is a usage error (its runs c
   const link = path.join(tempDir('same-link'), 'images');
   fs.symlinkSync(images, link);
   for (const out of [images, link, `${images}${path.sep}.`]) {
-    await assert.rejects(explain(options(images, out)), (e: unknown) => e instanceof CraftError && e.kind === 'usage' && /results folder is the image folder/.test(e.message));
+    await assert.rejects(
+      explain(options(images, out)),
+      (e: unknown) => e instanceof CraftError && e.kind === 'usage' && /results folder is the image folder/.test(e.message),
+    );
   }
   assert.deepEqual(fs.readdirSync(images).sort(), fs.readdirSync(SOURCE).sort().slice(0, 3), 'nothing written');
 });
@@ -122,5 +138,8 @@ test('listing skips and decode skips both end up in results.json (skipped), with
   assert.deepEqual(Object.keys(byPath).sort(), ['broken.png', 'gone.png']);
   assert.match(byPath['gone.png'], /broken symbolic link/);
   assert.ok(byPath['broken.png'].length > 10);
-  assert.ok(lines.some((l) => /Skipped .*gone\.png: broken symbolic link/.test(l)), 'and in the log');
+  assert.ok(
+    lines.some((l) => /Skipped .*gone\.png: broken symbolic link/.test(l)),
+    'and in the log',
+  );
 });

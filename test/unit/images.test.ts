@@ -132,18 +132,35 @@ test('listImages: recursive, sorted by relative path (code units), extensions an
   const root = path.join(tmp, 'list');
   const tiny = png(1, 1, 0, 8, [7]);
   for (const rel of [
-    'b.png', 'A.PNG', 'a/z.jpg', 'a/Y.JpEg', 'a b/é.png', 'a-b.png', 'sub/deeper/c.webp', 'img.gif', 't.TIFF', 'u.tif',
-    '.craft/x.png', '.git/objects/y.png', 'node_modules/pkg/m.png', 'sub/.cache/k.png', '._resource.jpg',
-    'notes.txt', 'model.onnx', 'sub/deeper/readme.md', 'noext',
+    'b.png',
+    'A.PNG',
+    'a/z.jpg',
+    'a/Y.JpEg',
+    'a b/é.png',
+    'a-b.png',
+    'sub/deeper/c.webp',
+    'img.gif',
+    't.TIFF',
+    'u.tif',
+    '.craft/x.png',
+    '.git/objects/y.png',
+    'node_modules/pkg/m.png',
+    'sub/.cache/k.png',
+    '._resource.jpg',
+    'notes.txt',
+    'model.onnx',
+    'sub/deeper/readme.md',
+    'noext',
   ]) {
     fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
     fs.writeFileSync(path.join(root, rel), tiny);
   }
   const list = await listImages(root);
   // ' ' (0x20) < '-' (0x2d) < '/' (0x2f) < 'A' (0x41) < 'a' (0x61): plain string order, not folder-first.
-  assert.deepEqual(list.map((f) => relativeImagePath(root, f)), [
-    'A.PNG', 'a b/é.png', 'a-b.png', 'a/Y.JpEg', 'a/z.jpg', 'b.png', 'img.gif', 'sub/deeper/c.webp', 't.TIFF', 'u.tif',
-  ]);
+  assert.deepEqual(
+    list.map((f) => relativeImagePath(root, f)),
+    ['A.PNG', 'a b/é.png', 'a-b.png', 'a/Y.JpEg', 'a/z.jpg', 'b.png', 'img.gif', 'sub/deeper/c.webp', 't.TIFF', 'u.tif'],
+  );
   for (const f of list) assert.ok(path.isAbsolute(f));
   assert.deepEqual([...IMAGE_EXTENSIONS].sort(), ['.gif', '.jpeg', '.jpg', '.png', '.tif', '.tiff', '.webp']);
 });
@@ -202,7 +219,10 @@ test('unreadable files give { ok: false } with the file name and a human reason,
   // In a batch the bad files are reported in place and the good one still loads.
   const goodFile = file('bad/good.png', goodPng);
   const results = await loadImages([files[0], goodFile, files[2], files[3]], c, { concurrency: 3 });
-  assert.deepEqual(results.map((r) => r.ok), [false, true, false, false]);
+  assert.deepEqual(
+    results.map((r) => r.ok),
+    [false, true, false, false],
+  );
   assert.equal(results[0].ok === false && results[0].path, files[0]);
 });
 
@@ -218,7 +238,12 @@ test('a decompression bomb (20000×20000 declared in a tiny PNG) is refused from
 });
 
 test('a real image over a lowered maxPixels is refused; at exactly the limit it loads', async () => {
-  const p = file('big/big.png', await sharp({ create: { width: 300, height: 200, channels: 3, background: '#336699' } }).png().toBuffer());
+  const p = file(
+    'big/big.png',
+    await sharp({ create: { width: 300, height: 200, channels: 3, background: '#336699' } })
+      .png()
+      .toBuffer(),
+  );
   const reason = failed(await loadImage(p, cfg([8, 8]), { maxPixels: 59_999 }), 'big.png', /too large/);
   assert.match(reason, /300×200/);
   assert.match(reason, /59999 pixels/);
@@ -288,7 +313,9 @@ test('an animated GIF gives its first frame; TIFF and lossless WebP decode exact
   // Two 4×4 frames stacked: red then blue.
   const frames = Buffer.alloc(4 * 8 * 3);
   for (let i = 0; i < 32; i++) frames.set(i < 16 ? [255, 0, 0] : [0, 0, 255], i * 3);
-  const gif = await sharp(frames, { raw: { width: 4, height: 8, channels: 3, pageHeight: 4 } }).gif().toBuffer();
+  const gif = await sharp(frames, { raw: { width: 4, height: 8, channels: 3, pageHeight: 4 } })
+    .gif()
+    .toBuffer();
   assert.equal((await sharp(gif).metadata()).pages, 2);
   const g = ok(await loadImage(file('fmt/anim.gif', gif), cfg([4, 4])));
   assert.equal(g.height, 4);
@@ -307,12 +334,25 @@ test('an animated GIF gives its first frame; TIFF and lossless WebP decode exact
 test('EXIF orientation is applied (orientation 6: the left edge becomes the top)', async () => {
   const raw = Buffer.alloc(40 * 20 * 3);
   for (let y = 0; y < 20; y++) for (let x = 0; x < 40; x++) raw.set(x < 20 ? [255, 0, 0] : [0, 0, 255], (y * 40 + x) * 3);
-  const jpg = await sharp(raw, { raw: { width: 40, height: 20, channels: 3 } }).withMetadata({ orientation: 6 }).jpeg({ quality: 95 }).toBuffer();
+  const jpg = await sharp(raw, { raw: { width: 40, height: 20, channels: 3 } })
+    .withMetadata({ orientation: 6 })
+    .jpeg({ quality: 95 })
+    .toBuffer();
   const img = ok(await loadImage(file('exif/rot.jpg', jpg), cfg([4, 2], { resize: 'nearest' })));
   assert.deepEqual([img.width, img.height], [20, 40]);
   const px = (y: number, x: number) => [...img.rgb.subarray((y * 2 + x) * 3, (y * 2 + x) * 3 + 3)];
-  for (const [y, x] of [[0, 0], [0, 1], [1, 0]]) assert.ok(px(y, x)[0] > 200 && px(y, x)[2] < 60, `top is red: ${px(y, x)}`);
-  for (const [y, x] of [[3, 0], [3, 1], [2, 1]]) assert.ok(px(y, x)[2] > 200 && px(y, x)[0] < 60, `bottom is blue: ${px(y, x)}`);
+  for (const [y, x] of [
+    [0, 0],
+    [0, 1],
+    [1, 0],
+  ])
+    assert.ok(px(y, x)[0] > 200 && px(y, x)[2] < 60, `top is red: ${px(y, x)}`);
+  for (const [y, x] of [
+    [3, 0],
+    [3, 1],
+    [2, 1],
+  ])
+    assert.ok(px(y, x)[2] > 200 && px(y, x)[0] < 60, `bottom is blue: ${px(y, x)}`);
 });
 
 test('file names with HTML and quotes load fine', async () => {
@@ -320,7 +360,10 @@ test('file names with HTML and quotes load fine', async () => {
   const a = file('names/<b>x</b>.png', png(1, 1, 0, 8, [50]));
   const b = file(`names/it's "quoted" & <i>.png`, png(1, 1, 0, 8, [60]));
   const list = await listImages(root);
-  assert.deepEqual(list.map((f) => relativeImagePath(root, f)), ['<b>x</b>.png', `it's "quoted" & <i>.png`]);
+  assert.deepEqual(
+    list.map((f) => relativeImagePath(root, f)),
+    ['<b>x</b>.png', `it's "quoted" & <i>.png`],
+  );
   assert.equal(ok(await loadImage(a, cfg([2, 2]))).rgb[0], 50);
   assert.equal(ok(await loadImage(b, cfg([2, 2]))).rgb[0], 60);
   const badName = `<img src=x onerror="alert('x')">.jpg`;
@@ -328,7 +371,12 @@ test('file names with HTML and quotes load fine', async () => {
 });
 
 test('decodeImage returns the full-size image; rgb is the resized image the tensor was made from', async () => {
-  const p = file('dec/wide.png', await sharp({ create: { width: 60, height: 30, channels: 3, background: '#808080' } }).png().toBuffer());
+  const p = file(
+    'dec/wide.png',
+    await sharp({ create: { width: 60, height: 30, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer(),
+  );
   const d = await decodeImage(p);
   assert.ok(d.ok);
   if (d.ok) assert.deepEqual([d.image.width, d.image.height, d.image.rgb.length], [60, 30, 60 * 30 * 3]);
@@ -342,7 +390,12 @@ test('bilinear shrink is antialiased: a 2-px checkerboard shrunk 4× is uniform 
   const n = 64;
   const board = Buffer.alloc(n * n * 3);
   for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) board.fill(((x >> 1) + (y >> 1)) % 2 ? 255 : 0, (y * n + x) * 3, (y * n + x) * 3 + 3);
-  const p = file('resize/checker.png', await sharp(board, { raw: { width: n, height: n, channels: 3 } }).png().toBuffer());
+  const p = file(
+    'resize/checker.png',
+    await sharp(board, { raw: { width: n, height: n, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
   const smooth = ok(await loadImage(p, cfg([16, 16], { resize: 'bilinear' })));
   // Interior pixels average exactly half black, half white (Pillow gives 128 too); at the border the
   // kernel is cut and renormalised, which tilts the mean a little (Pillow: 125 and 130).
@@ -365,16 +418,36 @@ test('bilinear shrink is antialiased: a 2-px checkerboard shrunk 4× is uniform 
  */
 const PIL_VECTORS: [ResampleKernel, number, number, string][] = [
   ['bilinear', 4, 3, 'aoWDinV7fpl2d1eR'],
-  ['bilinear', 13, 11, 'ABQuR2F6lK7HzTYUKClAXXqYkF16l6pmY3ljfpqszaYnSWJ3oMTenby3XXWHfaSDPp3X9Xqcol18i3a+lCeFweMRN2eYyKopqJgrXIyyS3WESHFuJHaUiX+fyYWNfDRJVEZPgMCCouC/c0BwXWWcOVnDWY/3bWNxtaGDZiM/k1GA0CJZoejXmS8TL2tPdq0='],
+  [
+    'bilinear',
+    13,
+    11,
+    'ABQuR2F6lK7HzTYUKClAXXqYkF16l6pmY3ljfpqszaYnSWJ3oMTenby3XXWHfaSDPp3X9Xqcol18i3a+lCeFweMRN2eYyKopqJgrXIyyS3WESHFuJHaUiX+fyYWNfDRJVEZPgMCCouC/c0BwXWWcOVnDWY/3bWNxtaGDZiM/k1GA0CJZoejXmS8TL2tPdq0=',
+  ],
   ['bilinear', 20, 2, 'VF52iXxvhZ2Ma2qLnIRud4CWr7hucHR3eHl+hHZhVlVbdo94YYrA1Q=='],
   ['bicubic', 4, 3, 'ZoiEiHt2fKN0eVGS'],
-  ['bicubic', 13, 11, 'AAonP1d2nbfb2yEAHSAzVnyjlltyn7dbVHNhfJ6z5rQfOVx2pc/nrNfNTWSEibeCLaXu/36qr1Bxi4Tinw6Dz+gNMWeY27Ept6gjV5K2OniSPHdyFXekjX2gyYuehx83TkJDhtR/oujScCxxVWKlKE/TRYj/bVlrxK6IaA8zl0F61A9PrfXwoiYDKWhIdK4='],
+  [
+    'bicubic',
+    13,
+    11,
+    'AAonP1d2nbfb2yEAHSAzVnyjlltyn7dbVHNhfJ6z5rQfOVx2pc/nrNfNTWSEibeCLaXu/36qr1Bxi4Tinw6Dz+gNMWeY27Ept6gjV5K2OniSPHdyFXekjX2gyYuehx83TkJDhtR/oujScCxxVWKlKE/TRYj/bVlrxK6IaA8zl0F61A9PrfXwoiYDKWhIdK4=',
+  ],
   ['bicubic', 20, 2, 'T1t5i3lqg6KQZWeWqIdrb3+Xr7lsb3R4eXqDiHldTkpVeY91XIjI3w=='],
   ['lanczos3', 4, 3, 'Zo2Ch352eKlzd0yU'],
-  ['lanczos3', 13, 11, 'AAkmOUxzpLjr2B8AIRgmUYGyl1Vhq7tZSXFngaSx8bIeL19yptnts+3XTVeHh7l1LKX//3iqqVFqipD+ogJr2OINLmmV6qYpt7MeSZu2IXOXQYh2BGy0iHiexJewghIdT0w4jd2DovLfdCNqSmWnH1HZRYP/cU5py7qLbAkzlDt01gZHvfT9nx8AMWVJc68='],
+  [
+    'lanczos3',
+    13,
+    11,
+    'AAkmOUxzpLjr2B8AIRgmUYGyl1Vhq7tZSXFngaSx8bIeL19yptnts+3XTVeHh7l1LKX//3iqqVFqipD+ogJr2OINLmmV6qYpt7MeSZu2IXOXQYh2BGy0iHiexJewghIdT0w4jd2DovLfdCNqSmWnH1HZRYP/cU5py7qLbAkzlDt01gZHvfT9nx8AMWVJc68=',
+  ],
   ['lanczos3', 20, 2, 'S1t6i3ZmgqKPY2eZr5BqZX2dr7ttcXZ8enuGinpeSUZZfIpuXYvJ5Q=='],
   ['nearest', 4, 3, 'i+tLq1fj4GwjTAQt'],
-  ['nearest', 13, 11, 'ACUlSm9vlLm53gMDKAAlJUpvb5S5ud4DAyhbi4u76+sbS0t7q6vbtvHxLGdnot3dGMTE/7bx8SxnZ6Ld3RjExP8RV1ed4+Mp4OAmbGyybL29Dl9fIXJyw4WF1my9vQ5fXyFycsOFhdbHIyN/TEyoBATRLS36IomJ8MjILwcHbkZGrSKJifDIyC8HB25GRq0='],
+  [
+    'nearest',
+    13,
+    11,
+    'ACUlSm9vlLm53gMDKAAlJUpvb5S5ud4DAyhbi4u76+sbS0t7q6vbtvHxLGdnot3dGMTE/7bx8SxnZ6Ld3RjExP8RV1ed4+Mp4OAmbGyybL29Dl9fIXJyw4WF1my9vQ5fXyFycsOFhdbHIyN/TEyoBATRLS36IomJ8MjILwcHbkZGrSKJifDIyC8HB25GRq0=',
+  ],
   ['nearest', 20, 2, 'W1uLi7u7u+vrGxtLS3t7e6ur29vHxyMjf39/TEyoqAQE0dHRLS36+g=='],
 ];
 
@@ -438,12 +511,21 @@ test('presets: imagenet mean/std, [-1,1] range, and custom mean/std in channel o
 
 test('makePreprocess builds complete configs and refuses unknown presets', () => {
   assert.deepEqual(makePreprocess('[0,1]', [224, 224], 'NCHW'), {
-    size: [224, 224], layout: 'NCHW', channelOrder: 'RGB', range: [0, 1], mean: [0, 0, 0], std: [1, 1, 1], resize: 'bilinear',
+    size: [224, 224],
+    layout: 'NCHW',
+    channelOrder: 'RGB',
+    range: [0, 1],
+    mean: [0, 0, 0],
+    std: [1, 1, 1],
+    resize: 'bilinear',
   });
   assert.deepEqual(makePreprocess('ImageNet', [32, 48], 'NHWC', { resize: 'bicubic' }).mean, [0.485, 0.456, 0.406]);
   assert.equal(makePreprocess('[ -1, 1 ]', [8, 8], 'NCHW').range[0], -1);
   assert.deepEqual(PRESET_NAMES, ['[0,1]', 'imagenet', '[-1,1]']);
-  assert.throws(() => makePreprocess('vgg', [8, 8], 'NCHW'), (e: unknown) => e instanceof CraftError && /Unknown preprocessing preset "vgg"/.test(e.message) && /imagenet/.test(e.hint ?? ''));
+  assert.throws(
+    () => makePreprocess('vgg', [8, 8], 'NCHW'),
+    (e: unknown) => e instanceof CraftError && /Unknown preprocessing preset "vgg"/.test(e.message) && /imagenet/.test(e.hint ?? ''),
+  );
   assert.throws(() => makePreprocess('[0,1]', [0, 8], 'NCHW'), /preprocess\.size/);
 });
 
@@ -457,10 +539,7 @@ test('validatePreprocess accepts a full config and names the bad field otherwise
     assert.throws(
       () => validatePreprocess(value, 'models/net.craft.json'),
       (e: unknown) =>
-        e instanceof CraftError &&
-        e.message.startsWith('models/net.craft.json: ') &&
-        e.message.includes(`preprocess.${field} `) &&
-        pattern.test(e.message),
+        e instanceof CraftError && e.message.startsWith('models/net.craft.json: ') && e.message.includes(`preprocess.${field} `) && pattern.test(e.message),
       `${field}: ${JSON.stringify(patch)}`,
     );
   };
@@ -491,11 +570,15 @@ test('encodePng round-trips RGB and RGBA, and resizes when asked', async () => {
   assert.deepEqual(new Uint8Array(back.data), rgb);
 
   const rgba = new Uint8Array([10, 20, 30, 0, 40, 50, 60, 255]);
-  const b2 = await sharp(await encodePng(rgba, 2, 1, 4)).raw().toBuffer({ resolveWithObject: true });
+  const b2 = await sharp(await encodePng(rgba, 2, 1, 4))
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   assert.equal(b2.info.channels, 4);
   assert.deepEqual(new Uint8Array(b2.data), rgba);
 
-  const big = await sharp(await encodePng(rgb, 3, 2, 3, [4, 6])).raw().toBuffer({ resolveWithObject: true });
+  const big = await sharp(await encodePng(rgb, 3, 2, 3, [4, 6]))
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   assert.deepEqual([big.info.width, big.info.height], [6, 4]);
   // Nearest 2× doubles each pixel: (0,0),(0,1),(1,0),(1,1) of the output all equal input pixel 0.
   for (const i of [0, 1, 6, 7]) assert.deepEqual([...big.data.subarray(i * 3, i * 3 + 3)], [255, 0, 0]);

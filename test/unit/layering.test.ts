@@ -26,7 +26,11 @@ function sources(dir: string): string[] {
 /** Module specifiers of a file's static imports, re-exports, dynamic imports and require calls. */
 export function importsOf(text: string): string[] {
   const found: string[] = [];
-  const patterns = [/\b(?:import|export)\s[^'";]*?\bfrom\s*['"]([^'"]+)['"]/g, /\bimport\s*['"]([^'"]+)['"]/g, /\b(?:import|require)\s*\(\s*['"]([^'"]+)['"]\s*\)/g];
+  const patterns = [
+    /\b(?:import|export)\s[^'";]*?\bfrom\s*['"]([^'"]+)['"]/g,
+    /\bimport\s*['"]([^'"]+)['"]/g,
+    /\b(?:import|require)\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+  ];
   for (const re of patterns) for (const m of text.matchAll(re)) found.push(m[1]);
   return found;
 }
@@ -37,7 +41,12 @@ function edges(dir: string): [string, string, string][] {
     importsOf(fs.readFileSync(path.join(ROOT, file), 'utf8')).map((spec): [string, string, string] => [
       file,
       spec,
-      spec.startsWith('.') ? path.relative(ROOT, path.resolve(ROOT, path.dirname(file), spec)).split(path.sep).join('/') : spec,
+      spec.startsWith('.')
+        ? path
+            .relative(ROOT, path.resolve(ROOT, path.dirname(file), spec))
+            .split(path.sep)
+            .join('/')
+        : spec,
     ]),
   );
 }
@@ -51,7 +60,10 @@ test('the engine and the CLI never import vscode or the extension', () => {
   const bad = [...edges('src/craft'), ...edges('src/cli')].filter(([, spec, to]) => spec === 'vscode' || to.startsWith('src/extension'));
   assert.deepEqual(bad, []);
   // The engine does not depend on the CLI either.
-  assert.deepEqual(edges('src/craft').filter(([, , to]) => to.startsWith('src/cli')), []);
+  assert.deepEqual(
+    edges('src/craft').filter(([, , to]) => to.startsWith('src/cli')),
+    [],
+  );
 });
 
 test('the webview imports no Node module and, from src/, only src/protocol.ts', () => {

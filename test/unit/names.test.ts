@@ -24,7 +24,11 @@ test('names are written beside the run, read back, replaced and removed; results
 
 test('a hand-edited or hostile names.json gives only the valid names (BOM accepted)', () => {
   const dir = run();
-  fs.writeFileSync(path.join(dir, NAMES_FILE), '\uFEFF' + JSON.stringify({ 1: 'ok', '01': 'padded key', 12: 'out of range', '-1': 'negative', 2: 7, 3: 'x'.repeat(MAX_CONCEPT_NAME + 1), 4: 'bell\u0007' }));
+  fs.writeFileSync(
+    path.join(dir, NAMES_FILE),
+    '\uFEFF' +
+      JSON.stringify({ 1: 'ok', '01': 'padded key', 12: 'out of range', '-1': 'negative', 2: 7, 3: 'x'.repeat(MAX_CONCEPT_NAME + 1), 4: 'bell\u0007' }),
+  );
   assert.deepEqual(readNames(dir, 10), { 1: 'ok' });
   fs.writeFileSync(path.join(dir, NAMES_FILE), '[1, 2]');
   assert.deepEqual(readNames(dir, 10), {});
@@ -34,7 +38,13 @@ test('a hand-edited or hostile names.json gives only the valid names (BOM accept
 
 test('writeConceptName refuses bad concepts and names with a usage error', async () => {
   const dir = run();
-  for (const [concept, name] of [[10, 'x'], [-1, 'x'], [1.5, 'x'], [0, 'x'.repeat(61)], [0, 'a\u0000b']] as const) {
+  for (const [concept, name] of [
+    [10, 'x'],
+    [-1, 'x'],
+    [1.5, 'x'],
+    [0, 'x'.repeat(61)],
+    [0, 'a\u0000b'],
+  ] as const) {
     await assert.rejects(writeConceptName(dir, 10, concept, name), (e: unknown) => e instanceof CraftError && e.kind === 'usage');
   }
   assert.equal(fs.existsSync(path.join(dir, NAMES_FILE)), false);
@@ -54,6 +64,7 @@ test('cleanConceptName and the renameConcept message', () => {
     { type: 'renameConcept', concept: 1, name: 5 },
     { type: 'renameConcept', concept: 1 },
     { type: 'renameConcept', concept: 1, name: 'x', extra: true },
-  ]) assert.equal(parseFromWebview(bad, 5, 3), undefined, JSON.stringify(bad));
+  ])
+    assert.equal(parseFromWebview(bad, 5, 3), undefined, JSON.stringify(bad));
   assert.equal(parseFromWebview({ type: 'renameConcept', concept: 0, name: 'x' }, 5), undefined, 'no concepts known: nothing to rename');
 });

@@ -85,27 +85,50 @@ function t4X2(): Matrix {
 
 test('symmetricEigen reproduces a known spectrum and orthonormal vectors', () => {
   // S = Q·diag(5, 2, -1, 0.5)·Qᵀ with Q a rotation built from two Givens rotations
-  const c = Math.cos(0.3), s = Math.sin(0.3), c2 = Math.cos(1.1), s2 = Math.sin(1.1);
+  const c = Math.cos(0.3),
+    s = Math.sin(0.3),
+    c2 = Math.cos(1.1),
+    s2 = Math.sin(1.1);
   const Q = fromRows([
     [c, -s, 0, 0],
     [s * c2, c * c2, -s2, 0],
     [s * s2, c * s2, c2, 0],
     [0, 0, 0, 1],
   ]);
-  const D = fromRows([[5, 0, 0, 0], [0, 2, 0, 0], [0, 0, -1, 0], [0, 0, 0, 0.5]]);
+  const D = fromRows([
+    [5, 0, 0, 0],
+    [0, 2, 0, 0],
+    [0, 0, -1, 0],
+    [0, 0, 0, 0.5],
+  ]);
   const S = matmul(matmul(Q, D), transpose(Q));
   const { values, vectors } = symmetricEigen(S);
   assertRowsClose([Array.from(values)], [[5, 2, 0.5, -1]], 1e-13, 'eigenvalues');
-  assertRowsClose(toRows(gram(vectors)), toRows(fromRows([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])), 1e-13, 'VᵀV');
+  assertRowsClose(
+    toRows(gram(vectors)),
+    toRows(
+      fromRows([
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+        [0, 0, 1, 0],
+        [0, 0, 0, 1],
+      ]),
+    ),
+    1e-13,
+    'VᵀV',
+  );
   // S·v = λ·v
   const SV = matmul(S, vectors);
-  for (let j = 0; j < 4; j++) for (let i = 0; i < 4; i++) {
-    assertClose(SV.data[i * 4 + j], values[j] * vectors.data[i * 4 + j], 1e-13, `S·v[${i}][${j}]`);
-  }
+  for (let j = 0; j < 4; j++)
+    for (let i = 0; i < 4; i++) {
+      assertClose(SV.data[i * 4 + j], values[j] * vectors.data[i * 4 + j], 1e-13, `S·v[${i}][${j}]`);
+    }
 });
 
 test('jsProducts: X·B and Xᵀ·B match naive loops, statistics are exact', async () => {
-  const n = 7, p = 9, k = 5; // odd sizes exercise the unrolled loops' tails
+  const n = 7,
+    p = 9,
+    k = 5; // odd sizes exercise the unrolled loops' tails
   const X = zeros(n, p);
   for (let i = 0; i < X.data.length; i++) X.data[i] = ((i * 37) % 11) / 7;
   const B = zeros(p, k);
@@ -115,16 +138,18 @@ test('jsProducts: X·B and Xᵀ·B match naive loops, statistics are exact', asy
   const prod = jsProducts(X);
   const XB = await prod.times(B);
   const XtC = await prod.transposeTimes(C);
-  for (let i = 0; i < n; i++) for (let t = 0; t < k; t++) {
-    let a = 0;
-    for (let j = 0; j < p; j++) a += X.data[i * p + j] * B.data[j * k + t];
-    assertClose(XB.data[i * k + t], a, 1e-12, `XB[${i}][${t}]`);
-  }
-  for (let j = 0; j < p; j++) for (let t = 0; t < k; t++) {
-    let a = 0;
-    for (let i = 0; i < n; i++) a += X.data[i * p + j] * C.data[i * k + t];
-    assertClose(XtC.data[j * k + t], a, 1e-12, `XᵀC[${j}][${t}]`);
-  }
+  for (let i = 0; i < n; i++)
+    for (let t = 0; t < k; t++) {
+      let a = 0;
+      for (let j = 0; j < p; j++) a += X.data[i * p + j] * B.data[j * k + t];
+      assertClose(XB.data[i * k + t], a, 1e-12, `XB[${i}][${t}]`);
+    }
+  for (let j = 0; j < p; j++)
+    for (let t = 0; t < k; t++) {
+      let a = 0;
+      for (let i = 0; i < n; i++) a += X.data[i * p + j] * C.data[i * k + t];
+      assertClose(XtC.data[j * k + t], a, 1e-12, `XᵀC[${j}][${t}]`);
+    }
   assertClose(prod.mean, sum(X) / (n * p), 1e-15, 'mean');
   assert.equal(prod.minValue, 0);
   await prod.dispose();
@@ -136,9 +161,10 @@ test('truncatedSvd: exact singular values when the subspace is the whole space',
   assert.equal(svd.iterations, 1);
   // X·v_j = σ_j·u_j and Xᵀ·u_j = σ_j·v_j
   const XV = matmul(X, transpose(svd.Vt));
-  for (let j = 0; j < 3; j++) for (let i = 0; i < 12; i++) {
-    assertClose(XV.data[i * 3 + j], svd.S[j] * svd.U.data[i * 3 + j], 1e-12, `Xv[${i}][${j}]`);
-  }
+  for (let j = 0; j < 3; j++)
+    for (let i = 0; i < 12; i++) {
+      assertClose(XV.data[i * 3 + j], svd.S[j] * svd.U.data[i * 3 + j], 1e-12, `Xv[${i}][${j}]`);
+    }
   // singular values are the square roots of the Gram eigenvalues
   const eig = symmetricEigen(gram(X));
   for (let j = 0; j < 3; j++) assertClose(svd.S[j], Math.sqrt(eig.values[j]), 1e-12, `σ${j}`);
@@ -196,16 +222,26 @@ test('T4 data matches the spec (sum, mean, zero first row)', () => {
 
 test('T4 nndsvda init matches sklearn', async () => {
   const { W, H } = await initNndsvda(jsProducts(t4X()), 3);
-  assertRowsClose(toRows(H), [
-    [0.46404692, 1.20231555, 0.97603666, 1.63917663, 0.50124103, 1.20305598],
-    [0.43438323, 0.40831752, 0.6587963, 0.6587963, 0.45507621, 0.41987688],
-    [0.6587963, 0.01975695, 0.23658333, 0.6587963, 0.1309641, 0.03607254],
-  ], 1e-8, 'H0');
-  assertRowsClose(rowsOf(W, 0, 3), [
-    [0.6587963, 0.6587963, 0.6587963],
-    [0.72743743, 0.00723268, 0.08997307],
-    [0.87158282, 0.61829771, 0.6587963],
-  ], 1e-8, 'W0');
+  assertRowsClose(
+    toRows(H),
+    [
+      [0.46404692, 1.20231555, 0.97603666, 1.63917663, 0.50124103, 1.20305598],
+      [0.43438323, 0.40831752, 0.6587963, 0.6587963, 0.45507621, 0.41987688],
+      [0.6587963, 0.01975695, 0.23658333, 0.6587963, 0.1309641, 0.03607254],
+    ],
+    1e-8,
+    'H0',
+  );
+  assertRowsClose(
+    rowsOf(W, 0, 3),
+    [
+      [0.6587963, 0.6587963, 0.6587963],
+      [0.72743743, 0.00723268, 0.08997307],
+      [0.87158282, 0.61829771, 0.6587963],
+    ],
+    1e-8,
+    'W0',
+  );
 });
 
 test('T4 NMF alpha_W=0: fit and transform match sklearn', async () => {
@@ -218,24 +254,39 @@ test('T4 NMF alpha_W=0: fit and transform match sklearn', async () => {
   assertClose(fit.relativeError, fit.reconstructionError / Math.sqrt(jsProducts(X).sumSquares), 1e-15, 'relative');
   assertClose(sum(fit.U), 10.742746992366767, 1e-9, 'ΣU');
   assertClose(sum(fit.W), 12.920516700015897, 1e-9, 'ΣH');
-  assertRowsClose(toRows(fit.W), [
-    [0.59677226, 1.22211669, 0.63679487, 1.11677429, 0.65094207, 1.25911941],
-    [0.48982888, 0.82468009, 0.11735191, 0.49865662, 0.49483275, 0.76927537],
-    [0, 0.6118249, 1.21309888, 1.78474689, 0.01725721, 0.61644359],
-  ], 1e-8, 'H');
-  assertRowsClose(rowsOf(fit.U, 0, 4), [
-    [0, 0, 0],
-    [0.55902869, 0, 0.3064956],
-    [0.66765915, 0.57070286, 0.03044909],
-    [0, 0.32497058, 0.93463154],
-  ], 1e-8, 'U rows 0-3');
+  assertRowsClose(
+    toRows(fit.W),
+    [
+      [0.59677226, 1.22211669, 0.63679487, 1.11677429, 0.65094207, 1.25911941],
+      [0.48982888, 0.82468009, 0.11735191, 0.49865662, 0.49483275, 0.76927537],
+      [0, 0.6118249, 1.21309888, 1.78474689, 0.01725721, 0.61644359],
+    ],
+    1e-8,
+    'H',
+  );
+  assertRowsClose(
+    rowsOf(fit.U, 0, 4),
+    [
+      [0, 0, 0],
+      [0.55902869, 0, 0.3064956],
+      [0.66765915, 0.57070286, 0.03044909],
+      [0, 0.32497058, 0.93463154],
+    ],
+    1e-8,
+    'U rows 0-3',
+  );
   const t = await transformNmf(jsProducts(t4X2()), fit.W, {});
-  assertRowsClose(toRows(t.U), [
-    [0, 0.54428568, 0.57864635],
-    [0, 2.12083113, 0],
-    [0, 0.21568731, 1.08537564],
-    [0.08309179, 1.75821916, 0],
-  ], 1e-8, 'transform(X2)');
+  assertRowsClose(
+    toRows(t.U),
+    [
+      [0, 0.54428568, 0.57864635],
+      [0, 2.12083113, 0],
+      [0, 0.21568731, 1.08537564],
+      [0.08309179, 1.75821916, 0],
+    ],
+    1e-8,
+    'transform(X2)',
+  );
 });
 
 test('T4 transform couples rows through the stopping rule (row-by-row differs)', async () => {
@@ -258,18 +309,28 @@ test('T4 NMF alpha_W=1e-2 matches sklearn', async () => {
   assertClose(fit.reconstructionError, 0.1848206634, 1e-9, 'recon_err');
   assertClose(sum(fit.U), 15.961750359406722, 1e-9, 'ΣU');
   assertClose(sum(fit.W), 8.6022701108753, 1e-9, 'ΣH');
-  assertRowsClose(toRows(fit.W), [
-    [0.47627104, 0.84129817, 0.22951164, 0.49117283, 0.52029205, 0.85219686],
-    [0.22696483, 0.48631162, 0.26891079, 0.57047048, 0.21602725, 0.47939106],
-    [0, 0.42499088, 0.84363899, 1.24111038, 0.01316537, 0.42054587],
-  ], 1e-8, 'H');
+  assertRowsClose(
+    toRows(fit.W),
+    [
+      [0.47627104, 0.84129817, 0.22951164, 0.49117283, 0.52029205, 0.85219686],
+      [0.22696483, 0.48631162, 0.26891079, 0.57047048, 0.21602725, 0.47939106],
+      [0, 0.42499088, 0.84363899, 1.24111038, 0.01316537, 0.42054587],
+    ],
+    1e-8,
+    'H',
+  );
   const t = await transformNmf(jsProducts(t4X2()), fit.W, { alphaW: 1e-2 });
-  assertRowsClose(toRows(t.U), [
-    [0.52691577, 0, 0.80159904],
-    [1.94320856, 0, 0],
-    [0.05067444, 0.41690822, 1.40255755],
-    [1.76864535, 0.00078818, 0],
-  ], 1e-8, 'transform(X2)');
+  assertRowsClose(
+    toRows(t.U),
+    [
+      [0.52691577, 0, 0.80159904],
+      [1.94320856, 0, 0],
+      [0.05067444, 0.41690822, 1.40255755],
+      [1.76864535, 0.00078818, 0],
+    ],
+    1e-8,
+    'transform(X2)',
+  );
 });
 
 test('T4 stopping rule: n_iter_ and results for tol × alpha_W', async () => {
@@ -310,20 +371,26 @@ test('onIteration reports every iteration with maxIter', async () => {
  * the per-position activations of the full images (4·8·8 × 8, rows in (n, y, x) order).
  */
 function t5Activations(): { crops: Matrix; positions: Matrix; imagesPooled: Matrix } {
-  const N = 4, C = 3, H = 32, P = 16, S = 12, O = 8;
-  const img = (n: number, c: number, i: number, j: number): number => ((((n + 1) * (c + 2) * (i + 1) + 3 * j) % 17) / 16);
-  const Wg = (o: number, c: number): number => ((((3 * o + 5 * c) % 7) - 2) / 4);
-  const bg = (o: number): number => (((o % 3) - 1) / 8);
+  const N = 4,
+    C = 3,
+    H = 32,
+    P = 16,
+    S = 12,
+    O = 8;
+  const img = (n: number, c: number, i: number, j: number): number => (((n + 1) * (c + 2) * (i + 1) + 3 * j) % 17) / 16;
+  const Wg = (o: number, c: number): number => (((3 * o + 5 * c) % 7) - 2) / 4;
+  const bg = (o: number): number => ((o % 3) - 1) / 8;
   /** avgpool4(relu(conv)) of a 3×32×32 picture → 8 channels × 8×8 */
   const g = (pix: (c: number, i: number, j: number) => number): Float64Array => {
     const out = new Float64Array(O * 8 * 8);
-    for (let i = 0; i < 32; i++) for (let j = 0; j < 32; j++) {
-      for (let o = 0; o < O; o++) {
-        let a = bg(o);
-        for (let c = 0; c < C; c++) a += Wg(o, c) * pix(c, i, j);
-        out[o * 64 + (i >> 2) * 8 + (j >> 2)] += Math.max(a, 0) / 16;
+    for (let i = 0; i < 32; i++)
+      for (let j = 0; j < 32; j++) {
+        for (let o = 0; o < O; o++) {
+          let a = bg(o);
+          for (let c = 0; c < C; c++) a += Wg(o, c) * pix(c, i, j);
+          out[o * 64 + (i >> 2) * 8 + (j >> 2)] += Math.max(a, 0) / 16;
+        }
       }
-    }
     return out;
   };
   // torch bilinear, align_corners=False: src = (dst + 0.5)·(in/out) − 0.5, clamped below at 0
@@ -334,16 +401,19 @@ function t5Activations(): { crops: Matrix; positions: Matrix; imagesPooled: Matr
   };
   const cropRows: number[][] = [];
   const grid = Math.floor((H - P) / S) + 1;
-  for (let n = 0; n < N; n++) for (let gy = 0; gy < grid; gy++) for (let gx = 0; gx < grid; gx++) {
-    const y0 = gy * S, x0 = gx * S;
-    const a = g((c, i, j) => {
-      const [i0, i1, li] = taps(i);
-      const [j0, j1, lj] = taps(j);
-      const v = (ii: number, jj: number): number => img(n, c, y0 + ii, x0 + jj);
-      return (1 - li) * ((1 - lj) * v(i0, j0) + lj * v(i0, j1)) + li * ((1 - lj) * v(i1, j0) + lj * v(i1, j1));
-    });
-    cropRows.push(Array.from({ length: O }, (_, o) => a.subarray(o * 64, o * 64 + 64).reduce((s, v) => s + v, 0) / 64));
-  }
+  for (let n = 0; n < N; n++)
+    for (let gy = 0; gy < grid; gy++)
+      for (let gx = 0; gx < grid; gx++) {
+        const y0 = gy * S,
+          x0 = gx * S;
+        const a = g((c, i, j) => {
+          const [i0, i1, li] = taps(i);
+          const [j0, j1, lj] = taps(j);
+          const v = (ii: number, jj: number): number => img(n, c, y0 + ii, x0 + jj);
+          return (1 - li) * ((1 - lj) * v(i0, j0) + lj * v(i0, j1)) + li * ((1 - lj) * v(i1, j0) + lj * v(i1, j1));
+        });
+        cropRows.push(Array.from({ length: O }, (_, o) => a.subarray(o * 64, o * 64 + 64).reduce((s, v) => s + v, 0) / 64));
+      }
   const positionRows: number[][] = [];
   const pooledRows: number[][] = [];
   for (let n = 0; n < N; n++) {
@@ -375,12 +445,17 @@ test('T5 stage-wise: toy activations, NMF fit, transform of the reference W', as
   assertClose(sum(fit.W), 9.1219206, 5e-5, 'ΣW');
   assertClose(sum(fit.U), 12.6821003, 5e-5, 'Σcrops_u');
   assertRowsClose(toRows(fit.W), T5_W, 5e-5, 'W');
-  assertRowsClose(rowsOf(fit.U, 0, 4), [
-    [0.5107729, 0.0303268, 0.114079],
-    [0.5107734, 0.0227938, 0.1233028],
-    [0.5178751, 0.0607193, 0.0604288],
-    [0.5024264, 0.0693569, 0.0916494],
-  ], 5e-5, 'crops_u[0:4]');
+  assertRowsClose(
+    rowsOf(fit.U, 0, 4),
+    [
+      [0.5107729, 0.0303268, 0.114079],
+      [0.5107734, 0.0227938, 0.1233028],
+      [0.5178751, 0.0607193, 0.0604288],
+      [0.5024264, 0.0693569, 0.0916494],
+    ],
+    5e-5,
+    'crops_u[0:4]',
+  );
 
   // transform with the reference W: 4-D path (every spatial position is a row, one batch)
   const W = fromRows(T5_W);
@@ -389,7 +464,17 @@ test('T5 stage-wise: toy activations, NMF fit, transform of the reference W', as
   assertClose(sum(t4d.U), 164.5080872, 5e-4, 'Σ transform 4-D');
   // 2-D variant: spatially averaged full images
   const t2d = await transformNmf(jsProducts(imagesPooled), W, {});
-  assertRowsClose(toRows(t2d.U), [[0.5665144, 0, 0], [0.5661166, 0, 0], [0.5660363, 0, 0], [0.5663961, 0, 0]], 1e-6, 'transform 2-D');
+  assertRowsClose(
+    toRows(t2d.U),
+    [
+      [0.5665144, 0, 0],
+      [0.5661166, 0, 0],
+      [0.5660363, 0, 0],
+      [0.5663961, 0, 0],
+    ],
+    1e-6,
+    'transform 2-D',
+  );
 });
 
 // ---------------------------------------------------------------- golden fixture
@@ -407,10 +492,7 @@ test('golden: Fashion-MNIST crop activations (800×64, r=10) vs the reference CR
   const fit: NmfFit = await fitNmf(X, { components: 10 });
   const ms = Date.now() - started;
   const expected = reference.nmf_relative_reconstruction_error;
-  assert.ok(
-    Math.abs(fit.relativeError - expected) <= 0.01 * expected,
-    `relative error ${fit.relativeError} vs reference ${expected}`,
-  );
+  assert.ok(Math.abs(fit.relativeError - expected) <= 0.01 * expected, `relative error ${fit.relativeError} vs reference ${expected}`);
   assertClose(fit.reconstructionError, directError(A, fit.U, fit.W), 1e-9, 'recon_err vs direct');
 
   // match each reference concept to one of ours, greedily on cosine
@@ -423,10 +505,13 @@ test('golden: Fashion-MNIST crop activations (800×64, r=10) vs the reference CR
   const usedOurs = new Set<number>();
   const matched: number[] = [];
   for (let step = 0; step < 10; step++) {
-    let best = -Infinity, ba = -1, bb = -1;
-    for (let a = 0; a < 10; a++) for (let b = 0; b < 10; b++) {
-      if (!usedRef.has(a) && !usedOurs.has(b) && cos[a][b] > best) [best, ba, bb] = [cos[a][b], a, b];
-    }
+    let best = -Infinity,
+      ba = -1,
+      bb = -1;
+    for (let a = 0; a < 10; a++)
+      for (let b = 0; b < 10; b++) {
+        if (!usedRef.has(a) && !usedOurs.has(b) && cos[a][b] > best) [best, ba, bb] = [cos[a][b], a, b];
+      }
     usedRef.add(ba);
     usedOurs.add(bb);
     matched[ba] = best;
@@ -455,10 +540,17 @@ test('golden: Fashion-MNIST crop activations (800×64, r=10) vs the reference CR
 // ---------------------------------------------------------------- errors
 
 test('errors: negative activations, too few crops, too few channels, bad options', async () => {
-  const neg = fromRows([[1, 2], [-0.5, 3], [0, 1]]);
+  const neg = fromRows([
+    [1, 2],
+    [-0.5, 3],
+    [0, 1],
+  ]);
   await assert.rejects(fitNmf(jsProducts(neg), { components: 1 }), /NMF needs non-negative activations/);
   await assert.rejects(transformNmf(jsProducts(neg), fromRows([[1, 1]]), {}), /NMF needs non-negative activations/);
-  const nan = fromRows([[1, NaN], [0, 1]]);
+  const nan = fromRows([
+    [1, NaN],
+    [0, 1],
+  ]);
   await assert.rejects(fitNmf(jsProducts(nan), { components: 1 }), /NaN/);
   const few = zeros(3, 64);
   few.data.fill(1);
@@ -474,7 +566,7 @@ test('errors: negative activations, too few crops, too few channels, bad options
   await assert.rejects(transformNmf(jsProducts(t4X2()), zeros(3, 5), {}), /5 channels/);
 });
 
-test('errors: an aborted signal stops fit and transform with the engine\'s CancelledError', async () => {
+test("errors: an aborted signal stops fit and transform with the engine's CancelledError", async () => {
   const already = new AbortController();
   already.abort();
   await assert.rejects(fitNmf(jsProducts(t4X()), { components: 3, signal: already.signal }), CancelledError);

@@ -30,10 +30,19 @@ export type NumericCase =
   /** The healthy model with a Relu at the start of h (not affine: every reconstruction goes through h). */
   | 'healthy-plain';
 
-const floats = (name: string, dims: number[], values: ArrayLike<number>): TensorSpec => ({ name, dataType: DataType.FLOAT, dims, values: Float32Array.from(values) });
+const floats = (name: string, dims: number[], values: ArrayLike<number>): TensorSpec => ({
+  name,
+  dataType: DataType.FLOAT,
+  dims,
+  values: Float32Array.from(values),
+});
 
 export function numericModel(kind: NumericCase): Uint8Array {
-  const conv = floats('conv_w', [4, 3, 3, 3], Array.from({ length: 108 }, (_, k) => 0.05 + 0.01 * (k % 7)));
+  const conv = floats(
+    'conv_w',
+    [4, 3, 3, 3],
+    Array.from({ length: 108 }, (_, k) => 0.05 + 0.01 * (k % 7)),
+  );
   // Class 0 weighs the channels negatively (its Gemm output is negative, so Log gives NaN); 1 and 2 positively.
   const gemmW = floats('gemm_w', [3, 4], [-1, -0.5, -0.7, -0.2, 0.9, 0.1, 0.4, 0.3, 0.2, 0.8, 0.3, 0.6]);
   const gemmB = floats('gemm_b', [3], kind === 'nan-logits' ? [0, 0.1, 0.1] : kind === 'nan-perturbed-logits' ? [0, -0.001, 0.1] : [0.5, 0.1, -0.2]);

@@ -25,8 +25,18 @@ const models = temp('numeric-models');
 
 function options(kind: NumericCase, overrides: Partial<ExplainOptions> = {}): ExplainOptions {
   return {
-    ...DEFAULTS, model: writeNumericModel(models, kind), images: BOOTS, classId: 0, layer: 'layer',
-    concepts: 3, patch: 8, designs: 8, maxImages: 12, provider: 'cpu', out: temp('numeric-out'), ...overrides,
+    ...DEFAULTS,
+    model: writeNumericModel(models, kind),
+    images: BOOTS,
+    classId: 0,
+    layer: 'layer',
+    concepts: 3,
+    patch: 8,
+    designs: 8,
+    maxImages: 12,
+    provider: 'cpu',
+    out: temp('numeric-out'),
+    ...overrides,
   };
 }
 
@@ -46,7 +56,9 @@ async function refusal(o: ExplainOptions): Promise<CraftError> {
 async function brightFirst(): Promise<string> {
   const dir = temp('bright-first');
   for (const name of ['a_bright0.png', 'a_bright1.png']) {
-    await sharp({ create: { width: 28, height: 28, channels: 3, background: { r: 200, g: 180, b: 160 } } }).png().toFile(path.join(dir, name));
+    await sharp({ create: { width: 28, height: 28, channels: 3, background: { r: 200, g: 180, b: 160 } } })
+      .png()
+      .toFile(path.join(dir, name));
   }
   for (const f of fs.readdirSync(BOOTS).sort().slice(0, 6)) fs.copyFileSync(path.join(BOOTS, f), path.join(dir, `b_${f}`));
   return dir;
@@ -55,8 +67,31 @@ async function brightFirst(): Promise<string> {
 test('NaN or Inf activations on the probe images: a model error naming the layer, through the CLI with exit 4', () => {
   for (const kind of ['nan-activations', 'inf-activations'] as const) {
     const out = temp('cli-out');
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/craft.js'), 'explain', '--model', writeNumericModel(models, kind), '--images', BOOTS,
-      '--class', '0', '--layer', 'layer', '--patch', '8', '--concepts', '3', '--max-images', '6', '--out', out, '--quiet'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        path.join(ROOT, 'bin/craft.js'),
+        'explain',
+        '--model',
+        writeNumericModel(models, kind),
+        '--images',
+        BOOTS,
+        '--class',
+        '0',
+        '--layer',
+        'layer',
+        '--patch',
+        '8',
+        '--concepts',
+        '3',
+        '--max-images',
+        '6',
+        '--out',
+        out,
+        '--quiet',
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 4, r.stderr);
     assert.match(r.stderr, /Layer layer gives non-finite values \(NaN or ±Inf\)/);
     assert.doesNotMatch(r.stderr, /unexpected|at .*\.js:\d+/);
@@ -98,7 +133,10 @@ test('a dead layer (all-zero activations) gives exactly zero importances through
 test('a healthy layer: the affine fast path and full h give the same importances', async () => {
   const fast = await explain(options('healthy'));
   const full = await explain(options('healthy-plain'));
-  assert.ok(fast.bundle.importances.some((v) => v > 0.01), `importances ${fast.bundle.importances}`);
+  assert.ok(
+    fast.bundle.importances.some((v) => v > 0.01),
+    `importances ${fast.bundle.importances}`,
+  );
   assert.ok(maxAbsDiff(fast.bundle.importances, full.bundle.importances) < 1e-5, `${fast.bundle.importances} vs ${full.bundle.importances}`);
   fast.bundle.images.forEach((im, i) => assert.ok(maxAbsDiff(im.importances, full.bundle.images[i].importances) < 1e-5));
 });
@@ -134,6 +172,12 @@ test('--max-images counts usable images: unreadable files are replaced by the ne
   for (const f of fs.readdirSync(BOOTS).sort().slice(0, 8)) fs.copyFileSync(path.join(BOOTS, f), path.join(dir, f));
   const { bundle } = await explain(options('healthy', { images: dir, maxImages: 5, batch: 2 }));
   assert.equal(bundle.images.length, 5);
-  assert.deepEqual(bundle.skipped.map((s) => s.path), ['a_broken.png', 'a_empty.png']);
-  assert.deepEqual(bundle.images.map((im) => im.path), fs.readdirSync(BOOTS).sort().slice(0, 5));
+  assert.deepEqual(
+    bundle.skipped.map((s) => s.path),
+    ['a_broken.png', 'a_empty.png'],
+  );
+  assert.deepEqual(
+    bundle.images.map((im) => im.path),
+    fs.readdirSync(BOOTS).sort().slice(0, 5),
+  );
 });

@@ -47,7 +47,9 @@ function options(model: string, overrides: Partial<ExplainOptions> = {}, stages:
     maxImages: 4,
     provider: 'cpu',
     out: tempDir('out'),
-    onProgress: (p) => { if (!stages.includes(p.stage)) stages.push(p.stage); },
+    onProgress: (p) => {
+      if (!stages.includes(p.stage)) stages.push(p.stage);
+    },
     ...overrides,
   };
 }
@@ -60,7 +62,12 @@ async function refuses(o: ExplainOptions, kind: ErrorKind, re: RegExp, hint?: Re
   const stages: Stage[] = [];
   let caught: unknown;
   try {
-    await explain({ ...o, onProgress: (p) => { if (!stages.includes(p.stage)) stages.push(p.stage); } });
+    await explain({
+      ...o,
+      onProgress: (p) => {
+        if (!stages.includes(p.stage)) stages.push(p.stage);
+      },
+    });
   } catch (e) {
     caught = e;
   }
@@ -68,7 +75,11 @@ async function refuses(o: ExplainOptions, kind: ErrorKind, re: RegExp, hint?: Re
   assert.equal(caught.kind, kind, caught.full);
   assert.match(caught.message, re);
   if (hint) assert.match(caught.hint ?? '', hint);
-  assert.deepEqual(stages.filter((s) => s !== 'model'), [], `refused after the model stage: ${caught.full}`);
+  assert.deepEqual(
+    stages.filter((s) => s !== 'model'),
+    [],
+    `refused after the model stage: ${caught.full}`,
+  );
   assert.deepEqual(fs.existsSync(o.out) ? fs.readdirSync(o.out) : [], [], 'nothing written');
   return caught;
 }
@@ -76,9 +87,18 @@ async function refuses(o: ExplainOptions, kind: ErrorKind, re: RegExp, hint?: Re
 test('the odd models load and run in ONNX Runtime, with the outputs they declare', async () => {
   const image = (elem: 'float32' | 'uint8' | 'float16', size = 32) => {
     const n = 2 * 3 * size * size;
-    if (elem === 'uint8') return new ort.Tensor('uint8', Uint8Array.from({ length: n }, (_, k) => (k * 37) % 256), [2, 3, size, size]);
+    if (elem === 'uint8')
+      return new ort.Tensor(
+        'uint8',
+        Uint8Array.from({ length: n }, (_, k) => (k * 37) % 256),
+        [2, 3, size, size],
+      );
     if (elem === 'float16') return new ort.Tensor('float16', new Uint16Array(n).fill(0x3800), [2, 3, size, size]); // 0.5
-    return new ort.Tensor('float32', Float32Array.from({ length: n }, (_, k) => (k % 17) / 17), [2, 3, size, size]);
+    return new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: n }, (_, k) => (k % 17) / 17),
+      [2, 3, size, size],
+    );
   };
   const cases: [string, odd.OddModel, 'float32' | 'uint8' | 'float16', number[]][] = [
     ['se-gap', odd.seCnn('GlobalAveragePool'), 'float32', [2, 4]],
@@ -112,7 +132,10 @@ test('default layer: squeeze-and-excitation pooling is not taken for the final p
     assert.equal(listing.defaultLayer, m.layer, `SE squeezed by ${pool}`);
     assert.equal(listing.defaultLayer, 'se2/scaled');
     // The SE branches' pooled maps are candidates too (4-D, 1×1), but not the default.
-    assert.ok(listing.layers.some((l) => l.shape[1] === 1 && l.shape[2] === 1 && l.nonNegative), 'pooled SE tensors are listed');
+    assert.ok(
+      listing.layers.some((l) => l.shape[1] === 1 && l.shape[2] === 1 && l.nonNegative),
+      'pooled SE tensors are listed',
+    );
   }
 });
 
@@ -122,7 +145,10 @@ test('default layer: an input standardisation inside the graph is not the final 
     const file = save(`normalising-${reduce}.onnx`, m);
     const listing = await listLayers({ model: file, size: [32, 32], provider: 'cpu' });
     assert.equal(listing.defaultLayer, 'features', `standardised with ${reduce}`);
-    assert.ok(listing.layers.some((l) => l.name === 'pixels' && l.nonNegative && l.cleanCut), 'the 3-channel input copy is a candidate');
+    assert.ok(
+      listing.layers.some((l) => l.name === 'pixels' && l.nonNegative && l.cleanCut),
+      'the 3-channel input copy is a candidate',
+    );
   }
   // End to end with the default layer and the default 10 concepts (the 3-channel copy could not give them).
   const { bundle } = await explain(options(path.join(MODELS, 'normalising-ReduceMean.onnx'), { concepts: DEFAULTS.concepts, maxImages: 8 }));
@@ -158,22 +184,39 @@ test('the probe reports the same shapes and minima as fetching every tensor', as
   for (const c of candidates) {
     const t = all[c.name];
     assert.deepEqual(c.shape, t.dims.slice(1), c.name);
-    assert.equal(c.min, (t.data as Float32Array).reduce((a, b) => Math.min(a, b), Infinity), c.name);
+    assert.equal(
+      c.min,
+      (t.data as Float32Array).reduce((a, b) => Math.min(a, b), Infinity),
+      c.name,
+    );
   }
   await s.release();
   // The statistics nodes come last, the first tensor's last: ORT's depth-first order then runs each
   // map's statistics as soon as the map exists, which is what keeps the probe to one inference's memory.
   const stats = withTensorStats(info.model, names);
-  const added = stats.model.nodes.slice(info.model.nodes.length).filter((n) => n.opType === 'ReduceMin').map((n) => n.inputs[0]);
+  const added = stats.model.nodes
+    .slice(info.model.nodes.length)
+    .filter((n) => n.opType === 'ReduceMin')
+    .map((n) => n.inputs[0]);
   assert.deepEqual(added, [...names].reverse());
 });
 
 test('more concepts than the layer has channels is a usage error before the activations pass', async () => {
   const one = save('one-channel.onnx', odd.plainCnn({ channels: 1 }));
-  await refuses(options(one, { concepts: 10 }), 'usage', /10 concepts were asked for, but layer features has only 1 channel: NMF cannot/, /--concepts 1 or fewer/);
+  await refuses(
+    options(one, { concepts: 10 }),
+    'usage',
+    /10 concepts were asked for, but layer features has only 1 channel: NMF cannot/,
+    /--concepts 1 or fewer/,
+  );
   // The sample's default layer has 128 channels.
   const sample = path.join(SAMPLE, 'model/fmnist_cnn.onnx');
-  await refuses(options(sample, { concepts: 129, size: [28, 28], patch: 14 }), 'usage', /129 concepts .* layer \/h\/Relu_output_0 has only 128 channels/, /--concepts 128 or fewer/);
+  await refuses(
+    options(sample, { concepts: 129, size: [28, 28], patch: 14 }),
+    'usage',
+    /129 concepts .* layer \/h\/Relu_output_0 has only 128 channels/,
+    /--concepts 128 or fewer/,
+  );
   await refuses(options(sample, { concepts: 65, size: [28, 28], patch: 14, layer: '/g/MaxPool_1_output_0' }), 'usage', /only 64 channels/);
   // As many concepts as channels is fine, down to a 1-channel layer with one concept.
   const { bundle } = await explain(options(one, { concepts: 1 }));
@@ -184,7 +227,12 @@ test('an opset older than the crop graph needs is refused before any work, with 
   const file = save('opset7.onnx', odd.plainCnn({ opset: 7, irVersion: 3 }));
   const listing = await listLayers({ model: file, size: [32, 32], provider: 'cpu' });
   assert.equal(listing.defaultLayer, 'features', 'the layers of an old model can still be listed');
-  await refuses(options(file), 'model', /opset7\.onnx uses ONNX opset 7; CRAFT needs opset 11 or newer \(the crops are resized by a Resize/, /opset_version=17/);
+  await refuses(
+    options(file),
+    'model',
+    /opset7\.onnx uses ONNX opset 7; CRAFT needs opset 11 or newer \(the crops are resized by a Resize/,
+    /opset_version=17/,
+  );
   const ten = save('opset10.onnx', odd.plainCnn({ opset: 10 }));
   await refuses(options(ten), 'model', /opset 10; CRAFT needs opset 11/);
   // Opset 11, the oldest the graphs support, runs end to end.
@@ -198,10 +246,13 @@ test('image inputs that are not float32 are refused with what to do', async () =
   const f16 = save('float16.onnx', odd.plainCnn({ input: 'float16' }));
   await refuses(options(u8), 'model', /The model input 'input' is uint8; CRAFT needs a float32 image input/, /float32 input .*\[0, 255\]/);
   await refuses(options(f16), 'model', /'input' is float16; CRAFT needs a float32 image input/, /model\.float\(\)/);
-  await assert.rejects(listLayers({ model: u8, size: [32, 32], provider: 'cpu' }), (e: unknown) => e instanceof CraftError && e.kind === 'model' && /uint8/.test(e.message));
+  await assert.rejects(
+    listLayers({ model: u8, size: [32, 32], provider: 'cpu' }),
+    (e: unknown) => e instanceof CraftError && e.kind === 'model' && /uint8/.test(e.message),
+  );
 });
 
-test('an h that does not take g\'s output is refused naming both shapes, before any heavy work', async () => {
+test("an h that does not take g's output is refused naming both shapes, before any heavy work", async () => {
   const pair = (name: string, o: odd.PairOptions) => {
     const { g, h } = odd.splitPair(o);
     return { model: save(`${name}-g.onnx`, g), hModel: save(`${name}-h.onnx`, h) };
@@ -211,24 +262,52 @@ test('an h that does not take g\'s output is refused naming both shapes, before 
   assert.equal(bundle.layer.name, 'features');
 
   const wide = pair('wide', { hChannels: 16 });
-  await refuses(options(wide.model, { hModel: wide.hModel }), 'model', /h does not fit g: wide-g\.onnx gives 'features' \[batch, 8, height, width\], but wide-h\.onnx takes 'features' \[batch, 16, height, width\]/, /one split/);
+  await refuses(
+    options(wide.model, { hModel: wide.hModel }),
+    'model',
+    /h does not fit g: wide-g\.onnx gives 'features' \[batch, 8, height, width\], but wide-h\.onnx takes 'features' \[batch, 16, height, width\]/,
+    /one split/,
+  );
   const double = pair('double', { hElemType: DataType.DOUBLE });
-  await refuses(options(double.model, { hModel: double.hModel }), 'model', /gives 'features' float32 \[batch, 8, height, width\], but double-h\.onnx takes 'features' float64 \[batch, 8, height, width\]/);
+  await refuses(
+    options(double.model, { hModel: double.hModel }),
+    'model',
+    /gives 'features' float32 \[batch, 8, height, width\], but double-h\.onnx takes 'features' float64 \[batch, 8, height, width\]/,
+  );
   // g's output shape undeclared: the probe run's activations are compared instead.
   const undeclared = pair('undeclared', { hChannels: 16, declareG: false });
-  await refuses(options(undeclared.model, { hModel: undeclared.hModel }), 'model', /gives 'features' \[batch, 8, 32, 32\], but undeclared-h\.onnx takes 'features' \[batch, 16, height, width\]/);
+  await refuses(
+    options(undeclared.model, { hModel: undeclared.hModel }),
+    'model',
+    /gives 'features' \[batch, 8, 32, 32\], but undeclared-h\.onnx takes 'features' \[batch, 16, height, width\]/,
+  );
   // h with two inputs, or one that is not a classifier head.
   const { g } = odd.splitPair();
   const mapOut = save('map-h.onnx', odd.plainCnn({ output: 'map' }).model);
-  await refuses(options(save('pair-g.onnx', g), { hModel: mapOut }), 'model', /The output 'features' of map-h\.onnx has shape \[batch, 8, height, width\]; CRAFT needs logits/);
+  await refuses(
+    options(save('pair-g.onnx', g), { hModel: mapOut }),
+    'model',
+    /The output 'features' of map-h\.onnx has shape \[batch, 8, height, width\]; CRAFT needs logits/,
+  );
 });
 
 test('--size is bounded in the engine', async () => {
   const file = path.join(SAMPLE, 'model/fmnist_cnn.onnx');
-  for (const size of [[MAX_INPUT_SIDE + 1, 28], [28, 0], [28.5, 28]] as [number, number][]) {
-    await assert.rejects(listLayers({ model: file, size, provider: 'cpu' }), (e: unknown) => e instanceof CraftError && e.kind === 'usage' && new RegExp(`from 1 to ${MAX_INPUT_SIDE}`).test(e.message));
+  for (const size of [
+    [MAX_INPUT_SIDE + 1, 28],
+    [28, 0],
+    [28.5, 28],
+  ] as [number, number][]) {
+    await assert.rejects(
+      listLayers({ model: file, size, provider: 'cpu' }),
+      (e: unknown) => e instanceof CraftError && e.kind === 'usage' && new RegExp(`from 1 to ${MAX_INPUT_SIDE}`).test(e.message),
+    );
   }
-  await refuses(options(file, { size: [MAX_INPUT_SIDE + 1, MAX_INPUT_SIDE + 1] }), 'usage', /--size 8193x8193: each side must be a whole number of pixels from 1 to 8192/);
+  await refuses(
+    options(file, { size: [MAX_INPUT_SIDE + 1, MAX_INPUT_SIDE + 1] }),
+    'usage',
+    /--size 8193x8193: each side must be a whole number of pixels from 1 to 8192/,
+  );
 });
 
 test('broken or unusable models end in a clear error of kind model (or usage for a bad --layer)', async () => {
@@ -244,8 +323,17 @@ test('broken or unusable models end in a clear error of kind model (or usage for
   await refuses(options(odd.writeExternalData(dir)), 'model', /external\.onnx keeps its weights in external data files/, /save_as_external_data=False/);
   await refuses(options(save('empty-graph.onnx', odd.emptyGraph())), 'model', /empty-graph\.onnx has an empty graph \(no operators\)/);
   // Outputs that are not (N, classes) logits: declared, refused up front; undeclared, after the probe run.
-  await refuses(options(save('map.onnx', odd.plainCnn({ output: 'map' }))), 'model', /The output 'features' of map\.onnx has shape \[batch, 8, height, width\]; CRAFT needs logits of shape \(N, classes\)/, /segmentation/);
-  await refuses(options(save('map-undeclared.onnx', odd.plainCnn({ output: 'map', declareOutput: false })), { layer: 'relu_out' }), 'model', /The model output has shape \[2, 8, 32, 32\]; CRAFT needs logits/);
+  await refuses(
+    options(save('map.onnx', odd.plainCnn({ output: 'map' }))),
+    'model',
+    /The output 'features' of map\.onnx has shape \[batch, 8, height, width\]; CRAFT needs logits of shape \(N, classes\)/,
+    /segmentation/,
+  );
+  await refuses(
+    options(save('map-undeclared.onnx', odd.plainCnn({ output: 'map', declareOutput: false })), { layer: 'relu_out' }),
+    'model',
+    /The model output has shape \[2, 8, 32, 32\]; CRAFT needs logits/,
+  );
   // --layer naming the graph input or a weight.
   const plain = path.join(MODELS, 'plain.onnx');
   await refuses(options(plain, { layer: 'input' }), 'usage', /"input" is the model's input, not a layer/, /Layers that work: .*features/);
@@ -257,7 +345,27 @@ test('broken or unusable models end in a clear error of kind model (or usage for
 test('the CLI maps these errors to their exit codes (usage 2, model 4)', () => {
   const craft = (args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin/craft.js'), ...args], { encoding: 'utf8' });
   const images = path.join(SAMPLE, 'images/ankle_boot');
-  const run = (model: string, extra: string[]) => craft(['explain', '--model', model, '--images', images, '--class', '0', '--size', '32', '--max-images', '4', '--patch', '16', '--provider', 'cpu', '--out', tempDir('cli'), ...extra]);
+  const run = (model: string, extra: string[]) =>
+    craft([
+      'explain',
+      '--model',
+      model,
+      '--images',
+      images,
+      '--class',
+      '0',
+      '--size',
+      '32',
+      '--max-images',
+      '4',
+      '--patch',
+      '16',
+      '--provider',
+      'cpu',
+      '--out',
+      tempDir('cli'),
+      ...extra,
+    ]);
   const concepts = run(save('one-channel-cli.onnx', odd.plainCnn({ channels: 1 })), ['--concepts', '2']);
   assert.equal(concepts.status, 2, concepts.stderr);
   assert.match(concepts.stderr, /only 1 channel/);

@@ -27,7 +27,11 @@ const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', da
 /** The first `n` ankle boots as one NCHW batch: grey 28×28 replicated to 3 channels, /255. */
 async function loadImages(n: number): Promise<Float32Array> {
   const dir = path.join(ROOT, 'sample/images/ankle_boot');
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.png')).sort().slice(0, n);
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.png'))
+    .sort()
+    .slice(0, n);
   assert.equal(files.length, n);
   const out = new Float32Array(n * 3 * 28 * 28);
   for (let k = 0; k < n; k++) {
@@ -67,8 +71,7 @@ function cropBatch(img: Float32Array, H: number, W: number, p: number, at: [numb
   const out = new Float32Array(at.length * 3 * p * p);
   at.forEach(([y0, x0], k) => {
     for (let c = 0; c < 3; c++)
-      for (let y = 0; y < p; y++)
-        for (let x = 0; x < p; x++) out[((k * 3 + c) * p + y) * p + x] = img[c * H * W + (y0 + y) * W + x0 + x];
+      for (let y = 0; y < p; y++) for (let x = 0; x < p; x++) out[((k * 3 + c) * p + y) * p + x] = img[c * H * W + (y0 + y) * W + x0 + x];
   });
   return out;
 }
@@ -82,7 +85,10 @@ test('decodes the fixture models: opsets, io, nodes, initializers', () => {
   assert.deepEqual(m.inputs, [{ name: 'input', elemType: DataType.FLOAT, shape: ['batch', 3, 'height', 'width'] }]);
   assert.deepEqual(m.outputs, [{ name: 'logits', elemType: DataType.FLOAT, shape: ['batch', 10] }]);
   assert.equal(m.nodes.length, 19);
-  assert.deepEqual(m.nodes.slice(0, 3).map((n) => n.opType), ['ReduceMean', 'Constant', 'Sub']);
+  assert.deepEqual(
+    m.nodes.slice(0, 3).map((n) => n.opType),
+    ['ReduceMean', 'Constant', 'Sub'],
+  );
   const pool = m.nodes.find((n) => n.outputs.includes(LAYER))!;
   assert.equal(pool.opType, 'MaxPool');
   assert.equal(pool.name, '/g/MaxPool_1');
@@ -116,13 +122,22 @@ test('an untouched model re-encodes byte-identical (also through a no-op editor)
 
 test('clipart MobileNetV2: metadata, value_info, and a clean split at out_relu', async (t) => {
   const m = load(CLIPART);
-  assert.deepEqual(m.metadata.find((e) => e.key === 'split_tensor'), { key: 'split_tensor', value: 'out_relu' });
-  assert.deepEqual(m.valueInfo.find((v) => v.name === 'out_relu'), { name: 'out_relu', elemType: DataType.FLOAT, shape: ['batch', 1280, 7, 7] });
+  assert.deepEqual(
+    m.metadata.find((e) => e.key === 'split_tensor'),
+    { key: 'split_tensor', value: 'out_relu' },
+  );
+  assert.deepEqual(
+    m.valueInfo.find((v) => v.name === 'out_relu'),
+    { name: 'out_relu', elemType: DataType.FLOAT, shape: ['batch', 1280, 7, 7] },
+  );
   assert.deepEqual(m.inputs[0].shape, ['batch', 3, 224, 224]);
   const g = extractSubgraph(m, ['input'], ['out_relu']);
   const h = extractSubgraph(m, ['out_relu'], ['logits']);
   assert.deepEqual(h.inputs, [{ name: 'out_relu', elemType: DataType.FLOAT, shape: ['batch', 1280, 7, 7] }]);
-  assert.deepEqual(h.nodes.map((n) => n.opType), ['GlobalAveragePool', 'Flatten', 'Gemm']);
+  assert.deepEqual(
+    h.nodes.map((n) => n.opType),
+    ['GlobalAveragePool', 'Flatten', 'Gemm'],
+  );
   assert.equal(g.nodes.length + h.nodes.length, m.nodes.length);
   const x = f32(randomArray(2 * 3 * 224 * 224, 7), [2, 3, 224, 224]);
   const [sf, sg, sh] = await Promise.all([session(m), session(g), session(h)]);
@@ -155,7 +170,10 @@ test('split of fmnist_cnn at the pooled feature map equals the exported g and h 
   assert.equal(g.initializers.length, 8);
   assert.deepEqual(h.initializers.map((i) => i.name).sort(), ['h.fc.bias', 'h.fc.weight', 'onnx::Conv_75', 'onnx::Conv_76']);
   assert.deepEqual(g.inputs, full.inputs);
-  assert.deepEqual(g.outputs.map((o) => o.name), [LAYER]);
+  assert.deepEqual(
+    g.outputs.map((o) => o.name),
+    [LAYER],
+  );
   assert.equal(h.inputs[0].name, LAYER);
   assert.equal(h.inputs[0].elemType, DataType.FLOAT);
 
@@ -185,7 +203,10 @@ test('split of fmnist_cnn at the pooled feature map equals the exported g and h 
 test('withOutputs exposes an intermediate tensor equal to the split g output', async () => {
   const full = load(FULL);
   const probe = withOutputs(full, [LAYER, 'logits', '/h/Relu_output_0']);
-  assert.deepEqual(probe.outputs.map((o) => o.name), ['logits', LAYER, '/h/Relu_output_0']);
+  assert.deepEqual(
+    probe.outputs.map((o) => o.name),
+    ['logits', LAYER, '/h/Relu_output_0'],
+  );
   assert.equal(probe.nodes.length, full.nodes.length);
   assert.throws(() => withOutputs(full, ['no/such/tensor']), /'no\/such\/tensor'/);
   const g = extractSubgraph(full, ['input'], [LAYER]);
@@ -237,7 +258,10 @@ test('a cut that is not clean throws naming the missing tensor', async () => {
   }
   // The cut after the Add's inputs are both available is fine, and runs.
   const tail = extractSubgraph(skip, ['a', 'x'], ['y']);
-  assert.deepEqual(tail.nodes.map((n) => n.opType), ['Sigmoid', 'Add']);
+  assert.deepEqual(
+    tail.nodes.map((n) => n.opType),
+    ['Sigmoid', 'Add'],
+  );
   const s = await session(tail);
   const out = (await s.run({ a: f32(Float32Array.from([0, 1, 2, 3]), [1, 4]), x: f32(Float32Array.from([1, 1, 1, 1]), [1, 4]) })).y;
   const want = [0, 1, 2, 3].map((v) => 1 / (1 + Math.exp(-v)) + 1);
@@ -260,8 +284,18 @@ test('subgraph attributes: outer-scope reads count as dependencies, and renaming
         inputs: ['c'],
         outputs: ['out'],
         attributes: [
-          { name: 'then_branch', graph: { inputs: [], outputs: [{ name: 't', elemType: DataType.FLOAT, shape: [3] }], nodes: [{ opType: 'Neg', inputs: ['a'], outputs: ['t'] }] } },
-          { name: 'else_branch', graph: { inputs: [], outputs: [{ name: 'e', elemType: DataType.FLOAT, shape: [3] }], nodes: [{ opType: 'Mul', inputs: ['a', 'two'], outputs: ['e'] }] } },
+          {
+            name: 'then_branch',
+            graph: { inputs: [], outputs: [{ name: 't', elemType: DataType.FLOAT, shape: [3] }], nodes: [{ opType: 'Neg', inputs: ['a'], outputs: ['t'] }] },
+          },
+          {
+            name: 'else_branch',
+            graph: {
+              inputs: [],
+              outputs: [{ name: 'e', elemType: DataType.FLOAT, shape: [3] }],
+              nodes: [{ opType: 'Mul', inputs: ['a', 'two'], outputs: ['e'] }],
+            },
+          },
         ],
       },
     ],
@@ -270,9 +304,18 @@ test('subgraph attributes: outer-scope reads count as dependencies, and renaming
   assert.deepEqual(ifNode.inputs, ['c']);
   assert.deepEqual([...ifNode.outerInputs].sort(), ['a', 'two']);
   const sub = extractSubgraph(m, ['x', 'c'], ['out']);
-  assert.deepEqual(sub.nodes.map((n) => n.opType), ['Relu', 'If']);
-  assert.deepEqual(sub.initializers.map((i) => i.name), ['two']);
-  assert.throws(() => extractSubgraph(m, ['c'], ['out']), (e: unknown) => e instanceof NotACleanCutError && e.missing.includes('x'));
+  assert.deepEqual(
+    sub.nodes.map((n) => n.opType),
+    ['Relu', 'If'],
+  );
+  assert.deepEqual(
+    sub.initializers.map((i) => i.name),
+    ['two'],
+  );
+  assert.throws(
+    () => extractSubgraph(m, ['c'], ['out']),
+    (e: unknown) => e instanceof NotACleanCutError && e.missing.includes('x'),
+  );
 
   const ed = new ModelEditor(sub);
   ed.renameTensor('a', 'renamed_a');
@@ -296,8 +339,16 @@ test('Resize in front of g equals g on JS half-pixel bilinear crops; the spatial
   for (const P of [14, 17]) {
     const gr = withSpatialMean(withInputResize(g, { height: 28, width: 28, cropHeight: P, cropWidth: P }));
     assert.deepEqual(gr.inputs, [{ name: 'crops', elemType: DataType.FLOAT, shape: ['batch', 3, P, P] }]);
-    assert.deepEqual(gr.outputs.map((o) => o.name), [LAYER, 'pooled']);
-    const at: [number, number][] = [[0, 0], [0, 11], [11, 0], [28 - P, 28 - P]];
+    assert.deepEqual(
+      gr.outputs.map((o) => o.name),
+      [LAYER, 'pooled'],
+    );
+    const at: [number, number][] = [
+      [0, 0],
+      [0, 11],
+      [11, 0],
+      [28 - P, 28 - P],
+    ];
     const crops = cropBatch(img, 28, 28, P, at);
     const sR = await session(gr);
     const out = await sR.run({ crops: f32(crops, [at.length, 3, P, P]) });
@@ -334,18 +385,23 @@ test('Resize in front of an NHWC input', async () => {
   });
   const r = withInputResize(m, { height: 5, width: 6, layout: 'NHWC', inputName: 'small' });
   assert.deepEqual(r.inputs[0].shape, ['n', 'crop_height', 'crop_width', 2]);
-  const n = 2, h = 3, w = 4, c = 2;
+  const n = 2,
+    h = 3,
+    w = 4,
+    c = 2;
   const src = randomArray(n * h * w * c, 21);
   const out = (await (await session(r)).run({ small: f32(src, [n, h, w, c]) })).y;
   assert.deepEqual(out.dims, [n, 5, 6, c]);
   // The JS resize is NCHW: move channels first, resize, move back.
   const nchw = new Float32Array(src.length);
-  for (let b = 0; b < n; b++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++)
-    nchw[((b * c + k) * h + y) * w + x] = src[((b * h + y) * w + x) * c + k];
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) nchw[((b * c + k) * h + y) * w + x] = src[((b * h + y) * w + x) * c + k];
   const res = resizeBilinearJs(nchw, n, c, h, w, 5, 6);
   const want = new Float32Array(res.length);
-  for (let b = 0; b < n; b++) for (let y = 0; y < 5; y++) for (let x = 0; x < 6; x++) for (let k = 0; k < c; k++)
-    want[((b * 5 + y) * 6 + x) * c + k] = res[((b * c + k) * 5 + y) * 6 + x];
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < 5; y++)
+      for (let x = 0; x < 6; x++) for (let k = 0; k < c; k++) want[((b * 5 + y) * 6 + x) * c + k] = res[((b * c + k) * 5 + y) * 6 + x];
   assert.ok(maxAbsDiff(out.data as Float32Array, want) < 1e-6);
 });
 
@@ -359,7 +415,10 @@ test('ReduceMean takes axes as an input from opset 18 on', async () => {
     });
     const nhwc = withSpatialMean(m, { layout: 'NHWC', replace: true, outputName: 'm' });
     assert.equal(nhwc.nodes[1].inputs.length, opset >= 18 ? 2 : 1);
-    assert.deepEqual(nhwc.outputs.map((o) => o.shape), [['n', 3]]);
+    assert.deepEqual(
+      nhwc.outputs.map((o) => o.shape),
+      [['n', 3]],
+    );
     const x = Float32Array.from({ length: 12 }, (_, i) => i - 3);
     const out = (await (await session(nhwc)).run({ x: f32(x, [1, 2, 2, 3]) })).m.data as Float32Array;
     const want = [0, 1, 2].map((c) => [0, 1, 2, 3].reduce((s, p) => s + Math.max(0, x[p * 3 + c]), 0) / 4);
@@ -371,7 +430,11 @@ test('reconstruction in front of h equals h on the JS (U ⊙ mask)·W', async (t
   const full = load(FULL);
   const h = extractSubgraph(full, [LAYER], ['logits']);
   const sH = await session(h);
-  const r = 3, p = 64, hh = 7, ww = 7, M = 5;
+  const r = 3,
+    p = 64,
+    hh = 7,
+    ww = 7,
+    M = 5;
   const U = randomArray(hh * ww * r, 1);
   const masks = randomArray(M * r, 2);
   const W = randomArray(r * p, 3).map((v) => v * 0.5);
@@ -396,7 +459,10 @@ test('reconstruction in front of h equals h on the JS (U ⊙ mask)·W', async (t
   assert.ok(dRec <= tol);
 
   const fed = withReconstruction(h, { W: { data: W, rows: r, cols: p }, spatial: { height: 'h', width: 'w' } });
-  assert.deepEqual(fed.inputs.map((i) => i.name), ['coeffs', 'masks']);
+  assert.deepEqual(
+    fed.inputs.map((i) => i.name),
+    ['coeffs', 'masks'],
+  );
   const out2 = (await (await session(fed)).run({ coeffs: f32(U, [1, hh, ww, r]), masks: f32(masks, [M, r]) })).logits;
   assert.ok(maxAbsDiff(out2.data as Float32Array, ref) <= tol);
 
@@ -419,13 +485,21 @@ test('reconstruction in front of h equals h on the JS (U ⊙ mask)·W', async (t
   const want: number[] = [];
   for (let m = 0; m < 3; m++) {
     const a = [0, 1, 2, 3].map((c) => U2[0] * masks2[m * 2] * W2[c] + U2[1] * masks2[m * 2 + 1] * W2[4 + c]);
-    for (let j = 0; j < 2; j++) want.push(Math.max(0, a.reduce((s, v, c) => s + v * Wh[c * 2 + j], 0)));
+    for (let j = 0; j < 2; j++)
+      want.push(
+        Math.max(
+          0,
+          a.reduce((s, v, c) => s + v * Wh[c * 2 + j], 0),
+        ),
+      );
   }
   assert.ok(maxAbsDiff(got, want) < 1e-5);
 });
 
 test('MatMul / Gemm graphs equal the JS products', async () => {
-  const n = 37, p = 19, k = 6;
+  const n = 37,
+    p = 19,
+    k = 6;
   const X = randomArray(n * p, 11);
   const B = randomArray(p * k, 12);
   const prod = (a: ArrayLike<number>, b: ArrayLike<number>, rows: number, inner: number, cols: number, transA: boolean) => {
@@ -439,7 +513,10 @@ test('MatMul / Gemm graphs equal the JS products', async () => {
     return out;
   };
   const xb = buildMatMulModel({ a: { name: 'X', data: X, rows: n, cols: p }, b: { name: 'B', rows: p, cols: 'k' } });
-  assert.deepEqual(xb.inputs.map((i) => i.name), ['B']);
+  assert.deepEqual(
+    xb.inputs.map((i) => i.name),
+    ['B'],
+  );
   const y1 = (await (await session(xb)).run({ B: f32(B, [p, k]) })).Y;
   assert.deepEqual(y1.dims, [n, k]);
   assert.ok(maxAbsDiff(y1.data as Float32Array, prod(X, B, n, p, k, false)) < 1e-4);
@@ -462,10 +539,20 @@ test('MatMul / Gemm graphs equal the JS products', async () => {
 
 test('wire-level details: unpacked repeated fields, float_data, external data', () => {
   // Hand-encoded: dims written unpacked (one varint field each) and values in float_data, not raw_data.
-  const inline = messageField(5, [varintField(1, 2), varintField(1, 3), varintField(2, DataType.FLOAT), floatField(4, 1.5), lenField(4, new Uint8Array(new Float32Array([2, 3, 4, 5, 6]).buffer)), stringField(8, 'w')]);
+  const inline = messageField(5, [
+    varintField(1, 2),
+    varintField(1, 3),
+    varintField(2, DataType.FLOAT),
+    floatField(4, 1.5),
+    lenField(4, new Uint8Array(new Float32Array([2, 3, 4, 5, 6]).buffer)),
+    stringField(8, 'w'),
+  ]);
   const external = messageField(5, [
-    varintField(1, 4), varintField(2, DataType.FLOAT), stringField(8, 'big'),
-    messageField(13, [stringField(1, 'location'), stringField(2, 'big.bin')]), varintField(14, 1),
+    varintField(1, 4),
+    varintField(2, DataType.FLOAT),
+    stringField(8, 'big'),
+    messageField(13, [stringField(1, 'location'), stringField(2, 'big.bin')]),
+    varintField(14, 1),
   ]);
   const bytes = encodeMessage([
     varintField(1, 8),
@@ -473,7 +560,13 @@ test('wire-level details: unpacked repeated fields, float_data, external data', 
     messageField(8, [stringField(1, ''), varintField(2, 17)]),
   ]);
   const m = parseModel(bytes);
-  assert.deepEqual(m.initializers.map((i) => [i.name, i.dims, i.external]), [['w', [2, 3], false], ['big', [4], true]]);
+  assert.deepEqual(
+    m.initializers.map((i) => [i.name, i.dims, i.external]),
+    [
+      ['w', [2, 3], false],
+      ['big', [4], true],
+    ],
+  );
   assert.equal(m.hasExternalData, true);
   assert.deepEqual(Array.from(readInitializer(m, 'w').values as Float32Array), [1.5, 2, 3, 4, 5, 6]);
   assert.throws(() => readInitializer(m, 'big'), /external data/);
@@ -489,20 +582,31 @@ test('wire-level details: unpacked repeated fields, float_data, external data', 
 test('garbage and truncated files give a clear error', () => {
   const good = new Uint8Array(fs.readFileSync(FULL));
   const bad = (bytes: Uint8Array, re: RegExp) =>
-    assert.throws(() => parseModel(bytes), (e: unknown) => e instanceof OnnxModelError && /^Not a valid ONNX model: /.test(e.message) && re.test(e.message));
+    assert.throws(
+      () => parseModel(bytes),
+      (e: unknown) => e instanceof OnnxModelError && /^Not a valid ONNX model: /.test(e.message) && re.test(e.message),
+    );
   bad(good.subarray(0, 5000), /truncated/);
   bad(good.subarray(0, good.length - 1), /truncated/);
   bad(new Uint8Array(0), /empty/);
   bad(new TextEncoder().encode('this is not a model'), /./);
   bad(new TextEncoder().encode('{"json": true}'), /./);
   const r = rng(5);
-  for (let i = 0; i < 20; i++) bad(Uint8Array.from({ length: 1000 }, () => Math.floor(r() * 256)), /./);
+  for (let i = 0; i < 20; i++)
+    bad(
+      Uint8Array.from({ length: 1000 }, () => Math.floor(r() * 256)),
+      /./,
+    );
   // A valid protobuf without a graph.
   bad(Uint8Array.from([0x08, 0x07]), /no graph/);
 });
 
 test('reconstruction in front of an NHWC h lays the activations out channels-last', async () => {
-  const r = 2, p = 3, hh = 2, ww = 3, M = 4;
+  const r = 2,
+    p = 3,
+    hh = 2,
+    ww = 3,
+    M = 4;
   const hn = buildModel({
     inputs: [{ name: 'act', elemType: DataType.FLOAT, shape: ['batch', hh, ww, p] }],
     outputs: [{ name: 'flat', elemType: DataType.FLOAT, shape: ['batch', hh * ww * p] }],

@@ -13,8 +13,19 @@ import { explain } from '../../src/craft/explain';
 import { presetName } from '../../src/craft/images/preprocess';
 import { readLabelsFile } from '../../src/craft/labels';
 import {
-  OPTIONS, argOptions, checkEngineOptions, checkSize, configOptions, editDistance, flagOptions, fromJson, settingOptions,
-  sizeTextPattern, suggest, upToPattern, type OptionSpec,
+  OPTIONS,
+  argOptions,
+  checkEngineOptions,
+  checkSize,
+  configOptions,
+  editDistance,
+  flagOptions,
+  fromJson,
+  settingOptions,
+  sizeTextPattern,
+  suggest,
+  upToPattern,
+  type OptionSpec,
 } from '../../src/craft/option-table';
 import { configSchema, manifestConfiguration } from '../../src/craft/option-schema';
 import { DEFAULTS } from '../../src/craft/options';
@@ -31,14 +42,28 @@ test('the checked-in schema and manifest settings are what the option table gene
   assert.deepEqual(readJson('package.json').contributes.configuration, manifestConfiguration());
 });
 
-test('every surface has exactly the table\'s options', () => {
+test("every surface has exactly the table's options", () => {
   const schema = configSchema() as { properties: Record<string, { properties?: Record<string, unknown> }> };
-  const top = configOptions().filter((o) => !o.config!.includes('.')).map((o) => o.config);
-  assert.deepEqual(Object.keys(schema.properties).filter((k) => k !== '$schema').sort(), [...top].sort());
-  const fields = configOptions().filter((o) => o.config!.startsWith('preprocess.')).map((o) => o.config!.slice(11));
+  const top = configOptions()
+    .filter((o) => !o.config!.includes('.'))
+    .map((o) => o.config);
+  assert.deepEqual(
+    Object.keys(schema.properties)
+      .filter((k) => k !== '$schema')
+      .sort(),
+    [...top].sort(),
+  );
+  const fields = configOptions()
+    .filter((o) => o.config!.startsWith('preprocess.'))
+    .map((o) => o.config!.slice(11));
   assert.deepEqual(Object.keys(schema.properties.preprocess.properties!).sort(), fields.sort());
   const settings = Object.keys((readJson('package.json').contributes.configuration as { properties: object }).properties);
-  assert.deepEqual(settings.sort(), settingOptions().map((o) => `craft.${o.setting!.key}`).sort());
+  assert.deepEqual(
+    settings.sort(),
+    settingOptions()
+      .map((o) => `craft.${o.setting!.key}`)
+      .sort(),
+  );
   // The CLI takes every flag of the table and only those; --help lists each one.
   const help = helpText();
   for (const o of flagOptions()) {
@@ -85,8 +110,24 @@ test('every numeric option has an upper bound; each surface refuses a value past
     const target = o.target;
     if (target && !target.includes('.')) assert.throws(() => checkEngineOptions({ [target]: over }), CraftError, `engine ${o.name}`);
   }
-  assert.throws(() => fromJson(specs.find((o) => o.name === 'alphaW')!, Infinity, 'alphaW'), /got Infinity/);
-  assert.throws(() => fromJson(specs.find((o) => o.name === 'alphaW')!, NaN, 'alphaW'), /got NaN/);
+  assert.throws(
+    () =>
+      fromJson(
+        specs.find((o) => o.name === 'alphaW')!,
+        Infinity,
+        'alphaW',
+      ),
+    /got Infinity/,
+  );
+  assert.throws(
+    () =>
+      fromJson(
+        specs.find((o) => o.name === 'alphaW')!,
+        NaN,
+        'alphaW',
+      ),
+    /got NaN/,
+  );
   // Sizes: each side up to the largest input side.
   assert.deepEqual(checkSize('8192x1', 's'), [8192, 1]);
   assert.throws(() => checkSize('8193', 's'), /from 1 to 8192/);
@@ -95,9 +136,14 @@ test('every numeric option has an upper bound; each surface refuses a value past
 });
 
 test('the engine refuses options out of bounds before it starts (library callers, the worker)', async () => {
-  await assert.rejects(explain({ ...DEFAULTS, model: 'm.onnx', images: 'i', classId: 0, out: os.tmpdir(), concepts: 1000 }), (e: unknown) =>
-    e instanceof CraftError && e.kind === 'usage' && /concepts must be an integer ≥ 1 and ≤ 512, got 1000/.test(e.message));
-  await assert.rejects(explain({ ...DEFAULTS, model: 'm.onnx', images: 'i', classId: 0, out: os.tmpdir(), mapPercentile: 101 }), /mapPercentile must be a number ≥ 0 and ≤ 100/);
+  await assert.rejects(
+    explain({ ...DEFAULTS, model: 'm.onnx', images: 'i', classId: 0, out: os.tmpdir(), concepts: 1000 }),
+    (e: unknown) => e instanceof CraftError && e.kind === 'usage' && /concepts must be an integer ≥ 1 and ≤ 512, got 1000/.test(e.message),
+  );
+  await assert.rejects(
+    explain({ ...DEFAULTS, model: 'm.onnx', images: 'i', classId: 0, out: os.tmpdir(), mapPercentile: 101 }),
+    /mapPercentile must be a number ≥ 0 and ≤ 100/,
+  );
 });
 
 test('the size pattern of the schema accepts exactly 1..max', () => {
@@ -115,9 +161,19 @@ test('the size pattern of the schema accepts exactly 1..max', () => {
 // that the config check can be compared with the schema itself rather than with the generator.
 function validates(schema: Record<string, unknown>, v: unknown): boolean {
   const s = schema as {
-    type?: string; enum?: unknown[]; anyOf?: Record<string, unknown>[]; minimum?: number; maximum?: number; exclusiveMinimum?: number;
-    pattern?: string; items?: Record<string, unknown>; minItems?: number; maxItems?: number; properties?: Record<string, Record<string, unknown>>;
-    patternProperties?: Record<string, Record<string, unknown>>; additionalProperties?: boolean;
+    type?: string;
+    enum?: unknown[];
+    anyOf?: Record<string, unknown>[];
+    minimum?: number;
+    maximum?: number;
+    exclusiveMinimum?: number;
+    pattern?: string;
+    items?: Record<string, unknown>;
+    minItems?: number;
+    maxItems?: number;
+    properties?: Record<string, Record<string, unknown>>;
+    patternProperties?: Record<string, Record<string, unknown>>;
+    additionalProperties?: boolean;
   };
   if (s.anyOf && !s.anyOf.some((x) => validates(x, v))) return false;
   if (s.enum && !s.enum.some((x) => JSON.stringify(x) === JSON.stringify(v))) return false;
@@ -149,10 +205,68 @@ function validates(schema: Record<string, unknown>, v: unknown): boolean {
 test('the config file check and the JSON schema accept and refuse the same files', () => {
   const schema = configSchema();
   const values: unknown[] = [
-    0, 1, 2, -1, 0.5, 1.5, 90, 100, 101, 512, 513, 1024, 1025, 4096, 4097, 8192, 8193, 1e6, 1e6 + 1, 10_000_000, 10_000_001, 1e-4,
-    '', ' ', 'x', 'm.onnx', '28', '28x28', '28X14', ' 28 x 28 ', '0x3', '8193', '2.5', 'auto', 'cpu', 'cuda', 'gpu', 'ImageNet', '[0, 1]', '[-1,1]',
-    'bilinear', 'cubic', 'NCHW', 'RGB', 'BGR', true, false, null, [], [28], [28, 28], [0, 28], [8193, 1], [1, 2, 3], [0, 0, 0], [1, 0, 1], [0.5, 0.5, 0.5],
-    [-1, 1], [1, 1], ['a', 'b'], {}, { x: 1 },
+    0,
+    1,
+    2,
+    -1,
+    0.5,
+    1.5,
+    90,
+    100,
+    101,
+    512,
+    513,
+    1024,
+    1025,
+    4096,
+    4097,
+    8192,
+    8193,
+    1e6,
+    1e6 + 1,
+    10_000_000,
+    10_000_001,
+    1e-4,
+    '',
+    ' ',
+    'x',
+    'm.onnx',
+    '28',
+    '28x28',
+    '28X14',
+    ' 28 x 28 ',
+    '0x3',
+    '8193',
+    '2.5',
+    'auto',
+    'cpu',
+    'cuda',
+    'gpu',
+    'ImageNet',
+    '[0, 1]',
+    '[-1,1]',
+    'bilinear',
+    'cubic',
+    'NCHW',
+    'RGB',
+    'BGR',
+    true,
+    false,
+    null,
+    [],
+    [28],
+    [28, 28],
+    [0, 28],
+    [8193, 1],
+    [1, 2, 3],
+    [0, 0, 0],
+    [1, 0, 1],
+    [0.5, 0.5, 0.5],
+    [-1, 1],
+    [1, 1],
+    ['a', 'b'],
+    {},
+    { x: 1 },
   ];
   // Where the check is stricter than a schema can say: a range [lo, hi] must have lo ≠ hi.
   const stricter = (key: string, v: unknown) => key === 'preprocess.range' && Array.isArray(v) && v.length === 2 && v[0] === v[1];
@@ -209,11 +323,17 @@ test('config file mistakes: a misspelt key gets a suggestion; every problem is l
   assert.match(err({ patchSize: 14 }).message, /did you mean "patch"\?/); // the VS Code setting's name
   assert.match(err({ 'max-images': 5 }).message, /did you mean "maxImages"\?/); // the CLI flag's name
   assert.match(err({ mean: [0, 0, 0] }).message, /did you mean "mean" inside "preprocess"\?/);
-  assert.match(err({ preprocess: { chanelOrder: 'BGR' } }).message, /"preprocess\.chanelOrder" is not a known key; did you mean "channelOrder" inside "preprocess"\?/);
+  assert.match(
+    err({ preprocess: { chanelOrder: 'BGR' } }).message,
+    /"preprocess\.chanelOrder" is not a known key; did you mean "channelOrder" inside "preprocess"\?/,
+  );
   assert.match(err({ colour: 'red' }).message, /"colour" is not a known key\.$/);
   assert.match(err({ colour: 'red' }).hint!, /Known keys: model, h, images/);
   const many = err({ concepts: 0, provider: 'gpu', size: 'big' });
-  assert.match(many.message, /cfg\.json has 3 problems:\n {2}"concepts" must be an integer ≥ 1 and ≤ 512, got 0\.\n {2}"provider" must be one of "auto", "cpu", "cuda", "webgpu", "dml", "coreml", got "gpu"\.\n {2}"size": the size/);
+  assert.match(
+    many.message,
+    /cfg\.json has 3 problems:\n {2}"concepts" must be an integer ≥ 1 and ≤ 512, got 0\.\n {2}"provider" must be one of "auto", "cpu", "cuda", "webgpu", "dml", "coreml", got "gpu"\.\n {2}"size": the size/,
+  );
   assert.match(err({ preprocess: { std: [1, 0, 1] } }).message, /"preprocess\.std": each value must be > 0, got 0/);
   assert.equal(suggest('zzzzzz', ['concepts', 'patch']), undefined);
   assert.equal(editDistance('concepst', 'concepts'), 1);
@@ -231,11 +351,34 @@ test('a UTF-8 byte order mark is accepted in config and labels files', () => {
   assert.deepEqual(readLabelsFile(path.join(dir, 'labels.txt')), ['cat', 'dog']);
 });
 
-test('command arguments of craft.explain: the table\'s keys', () => {
+test("command arguments of craft.explain: the table's keys", () => {
   // flow.ts needs VS Code (the integration tests run it); here: the keys it accepts are the table's.
-  assert.deepEqual(argOptions().map((o) => o.arg).sort(), [
-    'alphaW', 'batch', 'class', 'concepts', 'designs', 'force', 'images', 'labels', 'layer', 'mapPercentile', 'maxImages', 'model',
-    'out', 'patch', 'preset', 'provider', 'reveal', 'size', 'threads', 'topCrops',
-  ]);
+  assert.deepEqual(
+    argOptions()
+      .map((o) => o.arg)
+      .sort(),
+    [
+      'alphaW',
+      'batch',
+      'class',
+      'concepts',
+      'designs',
+      'force',
+      'images',
+      'labels',
+      'layer',
+      'mapPercentile',
+      'maxImages',
+      'model',
+      'out',
+      'patch',
+      'preset',
+      'provider',
+      'reveal',
+      'size',
+      'threads',
+      'topCrops',
+    ],
+  );
   for (const o of argOptions()) if (o.config) assert.equal(o.arg, o.config, 'an argument is named like its config key');
 });

@@ -56,9 +56,11 @@ test('on the real package-lock.json each target gets its own sharp packages, at 
       assert.equal(p.version, sharpOptional[p.name], `${target}: ${p.name}`);
       assert.match(p.integrity ?? '', /^sha512-/, `${target}: ${p.name} has an integrity to check the download against`);
     }
-    for (const n of ['onnxruntime-node', 'onnxruntime-common', 'sharp', '@img/colour', 'detect-libc', 'semver']) assert.ok(names.includes(n), `${target}: ${n}`);
+    for (const n of ['onnxruntime-node', 'onnxruntime-common', 'sharp', '@img/colour', 'detect-libc', 'semver'])
+      assert.ok(names.includes(n), `${target}: ${n}`);
     // Bundled into media/webview.js, or only for development.
-    for (const n of ['@vscode/webview-ui-toolkit', 'react', '@microsoft/fast-foundation', 'typescript', '@vscode/vsce', 'playwright-core']) assert.ok(!names.includes(n), `${target}: ${n}`);
+    for (const n of ['@vscode/webview-ui-toolkit', 'react', '@microsoft/fast-foundation', 'typescript', '@vscode/vsce', 'playwright-core'])
+      assert.ok(!names.includes(n), `${target}: ${n}`);
   }
 });
 
@@ -77,7 +79,11 @@ test('the package closure resolves nested copies first, skips optional packages 
   const lock = {
     packages: {
       '': { dependencies: { app: '1', bundled: '1' }, devDependencies: { tool: '1' } },
-      'node_modules/app': { version: '1.0.0', dependencies: { util: '^2' }, optionalDependencies: { '@x/native-linux': '1', '@x/native-win': '1', '@x/not-locked': '1' } },
+      'node_modules/app': {
+        version: '1.0.0',
+        dependencies: { util: '^2' },
+        optionalDependencies: { '@x/native-linux': '1', '@x/native-win': '1', '@x/not-locked': '1' },
+      },
       'node_modules/app/node_modules/util': { version: '2.0.0' },
       'node_modules/util': { version: '1.0.0' },
       'node_modules/@x/native-linux': { version: '1.0.0', os: ['linux'], cpu: ['x64'], optional: true, dependencies: { util: '^1' } },
@@ -111,7 +117,24 @@ test('each target keeps only its own onnxruntime-node binaries, and no docs, sou
       'darwin/arm64': ['libonnxruntime.1.30.0.dylib', 'libonnxruntime.1.dylib', 'onnxruntime_binding.node'],
     };
     for (const [osArch, files] of Object.entries(bins)) for (const f of files) write(path.join(ort, 'bin/napi-v6', osArch, f));
-    for (const f of ['package.json', 'LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/index.js.map', 'lib/index.ts', 'script/install.js', '.eslintrc', '.github/FUNDING.yml', 'test/a.js', 'dist/a.test.js', 'tsconfig.json', 'CHANGELOG.md', 'node_modules/nested/index.js']) write(path.join(ort, f));
+    for (const f of [
+      'package.json',
+      'LICENSE',
+      'README.md',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/index.js.map',
+      'lib/index.ts',
+      'script/install.js',
+      '.eslintrc',
+      '.github/FUNDING.yml',
+      'test/a.js',
+      'dist/a.test.js',
+      'tsconfig.json',
+      'CHANGELOG.md',
+      'node_modules/nested/index.js',
+    ])
+      write(path.join(ort, f));
 
     const common = ['LICENSE', 'dist/index.js', 'package.json', 'script/install.js'];
     const expected: Record<string, string[]> = {
@@ -127,8 +150,16 @@ test('each target keeps only its own onnxruntime-node binaries, and no docs, sou
 
     // The bin rule is onnxruntime-node's own; sharp's C++ sources are dropped, its dist kept.
     const sharp = path.join(dir, 'sharp');
-    for (const f of ['package.json', 'LICENSE', 'dist/index.cjs', 'dist/index.mjs', 'src/sharp.cc', 'src/binding.gyp', 'install/build.js', 'bin/x.js']) write(path.join(sharp, f));
-    assert.deepEqual(vf.packageFiles('sharp', sharp, 'win32-x64'), ['LICENSE', 'bin/x.js', 'dist/index.cjs', 'dist/index.mjs', 'install/build.js', 'package.json']);
+    for (const f of ['package.json', 'LICENSE', 'dist/index.cjs', 'dist/index.mjs', 'src/sharp.cc', 'src/binding.gyp', 'install/build.js', 'bin/x.js'])
+      write(path.join(sharp, f));
+    assert.deepEqual(vf.packageFiles('sharp', sharp, 'win32-x64'), [
+      'LICENSE',
+      'bin/x.js',
+      'dist/index.cjs',
+      'dist/index.mjs',
+      'install/build.js',
+      'package.json',
+    ]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -148,7 +179,8 @@ test('the staged package.json has no scripts, no dev dependencies and no bundled
 test('the extension files are the build output without source maps, plus README, LICENSE and the method doc', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-pack-root-'));
   try {
-    for (const f of ['README.md', 'LICENSE', 'docs/method.md', 'docs/other.md', 'media/webview.js', 'schemas/s.json', 'src/a.ts', 'out/test/t.js']) write(path.join(root, f));
+    for (const f of ['README.md', 'LICENSE', 'docs/method.md', 'docs/other.md', 'media/webview.js', 'schemas/s.json', 'src/a.ts', 'out/test/t.js'])
+      write(path.join(root, f));
     assert.throws(() => vf.extensionFiles(root), /out\/src\/ is missing: run npm run build first/);
     for (const f of ['out/src/extension/index.js', 'out/src/extension/index.js.map']) write(path.join(root, f));
     assert.deepEqual(vf.extensionFiles(root), ['out/src/extension/index.js', 'media/webview.js', 'schemas/s.json', 'README.md', 'LICENSE', 'docs/method.md']);

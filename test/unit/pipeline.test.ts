@@ -20,6 +20,7 @@ import { runFloat } from '../../src/craft/onnx/sessions';
 import { imageImportance, meanImportance, rankConcepts } from '../../src/craft/stages/importance';
 import { haltonDesign } from '../../src/craft/math/sobol';
 import { readBundle } from '../../src/craft/bundle/writer';
+import { readArray } from '../../src/craft/bundle/arrays';
 import { CancelledError, CraftError } from '../../src/craft/errors';
 import { cosine } from './helpers';
 
@@ -72,10 +73,16 @@ async function goldenActivations() {
   const crops = await m.factory.create(cropsModel.model.bytes, 'crops');
   const store = await PixelStore.create(path.join(tempDir('pixels'), 'pixels'), 28, 28);
   const acts = await computeActivations({
-    files, root: o.images, preprocess: m.preprocess, patch: 14, batch: 64, channels: m.channels,
+    files,
+    root: o.images,
+    preprocess: m.preprocess,
+    patch: 14,
+    batch: 64,
+    channels: m.channels,
     crops: { session: crops, input: CROPS, output: cropsModel.output },
     savePixels: (i, rgb) => store.write(i, rgb),
-    onSkip: () => undefined, onProgress: () => undefined,
+    onSkip: () => undefined,
+    onProgress: () => undefined,
   });
   await crops.release();
   return { m, acts, store };
@@ -102,7 +109,16 @@ test('golden: importances with the reference W and masks match the reference (�
   assert.deepEqual(Array.from(design.data), Array.from(masks));
   // Second pass as the pipeline does it: g with the projection on W, from the saved pixels.
   const project = await m.factory.create(projectionGraph(m, W).bytes, 'projection');
-  const projection = await projectImages({ pixels: (i) => store.read(i), count: 200, preprocess: m.preprocess, session: project, input: m.info.inputName, concepts: 10, batch: 64, onProgress: () => undefined });
+  const projection = await projectImages({
+    pixels: (i) => store.read(i),
+    count: 200,
+    preprocess: m.preprocess,
+    session: project,
+    input: m.info.inputName,
+    concepts: 10,
+    batch: 64,
+    onProgress: () => undefined,
+  });
   await project.release();
   await store.dispose();
   assert.equal(projection.positions, 200 * 49);
@@ -125,11 +141,19 @@ test('golden: importances with the reference W and masks match the reference (�
   const perImage: Float64Array[] = [];
   for (let i = 0; i < 200; i++) {
     const coefficients = Float32Array.from(U.data.subarray(i * 49 * 10, (i + 1) * 49 * 10));
-    perImage.push(await imageImportance({
-      classes: 10,
-      maxBlock: 64,
-      run: async (c, mk, b) => (await runFloat(session, { coeffs: { data: c, dims: [1, 7, 7, 10] }, masks: { data: mk, dims: [b, 10] } }, [out]))[out].data,
-    }, coefficients, design, 32, 9));
+    perImage.push(
+      await imageImportance(
+        {
+          classes: 10,
+          maxBlock: 64,
+          run: async (c, mk, b) => (await runFloat(session, { coeffs: { data: c, dims: [1, 7, 7, 10] }, masks: { data: mk, dims: [b, 10] } }, [out]))[out].data,
+        },
+        coefficients,
+        design,
+        32,
+        9,
+      ),
+    );
   }
   await session.release();
   const st = meanImportance(perImage, 10);
@@ -145,19 +169,30 @@ test('golden end to end: explain() finds the reference top-3 concepts and writes
   // order them differently in principle; here it does not), then every importance compared.
   const refW = f32('W_10x64.f32');
   const match = bundle.W.map((row) => {
-    let best = -1, bestCos = -1;
+    let best = -1,
+      bestCos = -1;
     for (let j = 0; j < 10; j++) {
       const c = cosine(row, refW.subarray(j * 64, (j + 1) * 64));
-      if (c > bestCos) { bestCos = c; best = j; }
+      if (c > bestCos) {
+        bestCos = c;
+        best = j;
+      }
     }
     return { best, bestCos };
   });
-  assert.deepEqual(match.map((m) => m.best).sort((a, b) => a - b), [...Array(10).keys()], 'the matching is a bijection');
+  assert.deepEqual(
+    match.map((m) => m.best).sort((a, b) => a - b),
+    [...Array(10).keys()],
+    'the matching is a bijection',
+  );
   // Achieved (2026-11-30): min cosine 0.999994, max |Δ importance| 7.0e-4, relative Δ of the reconstruction
   // error 2.8e-5. The residual is the NMF's: 200 unconverged iterations in float32 (sklearn) vs float64
   // (here) drift apart (with the reference's W fed in, the importances agree to 5e-8: test above). A 5 %
   // error in one NMF product moves the top importance by 0.035.
-  assert.ok(match.every((m) => m.bestCos >= 0.99999), `W cosines ${match.map((m) => m.bestCos.toFixed(7))}`);
+  assert.ok(
+    match.every((m) => m.bestCos >= 0.99999),
+    `W cosines ${match.map((m) => m.bestCos.toFixed(7))}`,
+  );
   const worst = Math.max(...bundle.importances.map((v, c) => Math.abs(v - reference.importances[match[c].best])));
   assert.ok(worst <= 1.5e-3, `max |importance − reference| = ${worst}`);
   const ourTop3 = bundle.ranking.slice(0, 3).map((c) => match[c].best);
@@ -188,6 +223,22 @@ test('golden end to end: explain() finds the reference top-3 concepts and writes
   }
   assert.ok(!bundle.warnings.some((w) => /predicted as another class/.test(w)), 'no notice for 4 % of other predictions');
 
+  // The coefficient arrays beside results.json: every crop's U, every latent cell's image-scale coefficients.
+  const U = await readArray(dir, bundle.arrays!.cropCoefficients);
+  const cells = await readArray(dir, bundle.arrays!.imageCoefficients);
+  assert.deepEqual([U.rows, U.cols, cells.rows, cells.cols], [800, 10, 200 * 49, 10]);
+  for (const c of bundle.concepts) {
+    let best = -Infinity;
+    for (let k = 0; k < U.rows; k++) best = Math.max(best, U.data[k * 10 + c.index]);
+    assert.equal(best, Math.fround(c.crops[0].coefficient), `concept ${c.index}: its top crop has the column's largest U`);
+  }
+  const presence0 = Array.from({ length: 10 }, (_, c) => {
+    let sum = 0;
+    for (let k = 0; k < 49; k++) sum += cells.data[k * 10 + c];
+    return sum / 49;
+  });
+  presence0.forEach((v, c) => assert.ok(Math.abs(v - bundle.images[0].presence[c]) < 1e-6, 'image 0 presence from its cells'));
+
   const back = await readBundle(dir);
   assert.deepEqual(back.importances, bundle.importances);
   assert.equal(back.images.length, 200);
@@ -214,7 +265,10 @@ test('golden end to end: explain() finds the reference top-3 concepts and writes
   assert.ok(first.ok && thumb.ok);
   assert.deepEqual(Buffer.from(thumb.image.rgb), Buffer.from(first.image.rgb));
   // the working copies of the pixels are not part of the bundle
-  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('.')), []);
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((f) => f.startsWith('.')),
+    [],
+  );
   // the global importance is the mean of the per-image ones
   const mean = back.images.reduce((acc, im) => acc.map((v, i) => v + im.importances[i] / 200), new Array(10).fill(0));
   mean.forEach((v, i) => assert.ok(Math.abs(v - back.importances[i]) < 1e-9));
@@ -229,7 +283,14 @@ test('g and h given as two files give the same concepts as the split of the full
   const base = goldenOptions({ images, concepts: 4, designs: 8 });
   const split = await explain(base);
   const fixtures = path.join(ROOT, 'test/fixtures/fashion-mnist');
-  const twoFiles = await explain({ ...base, model: path.join(fixtures, 'fmnist_g.onnx'), hModel: path.join(fixtures, 'fmnist_h.onnx'), layer: undefined, labelsFile: path.join(SAMPLE, 'model/labels.json'), out: tempDir('gh') });
+  const twoFiles = await explain({
+    ...base,
+    model: path.join(fixtures, 'fmnist_g.onnx'),
+    hModel: path.join(fixtures, 'fmnist_h.onnx'),
+    layer: undefined,
+    labelsFile: path.join(SAMPLE, 'model/labels.json'),
+    out: tempDir('gh'),
+  });
   assert.equal(twoFiles.bundle.splitCheck, undefined);
   for (let i = 0; i < 4; i++) {
     assert.ok(Math.abs(twoFiles.bundle.importances[i] - split.bundle.importances[i]) < 1e-5);
@@ -241,8 +302,14 @@ test('sneakers explained as ankle boots: every image is predicted as another cla
   const src = path.join(SAMPLE, 'images/sneaker');
   for (const f of fs.readdirSync(src).sort().slice(0, 12)) fs.copyFileSync(path.join(src, f), path.join(images, f));
   const { bundle } = await explain(goldenOptions({ images, concepts: 3, designs: 4 }));
-  assert.ok(bundle.images.every((im) => im.predicted === 7 && im.classProbability! < 0.5), JSON.stringify(bundle.images.map((im) => [im.predicted, im.classProbability])));
-  assert.ok(bundle.warnings.includes('12 of 12 images are predicted as another class: the concepts explain the class score on them too.'), bundle.warnings.join('\n'));
+  assert.ok(
+    bundle.images.every((im) => im.predicted === 7 && im.classProbability! < 0.5),
+    JSON.stringify(bundle.images.map((im) => [im.predicted, im.classProbability])),
+  );
+  assert.ok(
+    bundle.warnings.includes('12 of 12 images are predicted as another class: the concepts explain the class score on them too.'),
+    bundle.warnings.join('\n'),
+  );
 });
 
 test('predictions: argmax, the class score, and its softmax probability (or the output itself after a softmax)', () => {
@@ -257,7 +324,11 @@ test('predictions: argmax, the class score, and its softmax probability (or the 
 });
 
 test('unreadable images are skipped and listed; the run goes on', async () => {
-  const images = smallDataset(6, { 'broken.png': Buffer.from('not a png'), 'empty.jpg': Buffer.alloc(0), '<b>x<i> "q" &amp;.png': fs.readFileSync(path.join(SAMPLE, 'images/ankle_boot/t10k_00000.png')) });
+  const images = smallDataset(6, {
+    'broken.png': Buffer.from('not a png'),
+    'empty.jpg': Buffer.alloc(0),
+    '<b>x<i> "q" &amp;.png': fs.readFileSync(path.join(SAMPLE, 'images/ankle_boot/t10k_00000.png')),
+  });
   const { bundle } = await explain(goldenOptions({ images, concepts: 3, designs: 4 }));
   assert.equal(bundle.images.length, 7);
   assert.ok(bundle.images.some((im) => im.path === '<b>x<i> "q" &amp;.png'));
@@ -289,7 +360,11 @@ test('bad inputs end in clear errors and leave no results behind', async () => {
   await rejects({ model: text, images }, 'model', /not a readable ONNX model/);
   await rejects({ model: truncated, images }, 'model', /not a readable ONNX model/);
   await rejects({ model: path.join(dir, 'missing.onnx'), images }, 'model', /no such file/);
-  await rejects({ images, layer: '/g/c4/Conv_output_0' }, 'model', /negative activations.*NMF needs activations ≥ 0[\s\S]*Layers that work: .*MaxPool_1_output_0/);
+  await rejects(
+    { images, layer: '/g/c4/Conv_output_0' },
+    'model',
+    /negative activations.*NMF needs activations ≥ 0[\s\S]*Layers that work: .*MaxPool_1_output_0/,
+  );
   await rejects({ images, layer: 'nope' }, 'usage', /no tensor named "nope"/);
   await rejects({ images, patch: 28, concepts: 10 }, 'input', /Only 3 crops .* for 10 concepts/);
   await rejects({ images: tempDir('empty') }, 'input', /No images found/);
@@ -304,11 +379,15 @@ test('bad inputs end in clear errors and leave no results behind', async () => {
 test('a cancelled run stops and leaves no bundle', async () => {
   const out = tempDir('cancel');
   const controller = new AbortController();
-  const run = explain(goldenOptions({
-    out,
-    signal: controller.signal,
-    onProgress: (p) => { if (p.stage === 'importance' && p.done === 3) controller.abort(); },
-  }));
+  const run = explain(
+    goldenOptions({
+      out,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.stage === 'importance' && p.done === 3) controller.abort();
+      },
+    }),
+  );
   await assert.rejects(run, (e: unknown) => e instanceof CancelledError);
   assert.deepEqual(fs.readdirSync(out), []);
 });

@@ -35,19 +35,66 @@ test('parseFromWebview rejects values that are not message objects', () => {
   assert.equal(parseFromWebview(Object.assign([], { type: 'ready' }), IMAGES), undefined);
   // Class instances and inherited fields: only own keys of a plain object count.
   assert.equal(parseFromWebview(Object.create({ type: 'ready' }), IMAGES), undefined);
-  assert.equal(parseFromWebview(new (class { type = 'ready'; })(), IMAGES), undefined);
+  assert.equal(
+    parseFromWebview(
+      new (class {
+        type = 'ready';
+      })(),
+      IMAGES,
+    ),
+    undefined,
+  );
   assert.equal(parseFromWebview(new Date(0), IMAGES), undefined);
 });
 
 test('parseFromWebview rejects unknown or mistyped message types', () => {
-  const types: unknown[] = [undefined, null, '', 'READY', 'Ready', 'openimage', 'show', 'error', 'toString', 'constructor', '__proto__', 'hasOwnProperty', 1, true, ['ready'], { type: 'ready' }];
+  const types: unknown[] = [
+    undefined,
+    null,
+    '',
+    'READY',
+    'Ready',
+    'openimage',
+    'show',
+    'error',
+    'toString',
+    'constructor',
+    '__proto__',
+    'hasOwnProperty',
+    1,
+    true,
+    ['ready'],
+    { type: 'ready' },
+  ];
   for (const type of types) assert.equal(parseFromWebview({ type }, IMAGES), undefined, `type ${JSON.stringify(type)}`);
   assert.equal(parseFromWebview({}, IMAGES), undefined, 'no type');
   assert.equal(parseFromWebview({ image: 0 }, IMAGES), undefined, 'no type, an image');
 });
 
 test('parseFromWebview: openImage needs an integer index inside the bundle', () => {
-  const bad: unknown[] = [-1, -0.5, 0.5, 1.5, IMAGES, IMAGES + 1, 2 ** 53, -(2 ** 31), NaN, Infinity, -Infinity, '0', '1', '', null, undefined, true, false, [0], { valueOf: () => 0 }, 1n];
+  const bad: unknown[] = [
+    -1,
+    -0.5,
+    0.5,
+    1.5,
+    IMAGES,
+    IMAGES + 1,
+    2 ** 53,
+    -(2 ** 31),
+    NaN,
+    Infinity,
+    -Infinity,
+    '0',
+    '1',
+    '',
+    null,
+    undefined,
+    true,
+    false,
+    [0],
+    { valueOf: () => 0 },
+    1n,
+  ];
   for (const image of bad) {
     assert.equal(parseFromWebview({ type: 'openImage', image }, IMAGES), undefined, `image ${String(image)}`);
   }

@@ -5,14 +5,25 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseProvider, missingLibraries, ProviderUnavailable, realHost, staticReason, vulkanDrivers, type HostFacts, type Trial } from '../../src/craft/onnx/providers';
+import {
+  chooseProvider,
+  missingLibraries,
+  ProviderUnavailable,
+  realHost,
+  staticReason,
+  vulkanDrivers,
+  type HostFacts,
+  type Trial,
+} from '../../src/craft/onnx/providers';
 import { ortBinaryDir } from '../../src/craft/onnx/sessions';
 import type { ProviderName } from '../../src/protocol';
 
 const ORT = '/ext/node_modules/onnxruntime-node/bin/napi-v6/linux/x64';
 
 /** A fake machine: files with contents, folders listed from them, command outputs. */
-function host(o: { platform?: NodeJS.Platform; arch?: string; files?: Record<string, string>; commands?: Record<string, string>; env?: Record<string, string> } = {}): HostFacts {
+function host(
+  o: { platform?: NodeJS.Platform; arch?: string; files?: Record<string, string>; commands?: Record<string, string>; env?: Record<string, string> } = {},
+): HostFacts {
   const files = o.files ?? {};
   return {
     platform: o.platform ?? 'linux',
@@ -21,7 +32,10 @@ function host(o: { platform?: NodeJS.Platform; arch?: string; files?: Record<str
     ortDir: ORT,
     exists: (f) => f in files,
     read: (f) => files[f],
-    list: (d) => Object.keys(files).filter((f) => f.startsWith(d + '/') && !f.slice(d.length + 1).includes('/')).map((f) => f.slice(d.length + 1)),
+    list: (d) =>
+      Object.keys(files)
+        .filter((f) => f.startsWith(d + '/') && !f.slice(d.length + 1).includes('/'))
+        .map((f) => f.slice(d.length + 1)),
     exec: (cmd, args) => o.commands?.[[cmd, ...args].join(' ')],
   };
 }
@@ -49,7 +63,11 @@ function loader(outcomes: Partial<Record<ProviderName, Trial>> = {}) {
 
 test('auto on Linux with CUDA installed and working picks CUDA, names the GPU, tries nothing else', async () => {
   const l = loader();
-  const c = await chooseProvider('auto', host({ files: { ...CUDA_LIB }, commands: { [`ldd ${ORT}/libonnxruntime_providers_cuda.so`]: '\tlibcudnn.so.9 => /usr/lib/libcudnn.so.9\n', ...SMI } }), l.trial);
+  const c = await chooseProvider(
+    'auto',
+    host({ files: { ...CUDA_LIB }, commands: { [`ldd ${ORT}/libonnxruntime_providers_cuda.so`]: '\tlibcudnn.so.9 => /usr/lib/libcudnn.so.9\n', ...SMI } }),
+    l.trial,
+  );
   assert.equal(c.provider, 'cuda');
   assert.equal(c.device, 'NVIDIA H200');
   assert.deepEqual(l.tried, ['cuda']);
@@ -76,11 +94,14 @@ test('auto on a machine whose only Vulkan device is software (SwiftShader, lavap
     const c = await chooseProvider('auto', host({ files: { ...VULKAN, ...icd } }), l.trial);
     assert.equal(c.provider, 'cpu');
     assert.deepEqual(l.tried, [], 'nothing is loaded');
-    assert.match(c.notice, /^Execution provider: CPU \(auto\)\. Not used: CUDA: the CUDA provider is not installed .*; WebGPU: the only Vulkan device is a software one \((SwiftShader|lavapipe) \(software Vulkan\)\), far slower than the CPU provider\.$/);
+    assert.match(
+      c.notice,
+      /^Execution provider: CPU \(auto\)\. Not used: CUDA: the CUDA provider is not installed .*; WebGPU: the only Vulkan device is a software one \((SwiftShader|lavapipe) \(software Vulkan\)\), far slower than the CPU provider\.$/,
+    );
   }
 });
 
-test('auto: Mesa\'s hardware Vulkan drivers without a GPU device node (a VM, a container) are not tried; with /dev/dri they are', async () => {
+test("auto: Mesa's hardware Vulkan drivers without a GPU device node (a VM, a container) are not tried; with /dev/dri they are", async () => {
   const l = loader();
   const c = await chooseProvider('auto', host({ files: { ...VULKAN, ...MESA_ICDS, ...LAVAPIPE } }), l.trial);
   assert.equal(c.provider, 'cpu');
@@ -92,9 +113,18 @@ test('auto: Mesa\'s hardware Vulkan drivers without a GPU device node (a VM, a c
 
 test('auto: VK_ICD_FILENAMES pointing at SwiftShader counts as software too; a hardware driver beside it does not hide', () => {
   const swift = { '/opt/sw/icd.json': JSON.stringify({ ICD: { library_path: '/opt/sw/libvk_swiftshader.so' } }) };
-  assert.match(staticReason('webgpu', host({ files: { ...VULKAN, ...NVIDIA_ICD, ...swift }, env: { VK_ICD_FILENAMES: '/opt/sw/icd.json' } }), true)!, /software/);
+  assert.match(
+    staticReason('webgpu', host({ files: { ...VULKAN, ...NVIDIA_ICD, ...swift }, env: { VK_ICD_FILENAMES: '/opt/sw/icd.json' } }), true)!,
+    /software/,
+  );
   assert.equal(staticReason('webgpu', host({ files: { ...VULKAN, ...NVIDIA_ICD, ...SWIFTSHADER } }), true), undefined);
-  assert.deepEqual(vulkanDrivers(host({ files: { ...NVIDIA_ICD, ...SWIFTSHADER } })).map((d) => [d.name, d.software]), [['NVIDIA (Vulkan)', false], ['SwiftShader (software Vulkan)', true]]);
+  assert.deepEqual(
+    vulkanDrivers(host({ files: { ...NVIDIA_ICD, ...SWIFTSHADER } })).map((d) => [d.name, d.software]),
+    [
+      ['NVIDIA (Vulkan)', false],
+      ['SwiftShader (software Vulkan)', true],
+    ],
+  );
 });
 
 test('auto: a provider that loads but runs the probe 10× slower than the CPU (a software adapter elsewhere) is skipped', async () => {
@@ -132,11 +162,18 @@ test('a named provider that cannot run here is a ProviderUnavailable saying what
     ['webgpu', host({ files: VULKAN }), /no Vulkan driver is installed/],
   ];
   for (const [p, h, message] of cases) {
-    await assert.rejects(chooseProvider(p, h, l.trial), (e: unknown) => e instanceof ProviderUnavailable && message.test(e.message), `${p} on ${h.platform}-${h.arch}`);
+    await assert.rejects(
+      chooseProvider(p, h, l.trial),
+      (e: unknown) => e instanceof ProviderUnavailable && message.test(e.message),
+      `${p} on ${h.platform}-${h.arch}`,
+    );
   }
   assert.deepEqual(l.tried, []);
   // A named provider whose load fails passes the loader's reason on.
-  await assert.rejects(chooseProvider('dml', host({ platform: 'win32' }), async () => ({ ok: false, reason: 'no D3D12 adapter' })), /DirectML execution provider cannot run here: no D3D12 adapter/);
+  await assert.rejects(
+    chooseProvider('dml', host({ platform: 'win32' }), async () => ({ ok: false, reason: 'no D3D12 adapter' })),
+    /DirectML execution provider cannot run here: no D3D12 adapter/,
+  );
 });
 
 test('a named software device still runs when asked for by name (CI), and the notice says how slow it was', async () => {
@@ -147,7 +184,9 @@ test('a named software device still runs when asked for by name (CI), and the no
 });
 
 test('missingLibraries reads ldd\'s "not found" lines', () => {
-  const h = host({ commands: { 'ldd /x.so': '\tlinux-vdso.so.1 (0x1)\n\tlibcudnn.so.9 => not found\n\tlibcudart.so.12 => not found\n\tlibc.so.6 => /lib/libc.so.6\n' } });
+  const h = host({
+    commands: { 'ldd /x.so': '\tlinux-vdso.so.1 (0x1)\n\tlibcudnn.so.9 => not found\n\tlibcudart.so.12 => not found\n\tlibc.so.6 => /lib/libc.so.6\n' },
+  });
   assert.deepEqual(missingLibraries('/x.so', h), ['libcudnn.so.9', 'libcudart.so.12']);
 });
 

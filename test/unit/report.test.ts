@@ -39,16 +39,25 @@ after(() => fx?.cleanup());
 test('writeReport writes <runDir>/report.html by default and returns its absolute path', () => {
   assert.equal(reportPath, path.join(fx.runDir, 'report.html'));
   assert.ok(html.startsWith('<!DOCTYPE html>'));
-  assert.ok(fs.readdirSync(fx.runDir).every((f) => !f.endsWith('.tmp')), 'no temporary file left behind');
+  assert.ok(
+    fs.readdirSync(fx.runDir).every((f) => !f.endsWith('.tmp')),
+    'no temporary file left behind',
+  );
 });
 
 test('the report is self-contained: no src, href or url() that is not a data: URI', () => {
   const markup = markupOnly(html);
   const refs = [...markup.matchAll(/\b(?:src|href)\s*=\s*["']?([^"'\s>]*)/gi)].map((m) => m[1]);
-  assert.deepEqual(refs.filter((r) => !r.startsWith('data:')), []);
+  assert.deepEqual(
+    refs.filter((r) => !r.startsWith('data:')),
+    [],
+  );
   const css = /<style[^>]*>([\s\S]*?)<\/style>/.exec(html)?.[1] ?? '';
   assert.ok(css.length > 1000, 'styles are inlined');
-  assert.deepEqual([...css.matchAll(/url\(\s*["']?([^"')]*)/g)].map((m) => m[1]).filter((u) => !u.startsWith('data:')), []);
+  assert.deepEqual(
+    [...css.matchAll(/url\(\s*["']?([^"')]*)/g)].map((m) => m[1]).filter((u) => !u.startsWith('data:')),
+    [],
+  );
   assert.ok(!/<link\b/i.test(markup), 'no <link>');
   assert.ok(!/\bhttps?:\/\//.test(markup), 'no remote address in the markup');
 });
@@ -107,7 +116,10 @@ test('the bundle JSON and every picture are embedded: overlays as the same PNG, 
     webp++;
     assert.ok(data.length < png.length, `${rel}: ${data.length} bytes of WebP for ${png.length} of PNG`);
     // The same picture: same size, pixels within what q80 changes.
-    const [a, c] = await Promise.all([sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true }), sharp(data).removeAlpha().raw().toBuffer({ resolveWithObject: true })]);
+    const [a, c] = await Promise.all([
+      sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true }),
+      sharp(data).removeAlpha().raw().toBuffer({ resolveWithObject: true }),
+    ]);
     assert.deepEqual([c.info.width, c.info.height], [a.info.width, a.info.height], rel);
     let diff = 0;
     for (let i = 0; i < a.data.length; i++) diff += Math.abs(a.data[i] - c.data[i]);
@@ -117,14 +129,20 @@ test('the bundle JSON and every picture are embedded: overlays as the same PNG, 
 });
 
 test('a file name containing </script> cannot end the data block', () => {
-  assert.ok(fx.bundle.images.some((im) => im.path === HOSTILE_SCRIPT), 'the fixture has the hostile name');
+  assert.ok(
+    fx.bundle.images.some((im) => im.path === HOSTILE_SCRIPT),
+    'the fixture has the hostile name',
+  );
   const closings = html.match(/<\/script/gi) ?? [];
   assert.equal(closings.length, 3, 'only the three real </script> tags');
   const data = dataBlock(html);
   assert.ok(!data.includes('<'), 'no raw < inside the data block');
   assert.ok(data.includes('\\u003c/script>\\u003cimg src=x onerror=alert(2)>.png'), 'the name is escaped, not dropped');
   const view = JSON.parse(data) as { bundle: { images: { path: string }[] } };
-  assert.ok(view.bundle.images.some((im) => im.path === HOSTILE_SCRIPT), 'and reads back exactly');
+  assert.ok(
+    view.bundle.images.some((im) => im.path === HOSTILE_SCRIPT),
+    'and reads back exactly',
+  );
   assert.ok(!/<script/i.test(dataBlock(html)));
 });
 

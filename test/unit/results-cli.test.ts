@@ -13,8 +13,25 @@ const CRAFT = path.join(ROOT, 'bin/craft.js');
 
 function explainArgs(images: string, out: string, extra: string[] = []): string[] {
   return [
-    CRAFT, 'explain', '--model', path.join(ROOT, 'sample/model/fmnist_cnn.onnx'), '--images', images, '--class', '9', '--size', '28',
-    '--layer', '/g/MaxPool_1_output_0', '--patch', '14', '--provider', 'cpu', '--out', out, ...extra,
+    CRAFT,
+    'explain',
+    '--model',
+    path.join(ROOT, 'sample/model/fmnist_cnn.onnx'),
+    '--images',
+    images,
+    '--class',
+    '9',
+    '--size',
+    '28',
+    '--layer',
+    '/g/MaxPool_1_output_0',
+    '--patch',
+    '14',
+    '--provider',
+    'cpu',
+    '--out',
+    out,
+    ...extra,
   ];
 }
 
@@ -42,7 +59,10 @@ test('craft explain killed by SIGTERM leaves a partial folder at most, which the
   const left = partials(out);
   t.diagnostic(`after ${signal ?? 'exit'}: ${left.length ? left.join(', ') : 'nothing'} left`);
   assert.ok(left.length <= 1);
-  assert.ok(left.every((name) => partialOwner(name)?.pid === child.pid), 'only what the killed run owned');
+  assert.ok(
+    left.every((name) => partialOwner(name)?.pid === child.pid),
+    'only what the killed run owned',
+  );
 
   const next = await runNode(explainArgs(path.join(images, 'sneaker'), out, ['--concepts', '2', '--designs', '4', '--max-images', '4', '--quiet']));
   assert.equal(next.code, 0, next.stderr);

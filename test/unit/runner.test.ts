@@ -18,7 +18,10 @@ interface Sandbox {
   unit(name: string, body: string, compiled?: boolean): void;
   /** What a launcher stand-in does: its summary (undefined: none) and exit code. */
   launcher(which: 'integration' | 'webview' | 'vsix', summary: object | undefined | 'garbled', exit?: number): void;
-  run(args?: string[], env?: Record<string, string>): { stdout: string; lines: string[]; status: number | null; calls: Record<string, { args: string[]; grepEnv?: string }> };
+  run(
+    args?: string[],
+    env?: Record<string, string>,
+  ): { stdout: string; lines: string[]; status: number | null; calls: Record<string, { args: string[]; grepEnv?: string }> };
 }
 
 function sandbox(t: { after: (fn: () => void) => void }): Sandbox {
@@ -26,7 +29,8 @@ function sandbox(t: { after: (fn: () => void) => void }): Sandbox {
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.mkdirSync(path.join(dir, 'scripts'));
   fs.copyFileSync(RUNNER, path.join(dir, 'scripts', 'test.js'));
-  for (const d of ['test/unit', 'test/integration', 'out/test/unit', 'out/test/integration', 'out/test/webview']) fs.mkdirSync(path.join(dir, d), { recursive: true });
+  for (const d of ['test/unit', 'test/integration', 'out/test/unit', 'out/test/integration', 'out/test/webview'])
+    fs.mkdirSync(path.join(dir, d), { recursive: true });
   fs.writeFileSync(path.join(dir, 'test/integration/smoke.test.ts'), '// stand-in\n');
   fs.writeFileSync(path.join(dir, 'out/test/integration/smoke.test.js'), '// stand-in\n');
   const s: Sandbox = {
@@ -36,7 +40,11 @@ function sandbox(t: { after: (fn: () => void) => void }): Sandbox {
       if (compiled) fs.writeFileSync(path.join(dir, 'out/test/unit', `${name}.test.js`), `const { test } = require('node:test');\n${body}\n`);
     },
     launcher(which, summary, exit = 0) {
-      const file = path.join(dir, 'out/test', { integration: 'integration/launch.js', webview: 'webview/webview-launch.js', vsix: 'integration/vsix-contents.js' }[which]);
+      const file = path.join(
+        dir,
+        'out/test',
+        { integration: 'integration/launch.js', webview: 'webview/webview-launch.js', vsix: 'integration/vsix-contents.js' }[which],
+      );
       const content = summary === 'garbled' ? '{"passed": 1,' : summary === undefined ? undefined : JSON.stringify(summary);
       // Records how it was called, then writes the summary where --summary says.
       fs.writeFileSync(

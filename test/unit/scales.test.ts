@@ -56,7 +56,12 @@ test('scaleAgreement: 1 when crops and cells follow the same spatial pattern, ab
 test('cropScaleMap: each crop painted over its patch, overlaps averaged, uncovered pixels 0', () => {
   // 10×10 input, patch 5 (stride 4): crops at 0 and 4 on each axis; the last column/row is uncovered.
   const grid = cropGrid(10, 10, 5);
-  assert.deepEqual(grid.positions, [{ y: 0, x: 0 }, { y: 0, x: 4 }, { y: 4, x: 0 }, { y: 4, x: 4 }]);
+  assert.deepEqual(grid.positions, [
+    { y: 0, x: 0 },
+    { y: 0, x: 4 },
+    { y: 4, x: 0 },
+    { y: 4, x: 4 },
+  ]);
   const map = cropScaleMap((j) => [1, 2, 3, 4][j], grid, [10, 10], [10, 10]);
   assert.equal(map[0], 1);
   assert.equal(map[4], 1.5, 'the column shared by crops 0 and 1');

@@ -15,10 +15,7 @@ function row(m: Matrix, i: number): number[] {
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, label: string): void {
   assert.equal(actual.length, expected.length, `${label}: length`);
   for (let i = 0; i < expected.length; i++) {
-    assert.ok(
-      Math.abs(actual[i] - expected[i]) <= tol,
-      `${label}[${i}]: got ${actual[i]}, expected ${expected[i]} (tol ${tol})`,
-    );
+    assert.ok(Math.abs(actual[i] - expected[i]) <= tol, `${label}[${i}]: got ${actual[i]}, expected ${expected[i]} (tol ${tol})`);
   }
 }
 
@@ -177,7 +174,12 @@ test('T6 permuting concepts and mask columns together permutes the importances',
   const uP = perm.map((p) => u[p]);
   const wP = perm.map((p) => w[p]);
   const stP = jansenTotalOrder(outputs(permuted, model(uP, wP)), n, r);
-  assertClose(stP, perm.map((p) => st[p]), 1e-6, 'permuted importances');
+  assertClose(
+    stP,
+    perm.map((p) => st[p]),
+    1e-6,
+    'permuted importances',
+  );
   assert.ok(Math.max(...st) > 0.05, 'the model gives non-trivial importances');
 
   // Permuting the concepts alone (same design) does not permute the importances: each concept
@@ -200,7 +202,11 @@ test('T6 scale check: one active concept of a linear h', () => {
     const variance = a.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1);
     const expected = a.reduce((s, v, j) => s + (v - b[j]) ** 2, 0) / (2 * n * variance);
     for (const scale of [1, 2.5, -0.01, 1e3]) {
-      const st = jansenTotalOrder(outputs(design, (m) => scale * m[active]), n, r);
+      const st = jansenTotalOrder(
+        outputs(design, (m) => scale * m[active]),
+        n,
+        r,
+      );
       for (let i = 0; i < r; i++) {
         if (i === active) assert.ok(Math.abs(st[i] - expected) <= 1e-6 * expected, `concept ${active} scale ${scale}: ${st[i]} vs ${expected}`);
         else assert.equal(st[i], 0, `inactive concept ${i}`);

@@ -24,14 +24,24 @@ test('crop grid: counts and stride of docs/method.md §10 T6 (⌊0.8P⌋, VALID 
   assert.equal(g.perImage, 16);
   const fm = cropGrid(28, 28, 14);
   assert.deepEqual([fm.stride, fm.rows, fm.cols], [11, 2, 2]);
-  assert.deepEqual(fm.positions, [{ y: 0, x: 0 }, { y: 0, x: 11 }, { y: 11, x: 0 }, { y: 11, x: 11 }]);
+  assert.deepEqual(fm.positions, [
+    { y: 0, x: 0 },
+    { y: 0, x: 11 },
+    { y: 11, x: 0 },
+    { y: 11, x: 11 },
+  ]);
   const rect = cropGrid(100, 60, 20); // non-square: rows from H, cols from W
   assert.deepEqual([rect.rows, rect.cols], [Math.floor(80 / 16) + 1, Math.floor(40 / 16) + 1]);
-  assert.throws(() => cropGrid(28, 28, 29), (e: unknown) => e instanceof CraftError && /larger than the model input/.test(e.message));
+  assert.throws(
+    () => cropGrid(28, 28, 29),
+    (e: unknown) => e instanceof CraftError && /larger than the model input/.test(e.message),
+  );
 });
 
 test('extractCrop keeps the layout and picks the right pixels (NCHW and NHWC)', () => {
-  const H = 5, W = 6, P = 2;
+  const H = 5,
+    W = 6,
+    P = 2;
   const nchw = new Float32Array(3 * H * W).map((_, k) => k);
   const out = new Float32Array(3 * P * P);
   extractCrop(nchw, 'NCHW', H, W, 1, 2, P, out, 0);
@@ -44,7 +54,10 @@ test('extractCrop keeps the layout and picks the right pixels (NCHW and NHWC)', 
   for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) for (let c = 0; c < 3; c++) want2.push(((3 + i) * W + 4 + j) * 3 + c);
   assert.deepEqual(Array.from(out), want2);
   const rgb = new Uint8Array(H * W * 3).map((_, k) => k % 251);
-  assert.deepEqual(Array.from(cropRgb(rgb, W, 3, 4, P)), want2.map((k) => k % 251));
+  assert.deepEqual(
+    Array.from(cropRgb(rgb, W, 3, 4, P)),
+    want2.map((k) => k % 251),
+  );
 });
 
 test('classes resolve by index or label, and bad ones get a message listing the choices', () => {
@@ -55,7 +68,10 @@ test('classes resolve by index or label, and bad ones get a message listing the 
   assert.deepEqual(resolveClass(7, 10, labels), { index: 7, label: 'Sneaker' });
   assert.throws(() => resolveClass('boot', 10, labels), /Unknown class "boot".*9 "Ankle boot"/s);
   assert.throws(() => resolveClass('10', 10, labels), /out of range: the model has 10 classes/);
-  assert.throws(() => resolveClass('cat', 10, undefined), (e: unknown) => e instanceof CraftError && /--labels/.test(e.hint ?? ''));
+  assert.throws(
+    () => resolveClass('cat', 10, undefined),
+    (e: unknown) => e instanceof CraftError && /--labels/.test(e.hint ?? ''),
+  );
   assert.deepEqual(labelsFromMetadata({ labels: '["a","b"]' }), ['a', 'b']);
   assert.deepEqual(labelsFromMetadata({ labels: 'a, b, c' }), ['a', 'b', 'c']);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-labels-'));
@@ -116,17 +132,35 @@ test('concept colours: distinct for any number of concepts; the alpha ramp of th
 
 function tinyBundle(): ResultsBundle {
   return {
-    version: RESULTS_VERSION, createdAt: new Date().toISOString(), tool: { name: 't', version: '0' },
+    version: RESULTS_VERSION,
+    createdAt: new Date().toISOString(),
+    tool: { name: 't', version: '0' },
     model: { path: '/m.onnx', inputName: 'input', inputShape: [1, 3, 28, 28], outputName: 'logits' },
-    layer: { name: 'l', shape: [4, 7, 7], spatial: true }, class: { index: 0 }, datasetRoot: '/d',
+    layer: { name: 'l', shape: [4, 7, 7], spatial: true },
+    class: { index: 0 },
+    datasetRoot: '/d',
     settings: {
-      concepts: 1, patchSize: 14, stride: 11, cropsPerImage: 4, batchSize: 64, designs: 32,
+      concepts: 1,
+      patchSize: 14,
+      stride: 11,
+      cropsPerImage: 4,
+      batchSize: 64,
+      designs: 32,
       preprocess: { size: [28, 28], layout: 'NCHW', channelOrder: 'RGB', range: [0, 1], mean: [0, 0, 0], std: [1, 1, 1], resize: 'bilinear' },
-      nmf: { tol: 1e-4, maxIter: 200, alphaW: 0 }, mapPercentile: 90, providerRequested: 'cpu',
+      nmf: { tol: 1e-4, maxIter: 200, alphaW: 0 },
+      mapPercentile: 90,
+      providerRequested: 'cpu',
     },
-    provider: 'cpu', images: [], skipped: [], W: [[1]], importances: [1], ranking: [0],
+    provider: 'cpu',
+    images: [],
+    skipped: [],
+    W: [[1]],
+    importances: [1],
+    ranking: [0],
     concepts: [{ index: 0, color: '#ff0000', importance: 1, share: 1, rank: 0, crops: [] }],
-    nmf: { reconstructionError: 0, iterations: 1, converged: true }, timings: { total: 1 }, warnings: [],
+    nmf: { reconstructionError: 0, iterations: 1, converged: true },
+    timings: { total: 1 },
+    warnings: [],
   };
 }
 
@@ -134,7 +168,10 @@ test('bundle writer: nothing appears until commit; abort leaves no trace; earlie
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-results-'));
   const first = await BundleWriter.begin(root, 'run');
   await first.writeFile('crops/a.png', Buffer.from([1, 2, 3]));
-  assert.deepEqual(fs.readdirSync(root).filter((f) => !f.startsWith('.')), []);
+  assert.deepEqual(
+    fs.readdirSync(root).filter((f) => !f.startsWith('.')),
+    [],
+  );
   const dir = await first.commit(tinyBundle());
   assert.equal(path.basename(dir), 'run');
   assert.equal(latestRun(root), dir);

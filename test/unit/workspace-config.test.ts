@@ -28,13 +28,17 @@ test('editJsonObject changes only the members it sets or removes', () => {
   assert.equal(editJsonObject('{\n  "a": 1\n}', { b: { c: 1 } }), '{\n  "a": 1,\n  "b": {\n    "c": 1\n  }\n}');
   // CRLF and a byte order mark stay; strings with braces and escapes are skipped correctly.
   const crlf = '\uFEFF{\r\n  "note": "a } \\" {",\r\n  "class": 1\r\n}\r\n';
-  assert.equal(editJsonObject(crlf, { class: 'Sneaker', images: 'imgs' }), '\uFEFF{\r\n  "note": "a } \\" {",\r\n  "class": "Sneaker",\r\n  "images": "imgs"\r\n}\r\n');
+  assert.equal(
+    editJsonObject(crlf, { class: 'Sneaker', images: 'imgs' }),
+    '\uFEFF{\r\n  "note": "a } \\" {",\r\n  "class": "Sneaker",\r\n  "images": "imgs"\r\n}\r\n',
+  );
   // Not an object: the caller rewrites the file.
   assert.equal(editJsonObject('[1]', { a: 1 }), undefined);
 });
 
-test('rememberChoices keeps the user\'s file as written, except the keys it sets', async () => {
-  const original = '\uFEFF{\n\t"$comment": "picked by hand",\n\t"model": "m.onnx",\n\t"h": "h.onnx",\n\t"labels": "l.json",\n\t"size": [28, 28],\n\t"concepts": 4\n}\n';
+test("rememberChoices keeps the user's file as written, except the keys it sets", async () => {
+  const original =
+    '\uFEFF{\n\t"$comment": "picked by hand",\n\t"model": "m.onnx",\n\t"h": "h.onnx",\n\t"labels": "l.json",\n\t"size": [28, 28],\n\t"concepts": 4\n}\n';
   const dir = folder(original);
   const config = await readWorkspaceConfig(dir);
   assert.equal(config.options.concepts, 4);
@@ -46,11 +50,17 @@ test('rememberChoices keeps the user\'s file as written, except the keys it sets
   assert.equal(read(dir), original.replace('\t"concepts": 4\n', '\t"concepts": 4,\n\t"class": 7,\n\t"layer": "L"\n'));
   // Another model: h and labels (tied to the old one) go, the rest stays.
   assert.deepEqual(await rememberChoices(dir, { model: path.join(dir, 'other.onnx') }), ['model', '-h', '-labels']);
-  assert.equal(read(dir), '\uFEFF{\n\t"$comment": "picked by hand",\n\t"model": "other.onnx",\n\t"size": [28, 28],\n\t"concepts": 4,\n\t"class": 7,\n\t"layer": "L"\n}\n');
+  assert.equal(
+    read(dir),
+    '\uFEFF{\n\t"$comment": "picked by hand",\n\t"model": "other.onnx",\n\t"size": [28, 28],\n\t"concepts": 4,\n\t"class": 7,\n\t"layer": "L"\n}\n',
+  );
   // Concepts and provider changed before a run (its confirmation): set in place, the same value left alone.
   assert.deepEqual(await rememberChoices(dir, { concepts: 4, provider: 'cpu' }), ['provider']);
   assert.deepEqual(await rememberChoices(dir, { concepts: 6 }), ['concepts']);
-  assert.equal(read(dir), '\uFEFF{\n\t"$comment": "picked by hand",\n\t"model": "other.onnx",\n\t"size": [28, 28],\n\t"concepts": 6,\n\t"class": 7,\n\t"layer": "L",\n\t"provider": "cpu"\n}\n');
+  assert.equal(
+    read(dir),
+    '\uFEFF{\n\t"$comment": "picked by hand",\n\t"model": "other.onnx",\n\t"size": [28, 28],\n\t"concepts": 6,\n\t"class": 7,\n\t"layer": "L",\n\t"provider": "cpu"\n}\n',
+  );
 });
 
 test('rememberChoices writes a new file; a config file with a mistake is refused, not rewritten', async () => {

@@ -15,6 +15,9 @@ export interface Ctx {
   fixture: Fixture;
   /** The HTML report written from the fixture bundle. */
   reportFile: string;
+  /** The clip-art run (host bundle 'clipart') and its report. */
+  clipart: Fixture;
+  clipartReport: string;
   artifacts: string;
   log(line: string): void;
 }
@@ -22,6 +25,13 @@ export interface Ctx {
 export interface Case {
   name: string;
   run(ctx: Ctx): Promise<void>;
+}
+
+/** The page's number format: 3 significant digits, exponent form when tiny or huge. */
+function num(x: number): string {
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  return a < 1e-3 || a >= 1e5 ? x.toExponential(2) : x.toPrecision(3);
 }
 
 /** The page's share format (the spec: one decimal, never a misleading 0%). */
@@ -55,6 +65,19 @@ const overlayHidden = (page: Page, c: number) =>
 const checkboxChecked = (page: Page, c: number) =>
   js<boolean>(page, `(() => { const el = document.querySelector('.concept-checks [data-concept="${c}"]'); return el.querySelector('input')?.checked ?? el.checked; })()`);
 const lastState = (page: Page) => js<Record<string, unknown>>(page, 'window.__states[window.__states.length - 1]');
+/** Concepts whose overlay is drawn on the large view, ascending. */
+const drawn = (page: Page) =>
+  js<number[]>(page, `[...document.querySelectorAll('.overlay')].filter((o) => getComputedStyle(o).display !== 'none').map((o) => Number(o.dataset.concept)).sort((a, b) => a - b)`);
+
+/** An image's own top 3 concepts (positive importances, largest first, ties by index): the page's default overlay. */
+function topOf(importances: number[]): number[] {
+  return importances
+    .map((v, i) => ({ v, i }))
+    .filter((x) => x.v > 0)
+    .sort((a, b) => b.v - a.v || a.i - b.i)
+    .slice(0, 3)
+    .map((x) => x.i);
+}
 
 async function waitPosted(page: Page, count: number): Promise<{ type: string; image?: number }[]> {
   await page.waitForFunction(`window.__posted.length >= ${count}`, undefined, { timeout: 5000 });
@@ -82,7 +105,7 @@ export const webviewCases: Case[] = [
         for (const r of rows) {
           const c = b.concepts.find((k) => k.index === r.concept)!;
           assert.equal(r.share, expectedPercent(c.share), `share of concept ${c.index}`);
-          assert.match(r.text, new RegExp(`^Concept ${c.index}: `), 'each bar has an accessible text');
+          assert.match(r.text, new RegExp(`^Concept #${c.rank + 1}: `), 'each bar has an accessible text naming the concept by its rank');
           assert.ok(Math.abs(r.width - c.share) < 0.02 || (c.share < 0.01 && r.width < 0.02), `bar ${c.index} is ${r.width} of the track for a share of ${c.share}`);
         }
         const header = await js<string>(page, `document.querySelector('.run-header').textContent`);
@@ -93,7 +116,7 @@ export const webviewCases: Case[] = [
         assert.ok((await js<number>(page, `document.querySelectorAll('vscode-checkbox').length`)) >= b.concepts.length);
         const first = await js<string>(page, `document.querySelector('.concept-card .crop img').alt`);
         const crop = firstCrop(b);
-        assert.equal(first, `Concept ${b.ranking[0]}, crop 1 from ${b.images[crop.image].path}`);
+        assert.equal(first, `Concept #1, crop 1 from ${b.images[crop.image].path}, crop coefficient ${num(crop.coefficient)}`);
       });
     },
   },
@@ -166,20 +189,48 @@ export const webviewCases: Case[] = [
     },
   },
   {
-    name: 'concept toggles hide overlays, the opacity slider changes them, All/None and solo work',
+    name: "overlays: each image's own top 3 concepts by default; all, none, toggles (custom), opacity and solo",
     async run(ctx) {
       const b = ctx.fixture.bundle;
-      const top = b.ranking[0];
       await withPage(ctx, {}, async ({ page }) => {
         const stage = page.locator('.stage');
+        // The default: the selected image's three most important concepts, by its own importances.
+        for (const i of [0, 4]) {
+          await page.locator(`.thumb[data-index="${i}"]`).click();
+          const top = topOf(b.images[i].importances);
+          assert.ok(top.length > 0 && top.length <= 3, `image ${i} has a top`);
+          assert.deepEqual(await drawn(page), [...top].sort((x, y) => x - y), `image ${i}: its own top 3 concepts`);
+          for (const c of b.concepts) assert.equal(await checkboxChecked(page, c.index), top.includes(c.index), `image ${i}: toggle of concept ${c.index}`);
+          // The toggles follow the image; that is not the user choosing concepts.
+          assert.equal(await js(page, `document.querySelector('.overlay-mode').value`), 'top');
+          assert.equal((await lastState(page)).overlay, 'top');
+        }
         const withMaps = await stage.screenshot();
-        assert.equal(await overlayHidden(page, top), false);
-        await page.locator(`.concept-checks [data-concept="${top}"]`).click();
-        assert.equal(await overlayHidden(page, top), true, 'unchecking hides the overlay');
-        assert.equal(await checkboxChecked(page, top), false);
-        assert.deepEqual((await lastState(page)).hiddenConcepts, [top]);
-        await page.locator(`.concept-checks [data-concept="${top}"]`).click();
-        assert.equal(await overlayHidden(page, top), false, 'checking shows it again');
+
+        await page.locator('.overlay-mode').selectOption('all');
+        assert.deepEqual(await drawn(page), b.concepts.map((c) => c.index).sort((x, y) => x - y), 'all');
+        assert.equal((await lastState(page)).overlay, 'all');
+        assert.equal(await js(page, `document.querySelector('.overlay-mode').value`), 'all');
+        await page.locator('.overlay-mode').selectOption('none');
+        assert.deepEqual(await drawn(page), [], 'none');
+        assert.equal((await lastState(page)).overlay, 'none');
+        const without = await stage.screenshot();
+        assert.ok(!withMaps.equals(without), 'the maps change the pixels of the large view');
+
+        // A toggle turns what is drawn into a custom choice.
+        await page.locator('.overlay-mode').selectOption('top');
+        const top4 = topOf(b.images[4].importances);
+        await page.locator(`.concept-checks [data-concept="${top4[0]}"]`).click();
+        assert.equal(await overlayHidden(page, top4[0]), true, 'unchecking hides the overlay');
+        assert.equal(await checkboxChecked(page, top4[0]), false);
+        assert.equal(await js(page, `document.querySelector('.overlay-mode').value`), 'custom');
+        assert.deepEqual(await drawn(page), top4.slice(1).sort((x, y) => x - y), 'the rest of the top stays');
+        assert.equal((await lastState(page)).overlay, 'custom');
+        await page.locator(`.concept-checks [data-concept="${top4[0]}"]`).click();
+        assert.equal(await overlayHidden(page, top4[0]), false, 'checking shows it again');
+        // Custom stays the same from image to image.
+        await page.locator('.thumb[data-index="0"]').click();
+        assert.deepEqual(await drawn(page), [...top4].sort((x, y) => x - y));
 
         const opacity = () => js<string>(page, `getComputedStyle(document.querySelector('.overlays')).opacity`);
         assert.equal(await opacity(), '0.7');
@@ -190,16 +241,9 @@ export const webviewCases: Case[] = [
         assert.equal(await js(page, `document.querySelector('.slider-value').textContent`), '60%');
         assert.equal((await lastState(page)).opacity, 0.6);
 
-        await page.getByRole('button', { name: 'None', exact: true }).click();
-        for (const c of b.concepts) assert.equal(await overlayHidden(page, c.index), true);
-        const without = await stage.screenshot();
-        assert.ok(!withMaps.equals(without), 'the maps change the pixels of the large view');
-        await page.getByRole('button', { name: 'All', exact: true }).click();
-        for (const c of b.concepts) assert.equal(await overlayHidden(page, c.index), false);
-
         await page.locator(`.concept-card[data-concept="${b.ranking[1]}"]`).getByRole('button', { name: 'Show only this concept' }).click();
         for (const c of b.concepts) assert.equal(await overlayHidden(page, c.index), c.index !== b.ranking[1], `solo: concept ${c.index}`);
-        assert.equal(await checkboxChecked(page, top), false);
+        assert.equal(await checkboxChecked(page, b.ranking[0]), false);
       });
     },
   },
@@ -210,10 +254,14 @@ export const webviewCases: Case[] = [
       const hide = b.ranking[1];
       await withPage(ctx, {}, async ({ page }) => {
         await page.locator('.thumb[data-index="3"]').click();
+        await page.locator('.overlay-mode').selectOption('all');
         await page.locator(`.concept-checks [data-concept="${hide}"]`).click();
         await page.locator('.opacity-slider').focus();
         for (let k = 0; k < 4; k++) await page.keyboard.press('ArrowLeft');
-        assert.deepEqual(await lastState(page), { runDir: ctx.fixture.runDir, selectedImage: 3, opacity: 0.5, hiddenConcepts: [hide] });
+        await page.getByRole('radio', { name: 'Crop scale' }).check();
+        // Let the crop-scale strip load: a reload would abort it (a failed request).
+        await page.waitForLoadState('networkidle');
+        assert.deepEqual(await lastState(page), { runDir: ctx.fixture.runDir, selectedImage: 3, opacity: 0.5, overlay: 'custom', hiddenConcepts: [hide], mapScale: 'crop' });
         await page.reload();
         await page.waitForSelector('.concept-card');
         assert.equal(await selectedImage(page), 3);
@@ -222,6 +270,9 @@ export const webviewCases: Case[] = [
         assert.equal(await checkboxChecked(page, hide), false);
         assert.equal(await js(page, `getComputedStyle(document.querySelector('.overlays')).opacity`), '0.5');
         assert.equal(await js(page, `document.querySelector('.opacity-slider').value`), '0.5');
+        assert.equal(await js(page, `document.querySelector('.overlay-mode').value`), 'custom');
+        assert.equal(await js(page, `document.querySelector('input[name="map-scale"][value="crop"]').checked`), true, 'the map scale is restored');
+        assert.match(await js<string>(page, `getComputedStyle(document.querySelector('.overlay')).backgroundImage`), /\/run\/maps\/crops-3\.png/);
         assert.deepEqual(await posted(page), [{ type: 'ready' }], 'the reloaded page asked for the run again');
       });
     },
@@ -321,7 +372,9 @@ export const webviewCases: Case[] = [
         assert.deepEqual(await cardOrder(page), b.ranking.slice(0, 24), 'Enter shows the next page');
         assert.equal(await focusedCard(page), String(b.ranking[12]), 'focus moves to the first new card');
         await page.keyboard.press('Tab');
-        assert.equal(await js(page, `document.activeElement.matches('.concept-card[data-concept="${b.ranking[12]}"] .crop')`), true, 'Tab goes on to its crops');
+        assert.equal(await js(page, `document.activeElement.matches('.concept-card[data-concept="${b.ranking[12]}"] .name-btn')`), true, 'Tab goes on to its name button');
+        await page.keyboard.press('Tab');
+        assert.equal(await js(page, `document.activeElement.matches('.concept-card[data-concept="${b.ranking[12]}"] .crop')`), true, 'then to its crops');
 
         await more.focus();
         await page.keyboard.press('Space');
@@ -363,7 +416,7 @@ export const webviewCases: Case[] = [
       await withPage(ctx, { noCustomElements: true }, async ({ page }) => {
         assert.equal(await js(page, `document.documentElement.dataset.components`), 'native');
         assert.equal(await js(page, `document.querySelectorAll('vscode-button, vscode-checkbox').length`), 0);
-        const top = ctx.fixture.bundle.ranking[0];
+        const top = topOf(ctx.fixture.bundle.images[0].importances)[0];
         await page.locator(`.concept-checks [data-concept="${top}"]`).click();
         assert.equal(await overlayHidden(page, top), true);
         await page.getByRole('button', { name: 'Save HTML report' }).click();
@@ -412,7 +465,7 @@ export const reportCases: Case[] = [
       await withPage(ctx, { url, noCustomElements: true }, async ({ page }) => {
         assert.equal(await js(page, `document.documentElement.dataset.components`), 'native');
         assert.equal(await js(page, `document.querySelectorAll('.concept-checks input[type="checkbox"]').length`), ctx.fixture.bundle.concepts.length);
-        const top = ctx.fixture.bundle.ranking[0];
+        const top = topOf(ctx.fixture.bundle.images[0].importances)[0];
         await page.locator(`.concept-checks [data-concept="${top}"]`).click();
         assert.equal(await overlayHidden(page, top), true);
         assert.deepEqual(await brokenImages(page), []);

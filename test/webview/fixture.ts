@@ -55,9 +55,40 @@ export async function makeFixtureBundle(o: { images?: number; concepts?: number;
 }
 
 /**
+ * A realistic bundle for the screenshots and the prediction checks: the clip-art MobileNetV2 (224 px,
+ * 7×7 grid) on the 24 playing cards in test/fixtures, three of which it predicts as another class (so
+ * the run warns). 10 concepts, 8 Sobol designs: a few seconds on 2 cores.
+ */
+export async function makeClipartBundle(): Promise<Fixture> {
+  const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-webview-clipart-'));
+  const fixtures = path.join(repoRoot, 'test', 'fixtures', 'clipart-mobilenetv2');
+  const { dir, bundle } = await explain({
+    ...DEFAULTS,
+    model: path.join(fixtures, 'clipart_mobilenetv2.onnx'),
+    labelsFile: path.join(fixtures, 'labels.json'),
+    images: path.join(fixtures, 'images', 'playing_cards'),
+    classId: 'playing_cards',
+    concepts: 10,
+    designs: 8,
+    maxImages: 24,
+    provider: 'cpu',
+    out: path.join(temp, 'results'),
+  });
+  return { temp, runDir: dir, bundle, cleanup: () => fs.rmSync(temp, { recursive: true, force: true }) };
+}
+
+/** `b` as a run made before the trust features: no predictions, regions, crop-scale maps, scale agreement or fidelity. */
+export function asOldBundle(b: ResultsBundle): ResultsBundle {
+  const images = b.images.map(({ predicted: _p, classScore: _s, classProbability: _q, cropMaps: _c, ...rest }) => rest);
+  const concepts = b.concepts.map(({ regions: _r, scaleAgreement: _a, ...rest }) => rest);
+  const { fidelity: _f, labels: _l, ...rest } = b;
+  return { ...rest, images, concepts, warnings: b.warnings.filter((w) => !w.includes('predicted as another class')) };
+}
+
+/**
  * `b` with `r` synthetic concepts (for paging): distinct importances in a shuffled order, each
- * concept reusing a real concept's crops (so every crop loads). Without maps: the strips hold b's
- * concepts, not r.
+ * concept reusing a real concept's crops and regions (so every picture loads). Without maps: the
+ * strips hold b's concepts, not r.
  */
 export function withManyConcepts(b: ResultsBundle, r: number): ResultsBundle {
   const importance = (i: number) => (1 + ((i * 37) % r)) / r; // a permutation of 1/r … 1 when gcd(37, r) = 1
@@ -68,7 +99,7 @@ export function withManyConcepts(b: ResultsBundle, r: number): ResultsBundle {
     return { ...real, index: i, importance: importance(i), share: importance(i) / total, rank: ranking.indexOf(i) };
   });
   const images = b.images.map((im) => {
-    const { maps: _, ...rest } = im;
+    const { maps: _, cropMaps: __, ...rest } = im;
     const per = (v: number[]) => Array.from({ length: r }, (_, i) => v[i % v.length]);
     return { ...rest, importances: per(im.importances), presence: per(im.presence) };
   });

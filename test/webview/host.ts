@@ -12,7 +12,7 @@ import * as http from 'http';
 import type { AddressInfo } from 'net';
 import * as path from 'path';
 import { nonce, resultsPageHtml } from '../../src/extension/resultsPageHtml';
-import type { BundleView, ResultsBundle } from '../../src/protocol';
+import type { BundleView, ConceptNames, ResultsBundle } from '../../src/protocol';
 
 export type Theme = 'light' | 'dark' | 'high-contrast';
 
@@ -24,9 +24,12 @@ export interface Host {
    * The script to run in the page before its own (Playwright's addInitScript): VS Code's part of the
    * webview. `bundle` names the bundle sent with 'show' (e.g. a synthetic big one; default 'main').
    */
-  vscodeApi(o?: { theme?: Theme; bundle?: string }): string;
-  /** Registers an alternative bundle under a name for vscodeApi({ bundle }). */
-  addBundle(name: string, bundle: ResultsBundle): void;
+  vscodeApi(o?: { theme?: Theme; bundle?: string; names?: ConceptNames }): string;
+  /**
+   * Registers an alternative bundle under a name for vscodeApi({ bundle }); its files are read from
+   * `runDir` (served under /runs/<name>/) when given, else from the main run folder.
+   */
+  addBundle(name: string, bundle: ResultsBundle, runDir?: string): void;
   close(): Promise<void>;
 }
 
@@ -70,6 +73,10 @@ const THEMES: Record<Theme, Record<string, string>> = {
     'badge-background': '#cccccc',
     'badge-foreground': '#3b3b3b',
     'textCodeBlock-background': '#f8f8f8',
+    'inputValidation-warningBackground': '#f6f5d2',
+    'inputValidation-warningBorder': '#b89500',
+    'inputValidation-errorBackground': '#f2dede',
+    'inputValidation-errorBorder': '#be1100',
   },
   dark: {
     'font-family': '-apple-system, BlinkMacSystemFont, "Segoe UI", system-ui, Ubuntu, "Droid Sans", sans-serif',
@@ -108,6 +115,10 @@ const THEMES: Record<Theme, Record<string, string>> = {
     'badge-background': '#616161',
     'badge-foreground': '#f8f8f8',
     'textCodeBlock-background': '#2b2b2b',
+    'inputValidation-warningBackground': '#352a05',
+    'inputValidation-warningBorder': '#b89500',
+    'inputValidation-errorBackground': '#5a1d1d',
+    'inputValidation-errorBorder': '#be1100',
   },
   'high-contrast': {
     'font-family': '-apple-system, BlinkMacSystemFont, "Segoe UI", system-ui, Ubuntu, "Droid Sans", sans-serif',
@@ -146,14 +157,20 @@ const THEMES: Record<Theme, Record<string, string>> = {
 const BODY_CLASS: Record<Theme, string> = { light: 'vscode-light', dark: 'vscode-dark', 'high-contrast': 'vscode-high-contrast' };
 
 export async function startHost(o: { runDir: string; mediaDir: string; bundle: ResultsBundle }): Promise<Host> {
-  const bundles = new Map<string, ResultsBundle>([['main', o.bundle]]);
+  const bundles = new Map<string, { bundle: ResultsBundle; runDir?: string }>([['main', { bundle: o.bundle }]]);
   let origin = '';
 
-  const vscodeApi = (q: { theme?: Theme; bundle?: string } = {}): string => {
+  const vscodeApi = (q: { theme?: Theme; bundle?: string; names?: ConceptNames } = {}): string => {
     const theme = q.theme ?? 'light';
-    const bundle = bundles.get(q.bundle ?? 'main');
-    if (!bundle) throw new Error(`no bundle named ${q.bundle}`);
-    const view: BundleView = { bundle, baseUrl: `${origin}/run`, runDir: o.runDir };
+    const name = q.bundle ?? 'main';
+    const entry = bundles.get(name);
+    if (!entry) throw new Error(`no bundle named ${q.bundle}`);
+    const view: BundleView = {
+      bundle: entry.bundle,
+      baseUrl: entry.runDir ? `${origin}/runs/${encodeURIComponent(name)}` : `${origin}/run`,
+      runDir: entry.runDir ?? o.runDir,
+      ...(q.names ? { names: q.names } : {}),
+    };
     return `(() => {
   const view = ${JSON.stringify(view)};
   const vars = ${JSON.stringify(THEMES[theme])};
@@ -219,7 +236,15 @@ export async function startHost(o: { runDir: string; mediaDir: string; bundle: R
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
       return;
     }
-    const file = p.startsWith('/media/') ? inside(o.mediaDir, p.slice(7)) : p.startsWith('/run/') ? inside(o.runDir, p.slice(5)) : undefined;
+    const other = /^\/runs\/([^/]+)\/(.+)$/.exec(p);
+    const otherDir = other ? bundles.get(other[1])?.runDir : undefined;
+    const file = p.startsWith('/media/')
+      ? inside(o.mediaDir, p.slice(7))
+      : p.startsWith('/run/')
+        ? inside(o.runDir, p.slice(5))
+        : other && otherDir
+          ? inside(otherDir, other[2])
+          : undefined;
     if (!file) {
       res.writeHead(404).end();
       return;
@@ -233,7 +258,7 @@ export async function startHost(o: { runDir: string; mediaDir: string; bundle: R
     origin,
     pageUrl: () => `${origin}/webview.html`,
     vscodeApi,
-    addBundle: (name, bundle) => bundles.set(name, bundle),
+    addBundle: (name, bundle, runDir) => void bundles.set(name, { bundle, runDir }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

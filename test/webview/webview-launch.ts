@@ -13,8 +13,9 @@ import { chromium } from 'playwright-core';
 import { writeReport } from '../../src/craft/bundle/report';
 import { CHROMIUM, CHROMIUM_ARGS } from './browser-harness';
 import { reportCases, webviewCases, type Case, type Ctx } from './cases';
-import { makeFixtureBundle, repoRoot } from './fixture';
+import { makeClipartBundle, makeFixtureBundle, repoRoot } from './fixture';
 import { startHost } from './host';
+import { trustCases } from './trust-cases';
 
 interface Options {
   summary?: string;
@@ -74,17 +75,24 @@ async function main(): Promise<number> {
     const fixture = await makeFixtureBundle();
     cleanups.push(() => (o.keepTemp ? console.log(`kept ${fixture.temp}`) : fixture.cleanup()));
     console.log(`fixture bundle: ${fixture.bundle.images.length} images, ${fixture.bundle.concepts.length} concepts (${Date.now() - t0} ms)`);
+    const t1 = Date.now();
+    const clipart = await makeClipartBundle();
+    cleanups.push(() => (o.keepTemp ? console.log(`kept ${clipart.temp}`) : clipart.cleanup()));
+    console.log(`clip-art bundle: ${clipart.bundle.images.length} images, ${clipart.bundle.concepts.length} concepts (${Date.now() - t1} ms)`);
     const reportFile = await writeReport(fixture.runDir, path.join(fixture.temp, 'report.html'));
     console.log(`report: ${(fs.statSync(reportFile).size / 1024).toFixed(1)} KB`);
+    const clipartReport = await writeReport(clipart.runDir, path.join(clipart.temp, 'report.html'));
+    console.log(`clip-art report: ${(fs.statSync(clipartReport).size / 1024).toFixed(1)} KB`);
 
     const host = await startHost({ runDir: fixture.runDir, mediaDir: path.join(repoRoot, 'media'), bundle: fixture.bundle });
     cleanups.push(() => host.close());
+    host.addBundle('clipart', clipart.bundle, clipart.runDir);
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     cleanups.push(() => browser.close());
     fs.mkdirSync(o.artifacts, { recursive: true });
 
-    const ctx: Ctx = { browser, host, fixture, reportFile, artifacts: o.artifacts, log: (line) => console.log(line) };
-    const cases: Case[] = [...webviewCases, ...reportCases].filter((c) => !o.grep || c.name.includes(o.grep));
+    const ctx: Ctx = { browser, host, fixture, reportFile, clipart, clipartReport, artifacts: o.artifacts, log: (line) => console.log(line) };
+    const cases: Case[] = [...webviewCases, ...trustCases, ...reportCases].filter((c) => !o.grep || c.name.includes(o.grep));
     for (const c of cases) {
       const start = Date.now();
       try {

@@ -14,7 +14,11 @@ export const PARTIAL_PREFIX = '.partial-';
 const OWNED = /^\.partial-.*@([A-Za-z0-9-]+)-(\d+)-[0-9a-f]{8}(?:\.json)?$/;
 
 /** This machine's name as it appears in partial names (letters, digits and '-' only). */
-export const HOST = os.hostname().replace(/[^A-Za-z0-9-]+/g, '-').slice(0, 40) || 'host';
+export const HOST =
+  os
+    .hostname()
+    .replace(/[^A-Za-z0-9-]+/g, '-')
+    .slice(0, 40) || 'host';
 
 /** A fresh partial entry name owned by this process: `.partial-<what>@<host>-<pid>-<8 hex>`. */
 export function partialName(what: string, ext = ''): string {

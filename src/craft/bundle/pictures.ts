@@ -93,12 +93,22 @@ export function writeTopCrops(args: {
       return { image: Math.floor(k / grid.perImage), x, y, size: grid.patch, coefficient: U.data[k * r + c] };
     }),
   );
-  return writePatches({ candidates, top: args.top, prefix: 'crops', width: args.preprocess.size[1], pixels: args.pixels, write: args.write, signal: args.signal });
+  return writePatches({
+    candidates,
+    top: args.top,
+    prefix: 'crops',
+    width: args.preprocess.size[1],
+    pixels: args.pixels,
+    write: args.write,
+    signal: args.signal,
+  });
 }
 
 /** The indices of the `count` largest values of f over 0…n−1, largest first (ties: lower index first). */
 export function topIndices(n: number, count: number, f: (k: number) => number): number[] {
-  return Array.from({ length: n }, (_, k) => k).sort((a, b) => f(b) - f(a) || a - b).slice(0, count);
+  return Array.from({ length: n }, (_, k) => k)
+    .sort((a, b) => f(b) - f(a) || a - b)
+    .slice(0, count);
 }
 
 /**
@@ -117,7 +127,12 @@ export async function writeThumbnails(args: {
   try {
     for (let i = 0; i < args.count; i++) {
       throwIfCancelled(args.signal);
-      await pending.add(args.pixels(i).then((rgb) => encodePng(rgb, W, H, 3)).then((png) => args.write(i, png)));
+      await pending.add(
+        args
+          .pixels(i)
+          .then((rgb) => encodePng(rgb, W, H, 3))
+          .then((png) => args.write(i, png)),
+      );
     }
     await pending.drain();
   } finally {

@@ -11,6 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import { CraftError } from '../errors';
+import { readNames } from './names';
 import { readBundle } from './writer';
 import type { BundleView, ResultsBundle } from '../../protocol';
 
@@ -44,7 +45,13 @@ export async function writeReport(runDir: string, output?: string, options: Repo
   const files = await embedFiles(dir, bundle);
   const nonce = crypto.randomBytes(18).toString('base64');
   const shown = options.includePaths ? bundle : withoutLocalPaths(bundle, dir);
-  const view: BundleView & { files: Record<string, string> } = { bundle: shown, baseUrl: '.', runDir: options.includePaths ? dir : path.basename(dir), files };
+  const view: BundleView & { files: Record<string, string> } = {
+    bundle: shown,
+    baseUrl: '.',
+    runDir: options.includePaths ? dir : path.basename(dir),
+    files,
+    names: readNames(dir, bundle.concepts.length),
+  };
   const html = reportHtml({ bundle: shown, view, js, css, nonce });
 
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
@@ -151,7 +158,11 @@ async function embedFiles(dir: string, bundle: ResultsBundle): Promise<Record<st
     try {
       real = await fs.promises.realpath(full);
     } catch (e) {
-      throw new CraftError('input', `The results folder ${dir} is incomplete: ${rel} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`, 'Re-run the explanation to rebuild the results.');
+      throw new CraftError(
+        'input',
+        `The results folder ${dir} is incomplete: ${rel} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`,
+        'Re-run the explanation to rebuild the results.',
+      );
     }
     if (!isInside(realDir, real)) refuse(`${rel} in ${dir} is a link to a file outside the results folder: it is not embedded.`);
     const data = await readRegularFile(real, rel, MAX_EMBED_FILE, refuse);
@@ -253,7 +264,13 @@ function withoutLocalPaths(bundle: ResultsBundle, dir: string): ResultsBundle {
     return s;
   };
   const walk = (v: unknown): unknown =>
-    typeof v === 'string' ? scrub(v) : Array.isArray(v) ? v.map(walk) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)])) : v;
+    typeof v === 'string'
+      ? scrub(v)
+      : Array.isArray(v)
+        ? v.map(walk)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
+          : v;
   return walk(bundle) as ResultsBundle;
 }
 

@@ -35,7 +35,9 @@ export function validateBundle(value: unknown, file: string): ResultsBundle {
   // JSON has no NaN or Infinity: a number that is there is finite; "NaN" (a string) is not a number.
   const num = (v: unknown, at: string): number => (typeof v === 'number' && Number.isFinite(v) ? v : fail(at, 'a finite number', v));
   const int = (v: unknown, at: string, min = 0, max = Number.MAX_SAFE_INTEGER): number =>
-    Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? (v as number) : fail(at, `a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`, v);
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max
+      ? (v as number)
+      : fail(at, `a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`, v);
   const arr = (v: unknown, at: string, length?: number, why = 'one per concept'): unknown[] => {
     if (!Array.isArray(v)) return fail(at, length === undefined ? 'an array' : `an array of ${length}`, v);
     if (length !== undefined && v.length !== length) return fail(at, `an array of ${length} (${why})`, v, v.length);
@@ -48,7 +50,11 @@ export function validateBundle(value: unknown, file: string): ResultsBundle {
 
   const b = obj(value, 'the file');
   if (b.version !== RESULTS_VERSION) {
-    throw new CraftError('input', `${file} has results version ${shown(b.version)}; this tool reads version ${RESULTS_VERSION}.`, 'Re-run the explanation with this version.');
+    throw new CraftError(
+      'input',
+      `${file} has results version ${shown(b.version)}; this tool reads version ${RESULTS_VERSION}.`,
+      'Re-run the explanation with this version.',
+    );
   }
   str(b.createdAt, 'createdAt');
   const tool = obj(b.tool, 'tool');
@@ -171,6 +177,15 @@ export function validateBundle(value: unknown, file: string): ResultsBundle {
     const random = obj(f.random, 'fidelity.random');
     curves(random, 'fidelity.random');
     int(random.orders, 'fidelity.random.orders', 1);
+  });
+  optional(b.arrays, (v) => {
+    const a = obj(v, 'arrays');
+    for (const key of ['cropCoefficients', 'imageCoefficients'] as const) {
+      const ref = obj(a[key], `arrays.${key}`);
+      str(ref.file, `arrays.${key}.file`);
+      int(ref.rows, `arrays.${key}.rows`);
+      if (int(ref.cols, `arrays.${key}.cols`) !== r) fail(`arrays.${key}.cols`, `${r} (one per concept)`, ref.cols);
+    }
   });
   const nmf = obj(b.nmf, 'nmf');
   num(nmf.reconstructionError, 'nmf.reconstructionError');

@@ -83,7 +83,9 @@ export class BundleWriter {
     try {
       await replaceFile(latest, JSON.stringify({ run: path.basename(finalDir) }));
     } catch (e) {
-      warn?.(`The run is complete in ${finalDir}, but ${latest} could not be updated to point at it: ${(e as Error).message}. ${ioHint(e) ?? 'Open the run by its folder.'}`);
+      warn?.(
+        `The run is complete in ${finalDir}, but ${latest} could not be updated to point at it: ${(e as Error).message}. ${ioHint(e) ?? 'Open the run by its folder.'}`,
+      );
     }
     return finalDir;
   }
@@ -104,11 +106,19 @@ export class BundleWriter {
         return target;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        const taken = code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'ENOTDIR' || ((code === 'EPERM' || code === 'EACCES' || code === 'EBUSY') && (await exists(target)));
+        const taken =
+          code === 'EEXIST' ||
+          code === 'ENOTEMPTY' ||
+          code === 'ENOTDIR' ||
+          ((code === 'EPERM' || code === 'EACCES' || code === 'EBUSY') && (await exists(target)));
         if (!taken) throw ioError(`move the results into ${target}`, e);
       }
     }
-    throw new CraftError('io', `Could not move the results into ${this.root}: ${this.name} and ${this.name}-2 … ${this.name}-${MAX_SUFFIX} are all taken.`, 'Choose another results folder with --out, or remove old runs.');
+    throw new CraftError(
+      'io',
+      `Could not move the results into ${this.root}: ${this.name} and ${this.name}-2 … ${this.name}-${MAX_SUFFIX} are all taken.`,
+      'Choose another results folder with --out, or remove old runs.',
+    );
   }
 
   /** Removes the partial folder (after a failure or a cancel). Never throws. */
@@ -172,7 +182,12 @@ function ioError(what: string, e: unknown): CraftError {
 export function runName(classLabel: string, when = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0');
   const stamp = `${when.getFullYear()}${p(when.getMonth() + 1)}${p(when.getDate())}-${p(when.getHours())}${p(when.getMinutes())}${p(when.getSeconds())}`;
-  const slug = classLabel.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'class';
+  const slug =
+    classLabel
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 40) || 'class';
   return `${stamp}-${slug}`;
 }
 

@@ -41,14 +41,7 @@ export function resizeBilinear(src: Float64Array, h: number, w: number, outH: nu
  * coefficients above the dataset-wide threshold σ (a percentile of that concept over all images),
  * upsample to the image size, min/max normalise. Returns values in [0, 1] (all 0 when nothing passes).
  */
-export function attributionMap(
-  heat: Float64Array,
-  h: number,
-  w: number,
-  threshold: number,
-  outH: number,
-  outW: number,
-): Float64Array {
+export function attributionMap(heat: Float64Array, h: number, w: number, threshold: number, outH: number, outW: number): Float64Array {
   const kept = heat.map((v) => (v > threshold ? v : 0));
   const up = h === outH && w === outW ? kept : resizeBilinear(kept, h, w, outH, outW);
   let min = Infinity;

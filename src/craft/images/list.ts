@@ -100,7 +100,14 @@ export async function listImages(root: string, options: ListOptions = {}): Promi
         } catch (e) {
           // Reported whatever its name: the link may have been to a folder of images.
           const code = (e as NodeJS.ErrnoException).code;
-          skip(full, code === 'ENOENT' ? 'broken symbolic link: its target does not exist' : code === 'ELOOP' ? 'symbolic link loop' : `symbolic link that cannot be followed: ${because(e)}`);
+          skip(
+            full,
+            code === 'ENOENT'
+              ? 'broken symbolic link: its target does not exist'
+              : code === 'ELOOP'
+                ? 'symbolic link loop'
+                : `symbolic link that cannot be followed: ${because(e)}`,
+          );
           continue;
         }
       }

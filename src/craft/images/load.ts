@@ -52,7 +52,9 @@ function megapixels(n: number): string {
 
 /** Turns a libvips/sharp message into a sentence a user can act on, keeping the decoder's words. */
 function explainDecoderError(error: unknown, maxPixels: number): string {
-  const first = String((error as Error)?.message ?? error).split('\n')[0].trim();
+  const first = String((error as Error)?.message ?? error)
+    .split('\n')[0]
+    .trim();
   const header = /corrupt header:?/i.test(first);
   const detail = first.replace(/^.*corrupt header:?\s*/i, '').trim();
   const said = detail ? ` (decoder: ${detail})` : '';
@@ -115,9 +117,7 @@ async function decode(file: string, maxPixels: number, maxBytes: number, budget?
   const h = meta.pageHeight ?? meta.height ?? 0;
   if (w < 1 || h < 1) throw new ImageReadError('its header declares no pixels');
   if (w * h > maxPixels) {
-    throw new ImageReadError(
-      `it is too large: ${w}×${h} = ${megapixels(w * h)}, over the limit of ${megapixels(maxPixels)} (${maxPixels} pixels)`,
-    );
+    throw new ImageReadError(`it is too large: ${w}×${h} = ${megapixels(w * h)}, over the limit of ${megapixels(maxPixels)} (${maxPixels} pixels)`);
   }
 
   await budget?.take(w * h);

@@ -34,12 +34,7 @@ export function presetName(name: string): PresetName | undefined {
  * (e.g. channelOrder 'BGR' or another resize kernel). Defaults: RGB, bilinear. The result is
  * validated, so bad overrides throw a CraftError naming the field.
  */
-export function makePreprocess(
-  preset: string,
-  size: [number, number],
-  layout: 'NCHW' | 'NHWC',
-  overrides: Partial<PreprocessConfig> = {},
-): PreprocessConfig {
+export function makePreprocess(preset: string, size: [number, number], layout: 'NCHW' | 'NHWC', overrides: Partial<PreprocessConfig> = {}): PreprocessConfig {
   const name = presetName(preset);
   if (!name) {
     throw new CraftError(

@@ -119,9 +119,7 @@ function clip8(sum: number): number {
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
-function horizontal(
-  src: Uint8Array, width: number, rows: number, rowStart: number, channels: number, outW: number, c: Coefficients,
-): Uint8Array {
+function horizontal(src: Uint8Array, width: number, rows: number, rowStart: number, channels: number, outW: number, c: Coefficients): Uint8Array {
   const out = new Uint8Array(rows * outW * channels);
   const { first, count, ksize, weights } = c;
   for (let y = 0; y < rows; y++) {
@@ -157,9 +155,7 @@ function horizontal(
   return out;
 }
 
-function vertical(
-  src: Uint8Array, width: number, rowOffset: number, channels: number, outH: number, c: Coefficients,
-): Uint8Array {
+function vertical(src: Uint8Array, width: number, rowOffset: number, channels: number, outH: number, c: Coefficients): Uint8Array {
   const stride = width * channels;
   const out = new Uint8Array(outH * stride);
   const { first, count, ksize, weights } = c;
@@ -230,16 +226,14 @@ function nearest(src: Uint8Array, width: number, height: number, channels: numbe
  * filtered independently) to outW × outH, ignoring the aspect ratio. Returns a new array; a
  * same-size call returns a copy.
  */
-export function resizePixels(
-  src: Uint8Array,
-  width: number,
-  height: number,
-  channels: number,
-  outW: number,
-  outH: number,
-  kernel: ResampleKernel,
-): Uint8Array {
-  for (const [name, v] of [['width', width], ['height', height], ['outW', outW], ['outH', outH], ['channels', channels]] as const) {
+export function resizePixels(src: Uint8Array, width: number, height: number, channels: number, outW: number, outH: number, kernel: ResampleKernel): Uint8Array {
+  for (const [name, v] of [
+    ['width', width],
+    ['height', height],
+    ['outW', outW],
+    ['outH', outH],
+    ['channels', channels],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`resizePixels: ${name} must be a positive integer, got ${v}`);
   }
   if (src.length !== width * height * channels) {

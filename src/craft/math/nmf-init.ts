@@ -102,9 +102,7 @@ export async function truncatedSvd(X: DataProducts, k: number, options: Truncate
         for (let i = 0; i < m; i++) near.data[i * k + j] = QV.data[i * l + j];
         if (sigma > 0) for (let i = 0; i < Y.rows; i++) far.data[i * k + j] = YV.data[i * l + j] / sigma;
       }
-      return onRight
-        ? { U: far, S, Vt: transpose(near), iterations: it, converged }
-        : { U: near, S, Vt: transpose(far), iterations: it, converged };
+      return onRight ? { U: far, S, Vt: transpose(near), iterations: it, converged } : { U: near, S, Vt: transpose(far), iterations: it, converged };
     }
     // next basis: orthonormalised (XᵀX)·(Ritz vectors), keeping the Ritz order
     Q = ZV;
@@ -123,11 +121,7 @@ function columnNorm(M: Matrix, j: number): number {
  * NNDSVD with zeros filled by mean(X) ("nndsvda"): sklearn _initialize_nmf(X, r, init='nndsvda',
  * eps=1e-6). Returns sklearn's W (n × r) and H (r × p).
  */
-export async function initNndsvda(
-  X: DataProducts,
-  r: number,
-  options: TruncatedSvdOptions = {},
-): Promise<{ W: Matrix; H: Matrix; svd: TruncatedSvd }> {
+export async function initNndsvda(X: DataProducts, r: number, options: TruncatedSvdOptions = {}): Promise<{ W: Matrix; H: Matrix; svd: TruncatedSvd }> {
   const eps = 1e-6;
   const n = X.rows;
   const p = X.cols;

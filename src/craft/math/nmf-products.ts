@@ -42,7 +42,14 @@ function jsTimes(x: Float64Array, n: number, p: number, b: Matrix): Matrix {
     for (; t + 1 < k; t += 2) {
       const c0 = t * p;
       const c1 = c0 + p;
-      let a00 = 0, a01 = 0, a10 = 0, a11 = 0, a20 = 0, a21 = 0, a30 = 0, a31 = 0;
+      let a00 = 0,
+        a01 = 0,
+        a10 = 0,
+        a11 = 0,
+        a20 = 0,
+        a21 = 0,
+        a30 = 0,
+        a31 = 0;
       for (let j = 0; j < p; j++) {
         const c = bt[c0 + j];
         const d = bt[c1 + j];
@@ -70,7 +77,10 @@ function jsTimes(x: Float64Array, n: number, p: number, b: Matrix): Matrix {
     }
     for (; t < k; t++) {
       const c0 = t * p;
-      let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+      let a0 = 0,
+        a1 = 0,
+        a2 = 0,
+        a3 = 0;
       for (let j = 0; j < p; j++) {
         const c = bt[c0 + j];
         a0 += x[x0 + j] * c;
@@ -117,8 +127,14 @@ function jsTransposeTimes(x: Float64Array, n: number, p: number, b: Matrix): Mat
     const r3 = r2 + k;
     let t = 0;
     for (; t + 1 < k; t += 2) {
-      const b0 = bd[r0 + t], b1 = bd[r1 + t], b2 = bd[r2 + t], b3 = bd[r3 + t];
-      const c0 = bd[r0 + t + 1], c1 = bd[r1 + t + 1], c2 = bd[r2 + t + 1], c3 = bd[r3 + t + 1];
+      const b0 = bd[r0 + t],
+        b1 = bd[r1 + t],
+        b2 = bd[r2 + t],
+        b3 = bd[r3 + t];
+      const c0 = bd[r0 + t + 1],
+        c1 = bd[r1 + t + 1],
+        c2 = bd[r2 + t + 1],
+        c3 = bd[r3 + t + 1];
       const ot = t * p;
       const ou = ot + p;
       for (let j = 0; j < p; j++) {
@@ -131,7 +147,10 @@ function jsTransposeTimes(x: Float64Array, n: number, p: number, b: Matrix): Mat
       }
     }
     for (; t < k; t++) {
-      const b0 = bd[r0 + t], b1 = bd[r1 + t], b2 = bd[r2 + t], b3 = bd[r3 + t];
+      const b0 = bd[r0 + t],
+        b1 = bd[r1 + t],
+        b2 = bd[r2 + t],
+        b3 = bd[r3 + t];
       const ot = t * p;
       for (let j = 0; j < p; j++) acc[ot + j] += b0 * x[x0 + j] + b1 * x[x1 + j] + b2 * x[x2 + j] + b3 * x[x3 + j];
     }

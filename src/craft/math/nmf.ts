@@ -203,8 +203,7 @@ export async function fitNmf(X: DataProducts, options: NmfOptions): Promise<NmfF
   }
   if (r > p) {
     throw new Error(
-      `NMF cannot find ${r} concepts in a layer with only ${p} channels. ` +
-        'Ask for at most that many concepts, or choose a layer with more channels.',
+      `NMF cannot find ${r} concepts in a layer with only ${p} channels. ` + 'Ask for at most that many concepts, or choose a layer with more channels.',
     );
   }
   throwIfAborted(options.signal);
@@ -238,11 +237,7 @@ export async function fitNmf(X: DataProducts, options: NmfOptions): Promise<NmfF
  * U is swept, same tol / max_iter / stopping rule, l2 = p·alphaW (docs/method.md §3.4).
  * All rows are solved together, so (like sklearn) the stopping test couples them.
  */
-export async function transformNmf(
-  X: DataProducts,
-  W: Matrix,
-  options: Omit<NmfOptions, 'components'>,
-): Promise<{ U: Matrix; iterations: number }> {
+export async function transformNmf(X: DataProducts, W: Matrix, options: Omit<NmfOptions, 'components'>): Promise<{ U: Matrix; iterations: number }> {
   checkData(X);
   if (W.cols !== X.cols) {
     throw new Error(`NMF transform: the concept bank has ${W.cols} channels but the activations have ${X.cols}.`);

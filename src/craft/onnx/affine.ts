@@ -9,14 +9,42 @@ import type { NodeInfo, OnnxModel } from './model';
 
 /** Operators that are affine in their varying input when every other input is a constant. */
 const AFFINE = new Set([
-  'Identity', 'Flatten', 'Reshape', 'Squeeze', 'Unsqueeze', 'Transpose',
-  'GlobalAveragePool', 'AveragePool', 'ReduceMean', 'ReduceSum', 'Pad',
-  'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'BatchNormalization',
-  'Add', 'Sub', 'Mul', 'Div',
+  'Identity',
+  'Flatten',
+  'Reshape',
+  'Squeeze',
+  'Unsqueeze',
+  'Transpose',
+  'GlobalAveragePool',
+  'AveragePool',
+  'ReduceMean',
+  'ReduceSum',
+  'Pad',
+  'Conv',
+  'ConvTranspose',
+  'Gemm',
+  'MatMul',
+  'BatchNormalization',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
 ]);
 
 /** Where the varying tensor must sit: the data input of convolutions and poolings, the numerator of Div. */
-const FIRST_INPUT_ONLY = new Set(['Conv', 'ConvTranspose', 'Div', 'BatchNormalization', 'Pad', 'Flatten', 'Reshape', 'Squeeze', 'Unsqueeze', 'ReduceMean', 'ReduceSum']);
+const FIRST_INPUT_ONLY = new Set([
+  'Conv',
+  'ConvTranspose',
+  'Div',
+  'BatchNormalization',
+  'Pad',
+  'Flatten',
+  'Reshape',
+  'Squeeze',
+  'Unsqueeze',
+  'ReduceMean',
+  'ReduceSum',
+]);
 
 export interface AffinePrefix {
   /** The prefix's nodes, in graph order. */

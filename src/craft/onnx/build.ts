@@ -83,7 +83,7 @@ export function buildMatMulModel(opts: MatMulOptions): OnnxModel {
     if (op.data) {
       if (typeof op.rows !== 'number' || typeof op.cols !== 'number') throw new Error(`buildMatMulModel: constant '${op.name}' needs numeric rows and cols`);
       if (op.data.length !== op.rows * op.cols) throw new Error(`buildMatMulModel: '${op.name}' has ${op.data.length} values for ${op.rows}x${op.cols}`);
-      if ((op.data instanceof Float64Array) !== (dtype === 'float64')) throw new Error(`buildMatMulModel: '${op.name}' data does not match dtype ${dtype}`);
+      if (op.data instanceof Float64Array !== (dtype === 'float64')) throw new Error(`buildMatMulModel: '${op.name}' data does not match dtype ${dtype}`);
       initializers.push({ name: op.name, dataType: elemType, dims: [op.rows, op.cols], values: op.data });
     } else {
       inputs.push({ name: op.name, elemType, shape: [op.rows, op.cols] });
@@ -99,7 +99,10 @@ export function buildMatMulModel(opts: MatMulOptions): OnnxModel {
           opType: 'Gemm',
           inputs: [opts.a.name, opts.b.name],
           outputs: [output],
-          attributes: [{ name: 'transA', int: opts.transA ? 1 : 0 }, { name: 'transB', int: opts.transB ? 1 : 0 }],
+          attributes: [
+            { name: 'transA', int: opts.transA ? 1 : 0 },
+            { name: 'transB', int: opts.transB ? 1 : 0 },
+          ],
         }
       : { opType: 'MatMul', inputs: [opts.a.name, opts.b.name], outputs: [output] };
   return buildModel({
@@ -208,7 +211,19 @@ export function withInputResize(model: OnnxModel, opts: InputResizeOptions): Onn
   if (target.shape && target.shape.length !== 4) throw new Error(`${what}: input '${target.name}' has rank ${target.shape.length}, expected 4`);
 
   const p = (s: string) => ed.freshName(`craft/resize/${s}`);
-  const names = { shape: p('shape'), lead: p('lead'), tail: p('tail'), sizes: p('sizes'), hw: p('hw'), roi: p('roi'), scales: p('scales'), s0: p('starts0'), e0: p('ends0'), s1: p('starts1'), e1: p('ends1') };
+  const names = {
+    shape: p('shape'),
+    lead: p('lead'),
+    tail: p('tail'),
+    sizes: p('sizes'),
+    hw: p('hw'),
+    roi: p('roi'),
+    scales: p('scales'),
+    s0: p('starts0'),
+    e0: p('ends0'),
+    s1: p('starts1'),
+    e1: p('ends1'),
+  };
   // Empty roi and scales: opsets 11-12 require the inputs to be present even when sizes is used.
   ed.addInitializer({ name: names.roi, dataType: DataType.FLOAT, dims: [0], values: [] });
   ed.addInitializer({ name: names.scales, dataType: DataType.FLOAT, dims: [0], values: [] });
@@ -285,7 +300,16 @@ export function withSpatialMean(model: OnnxModel, opts: SpatialMeanOptions = {})
     ed.addInitializer({ name: axesName, dataType: DataType.INT64, dims: [2], values: axes });
     ed.addNode({ opType: 'ReduceMean', inputs: [source, axesName], outputs: [outputName], name, attributes: [{ name: 'keepdims', int: 0 }] });
   } else {
-    ed.addNode({ opType: 'ReduceMean', inputs: [source], outputs: [outputName], name, attributes: [{ name: 'axes', ints: axes }, { name: 'keepdims', int: 0 }] });
+    ed.addNode({
+      opType: 'ReduceMean',
+      inputs: [source],
+      outputs: [outputName],
+      name,
+      attributes: [
+        { name: 'axes', ints: axes },
+        { name: 'keepdims', int: 0 },
+      ],
+    });
   }
   const s = src.shape;
   const shape: Dim[] | undefined = s && s.length === 4 ? [s[0], layout === 'NCHW' ? s[1] : s[3]] : undefined;
@@ -406,7 +430,13 @@ export function withReconstruction(model: OnnxModel, opts: ReconstructionOptions
   if (opts.through) {
     if (features === undefined) throw new Error(`${what}: 'through' needs numeric height and width`);
     source = n('basis_and_zero');
-    nodes.push({ opType: 'Concat', inputs: [f32(n('zero_map'), [1, features], new Float32Array(features)), basisFlat], outputs: [source], name: n('Concat'), attributes: [{ name: 'axis', int: 0 }] });
+    nodes.push({
+      opType: 'Concat',
+      inputs: [f32(n('zero_map'), [1, features], new Float32Array(features)), basisFlat],
+      outputs: [source],
+      name: n('Concat'),
+      attributes: [{ name: 'axis', int: 0 }],
+    });
   } else if (opts.spatial) {
     source = n('product');
     nodes.push({ opType: 'MatMul', inputs: [masks, basisFlat], outputs: [source], name: n('MatMul') });
@@ -448,13 +478,7 @@ export function withReconstruction(model: OnnxModel, opts: ReconstructionOptions
  * zero contributes exactly nothing: a dead image then gives exactly constant outputs, as through the
  * full reconstruction, instead of rounding noise that the Jansen estimator would divide by.
  */
-function mixAt(
-  ed: ModelEditor,
-  through: string,
-  masks: string,
-  r: number,
-  n: (s: string) => string,
-): void {
+function mixAt(ed: ModelEditor, through: string, masks: string, r: number, n: (s: string) => string): void {
   const prefixOut = n('prefix_out');
   ed.renameNodeOutput(through, prefixOut);
   const rows = n('prefix_rows');

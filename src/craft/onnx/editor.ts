@@ -224,10 +224,7 @@ function subgraphFields(spec: SubgraphSpec): PbField[] {
 }
 
 function encodeNode(spec: NodeSpec): PbField {
-  const f: PbField[] = [
-    ...spec.inputs.map((s) => stringField(NODE_INPUT, s)),
-    ...spec.outputs.map((s) => stringField(NODE_OUTPUT, s)),
-  ];
+  const f: PbField[] = [...spec.inputs.map((s) => stringField(NODE_INPUT, s)), ...spec.outputs.map((s) => stringField(NODE_OUTPUT, s))];
   if (spec.name) f.push(stringField(NODE_NAME, spec.name));
   f.push(stringField(NODE_OP_TYPE, spec.opType));
   if (spec.domain) f.push(stringField(NODE_DOMAIN, spec.domain));
@@ -346,7 +343,10 @@ export class ModelEditor {
     };
     for (const no of LIST_FIELDS) {
       if (no === GRAPH_NODE) continue;
-      this.lists.set(no, fieldsOf(m.proto.graph, no).map((field) => ({ field, name: nameOf[no](field) })));
+      this.lists.set(
+        no,
+        fieldsOf(m.proto.graph, no).map((field) => ({ field, name: nameOf[no](field) })),
+      );
     }
     this.opsetList = m.opsets.map((o) => ({ ...o }));
     this.names = scanGraph(m.proto.graph).names;
@@ -433,10 +433,16 @@ export class ModelEditor {
     this.list(GRAPH_VALUE_INFO).push({ field: renumber(encodeValueInfo(spec), GRAPH_VALUE_INFO), name: spec.name });
   }
   removeInput(name: string): void {
-    this.lists.set(GRAPH_INPUT, this.list(GRAPH_INPUT).filter((e) => e.name !== name));
+    this.lists.set(
+      GRAPH_INPUT,
+      this.list(GRAPH_INPUT).filter((e) => e.name !== name),
+    );
   }
   removeOutput(name: string): void {
-    this.lists.set(GRAPH_OUTPUT, this.list(GRAPH_OUTPUT).filter((e) => e.name !== name));
+    this.lists.set(
+      GRAPH_OUTPUT,
+      this.list(GRAPH_OUTPUT).filter((e) => e.name !== name),
+    );
   }
   /** Keeps the nodes the predicate accepts (file order is kept). */
   keepNodes(keep: (node: NodeInfo) => boolean): void {
@@ -445,16 +451,29 @@ export class ModelEditor {
   }
   /** Keeps the dense and sparse initializers whose name the predicate accepts. */
   keepInitializers(keep: (name: string) => boolean): void {
-    for (const no of [GRAPH_INITIALIZER, GRAPH_SPARSE_INITIALIZER]) this.lists.set(no, this.list(no).filter((e) => keep(e.name)));
+    for (const no of [GRAPH_INITIALIZER, GRAPH_SPARSE_INITIALIZER])
+      this.lists.set(
+        no,
+        this.list(no).filter((e) => keep(e.name)),
+      );
   }
   keepInputs(keep: (name: string) => boolean): void {
-    this.lists.set(GRAPH_INPUT, this.list(GRAPH_INPUT).filter((e) => keep(e.name)));
+    this.lists.set(
+      GRAPH_INPUT,
+      this.list(GRAPH_INPUT).filter((e) => keep(e.name)),
+    );
   }
   keepOutputs(keep: (name: string) => boolean): void {
-    this.lists.set(GRAPH_OUTPUT, this.list(GRAPH_OUTPUT).filter((e) => keep(e.name)));
+    this.lists.set(
+      GRAPH_OUTPUT,
+      this.list(GRAPH_OUTPUT).filter((e) => keep(e.name)),
+    );
   }
   keepValueInfo(keep: (name: string) => boolean): void {
-    this.lists.set(GRAPH_VALUE_INFO, this.list(GRAPH_VALUE_INFO).filter((e) => keep(e.name)));
+    this.lists.set(
+      GRAPH_VALUE_INFO,
+      this.list(GRAPH_VALUE_INFO).filter((e) => keep(e.name)),
+    );
   }
   /** Sets an operator set version, adding the import if the model lacks it. */
   setOpset(domain: string, version: number): void {
@@ -484,16 +503,27 @@ export class ModelEditor {
       return { field, info: parseNode(field, n.info.index) };
     });
     for (const no of [GRAPH_INPUT, GRAPH_OUTPUT, GRAPH_VALUE_INFO]) {
-      this.lists.set(no, this.list(no).map((e) => (e.name === from ? { field: messageField(no, replaceStrings(fieldMessage(e.field), [VI_NAME], from, to)!), name: to } : e)));
+      this.lists.set(
+        no,
+        this.list(no).map((e) => (e.name === from ? { field: messageField(no, replaceStrings(fieldMessage(e.field), [VI_NAME], from, to)!), name: to } : e)),
+      );
     }
-    this.lists.set(GRAPH_INITIALIZER, this.list(GRAPH_INITIALIZER).map((e) =>
-      e.name === from ? { field: messageField(GRAPH_INITIALIZER, replaceStrings(fieldMessage(e.field), [TENSOR_NAME], from, to)!), name: to } : e));
-    this.lists.set(GRAPH_SPARSE_INITIALIZER, this.list(GRAPH_SPARSE_INITIALIZER).map((e) => {
-      if (e.name !== from) return e;
-      const sf = fieldMessage(e.field).map((f) =>
-        f.no === SPARSE_VALUES ? messageField(SPARSE_VALUES, replaceStrings(fieldMessage(f), [TENSOR_NAME], from, to) ?? fieldMessage(f)) : f);
-      return { field: messageField(GRAPH_SPARSE_INITIALIZER, sf), name: to };
-    }));
+    this.lists.set(
+      GRAPH_INITIALIZER,
+      this.list(GRAPH_INITIALIZER).map((e) =>
+        e.name === from ? { field: messageField(GRAPH_INITIALIZER, replaceStrings(fieldMessage(e.field), [TENSOR_NAME], from, to)!), name: to } : e,
+      ),
+    );
+    this.lists.set(
+      GRAPH_SPARSE_INITIALIZER,
+      this.list(GRAPH_SPARSE_INITIALIZER).map((e) => {
+        if (e.name !== from) return e;
+        const sf = fieldMessage(e.field).map((f) =>
+          f.no === SPARSE_VALUES ? messageField(SPARSE_VALUES, replaceStrings(fieldMessage(f), [TENSOR_NAME], from, to) ?? fieldMessage(f)) : f,
+        );
+        return { field: messageField(GRAPH_SPARSE_INITIALIZER, sf), name: to };
+      }),
+    );
     this.names.add(to);
   }
 
@@ -503,7 +533,10 @@ export class ModelEditor {
    * throws if a node, initializer or graph input already uses it.
    */
   renameNodeOutput(from: string, to: string): void {
-    const taken = this.nodeList.some((n) => n.info.inputs.includes(to) || n.info.outputs.includes(to)) || this.initializerNames.includes(to) || this.inputNames.includes(to);
+    const taken =
+      this.nodeList.some((n) => n.info.inputs.includes(to) || n.info.outputs.includes(to)) ||
+      this.initializerNames.includes(to) ||
+      this.inputNames.includes(to);
     if (taken) throw new Error(`renameNodeOutput: '${to}' is already used in the model`);
     const i = this.nodeList.findIndex((n) => n.info.outputs.includes(from));
     if (i < 0) throw new Error(`renameNodeOutput: no node produces '${from}'`);

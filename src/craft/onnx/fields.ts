@@ -90,8 +90,22 @@ export const DataType = {
 /** A DataType as users know it from numpy / torch ('float32', 'uint8', ...), for messages. */
 export function dataTypeName(type: number | null): string {
   const names: Record<number, string> = {
-    1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool',
-    10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64', 14: 'complex64', 15: 'complex128', 16: 'bfloat16',
+    1: 'float32',
+    2: 'uint8',
+    3: 'int8',
+    4: 'uint16',
+    5: 'int16',
+    6: 'int32',
+    7: 'int64',
+    8: 'string',
+    9: 'bool',
+    10: 'float16',
+    11: 'float64',
+    12: 'uint32',
+    13: 'uint64',
+    14: 'complex64',
+    15: 'complex128',
+    16: 'bfloat16',
   };
-  return type === null ? 'of unknown type' : names[type] ?? `data type ${type}`;
+  return type === null ? 'of unknown type' : (names[type] ?? `data type ${type}`);
 }

@@ -36,19 +36,35 @@ export function readModelFile(file: string): OnnxModel {
     throw new CraftError('model', `Cannot read the model ${file}: ${why}`, 'Give the path of an .onnx file.');
   }
   if (bytes.length === 0) {
-    throw new CraftError('model', `${name} is empty (0 bytes).`, 'The export or the copy did not finish: export the classifier to ONNX again (e.g. torch.onnx.export) and give that file.');
+    throw new CraftError(
+      'model',
+      `${name} is empty (0 bytes).`,
+      'The export or the copy did not finish: export the classifier to ONNX again (e.g. torch.onnx.export) and give that file.',
+    );
   }
   let model: OnnxModel;
   try {
     model = parseModel(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
   } catch (e) {
-    throw new CraftError('model', `${name} is not a readable ONNX model (${(e as Error).message}).`, 'Export the classifier to ONNX (e.g. torch.onnx.export) and give that file; a truncated download also gives this error.');
+    throw new CraftError(
+      'model',
+      `${name} is not a readable ONNX model (${(e as Error).message}).`,
+      'Export the classifier to ONNX (e.g. torch.onnx.export) and give that file; a truncated download also gives this error.',
+    );
   }
   if (model.hasExternalData) {
-    throw new CraftError('model', `${name} keeps its weights in external data files, which this version cannot split.`, 'Re-export the model with its weights inside the .onnx file (e.g. onnx.save(model, path, save_as_external_data=False)).');
+    throw new CraftError(
+      'model',
+      `${name} keeps its weights in external data files, which this version cannot split.`,
+      'Re-export the model with its weights inside the .onnx file (e.g. onnx.save(model, path, save_as_external_data=False)).',
+    );
   }
   if (model.nodes.length === 0) {
-    throw new CraftError('model', `${name} has an empty graph (no operators): there is no network to explain.`, 'Check that the export wrote the whole model (torch.onnx.export of the classifier, not of a wrapper that returns its input).');
+    throw new CraftError(
+      'model',
+      `${name} has an empty graph (no operators): there is no network to explain.`,
+      'Check that the export wrote the whole model (torch.onnx.export of the classifier, not of a wrapper that returns its input).',
+    );
   }
   return model;
 }
@@ -58,12 +74,19 @@ export function describeModel(file: string): ModelInfo {
   const model = readModelFile(file);
   const name = path.basename(file);
   if (model.inputs.length !== 1) {
-    throw new CraftError('model', `${name} has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')}); CRAFT needs a classifier with one image input.`);
+    throw new CraftError(
+      'model',
+      `${name} has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')}); CRAFT needs a classifier with one image input.`,
+    );
   }
   if (model.outputs.length < 1) throw new CraftError('model', `${name} has no outputs.`);
   const input = model.inputs[0];
   if (input.elemType !== null && input.elemType !== DataType.FLOAT) {
-    throw new CraftError('model', `The model input '${input.name}' is ${dataTypeName(input.elemType)}; CRAFT needs a float32 image input.`, inputTypeHint(input.elemType));
+    throw new CraftError(
+      'model',
+      `The model input '${input.name}' is ${dataTypeName(input.elemType)}; CRAFT needs a float32 image input.`,
+      inputTypeHint(input.elemType),
+    );
   }
   const shape = input.shape ?? [null, 3, null, null];
   if (shape.length !== 4) {
@@ -72,7 +95,11 @@ export function describeModel(file: string): ModelInfo {
   const layout: 'NCHW' | 'NHWC' = shape[1] === 3 ? 'NCHW' : shape[3] === 3 ? 'NHWC' : 'NCHW';
   const channels = layout === 'NCHW' ? shape[1] : shape[3];
   if (typeof channels === 'number' && channels !== 3) {
-    throw new CraftError('model', `The model input '${input.name}' has ${channels} channels; this version feeds RGB images (3 channels).`, 'Wrap the model so that it takes 3-channel input (e.g. average the channels inside the graph).');
+    throw new CraftError(
+      'model',
+      `The model input '${input.name}' has ${channels} channels; this version feeds RGB images (3 channels).`,
+      'Wrap the model so that it takes 3-channel input (e.g. average the channels inside the graph).',
+    );
   }
   const [hDim, wDim] = layout === 'NCHW' ? [shape[2], shape[3]] : [shape[1], shape[2]];
   const output = model.outputs[0];
@@ -101,14 +128,23 @@ export function checkLogits(model: OnnxModel, file: string): void {
   const output = model.outputs[0];
   if (!output) throw new CraftError('model', `${path.basename(file)} has no outputs.`);
   if (output.elemType !== null && output.elemType !== DataType.FLOAT) {
-    throw new CraftError('model', `The output '${output.name}' of ${path.basename(file)} is ${dataTypeName(output.elemType)}; CRAFT needs float32 logits.`, 'Export the classifier in float32 (e.g. model.float() before torch.onnx.export).');
+    throw new CraftError(
+      'model',
+      `The output '${output.name}' of ${path.basename(file)} is ${dataTypeName(output.elemType)}; CRAFT needs float32 logits.`,
+      'Export the classifier in float32 (e.g. model.float() before torch.onnx.export).',
+    );
   }
   if (output.shape && output.shape.length !== 2) {
-    throw new CraftError('model', `The output '${output.name}' of ${path.basename(file)} has shape [${output.shape.join(', ')}]; CRAFT needs logits of shape (N, classes).`, NOT_LOGITS_HINT);
+    throw new CraftError(
+      'model',
+      `The output '${output.name}' of ${path.basename(file)} has shape [${output.shape.join(', ')}]; CRAFT needs logits of shape (N, classes).`,
+      NOT_LOGITS_HINT,
+    );
   }
 }
 
-export const NOT_LOGITS_HINT = 'Give the classifier itself, whose first output is the class scores before softmax (a segmentation or detection model cannot be explained per class this way).';
+export const NOT_LOGITS_HINT =
+  'Give the classifier itself, whose first output is the class scores before softmax (a segmentation or detection model cannot be explained per class this way).';
 
 function inputTypeHint(type: number): string {
   if (type === DataType.UINT8) {
@@ -137,16 +173,28 @@ export function checkOpset(model: OnnxModel, file: string, needed: number, why: 
 /** The input size to use: the model's own when fixed, else --size (required then). */
 export function inputSize(info: ModelInfo, requested?: [number, number]): [number, number] {
   if (requested && !requested.every((s) => Number.isInteger(s) && s >= 1 && s <= MAX_INPUT_SIDE)) {
-    throw new CraftError('usage', `--size ${requested.join('x')}: each side must be a whole number of pixels from 1 to ${MAX_INPUT_SIDE}.`, 'Give the size the model was trained at (e.g. --size 224).');
+    throw new CraftError(
+      'usage',
+      `--size ${requested.join('x')}: each side must be a whole number of pixels from 1 to ${MAX_INPUT_SIDE}.`,
+      'Give the size the model was trained at (e.g. --size 224).',
+    );
   }
   if (info.fixedSize) {
     if (requested && (requested[0] !== info.fixedSize[0] || requested[1] !== info.fixedSize[1])) {
-      throw new CraftError('usage', `The model's input size is fixed at ${info.fixedSize.join('×')}, but --size ${requested.join('x')} was given.`, 'Leave --size out for this model.');
+      throw new CraftError(
+        'usage',
+        `The model's input size is fixed at ${info.fixedSize.join('×')}, but --size ${requested.join('x')} was given.`,
+        'Leave --size out for this model.',
+      );
     }
     return info.fixedSize;
   }
   if (!requested) {
-    throw new CraftError('usage', `The model's input size is dynamic (${info.inputShape.join(', ')}), so the image size must be given.`, 'Pass --size H[xW] (e.g. --size 224), or "size" in the config file: the size the model was trained at.');
+    throw new CraftError(
+      'usage',
+      `The model's input size is dynamic (${info.inputShape.join(', ')}), so the image size must be given.`,
+      'Pass --size H[xW] (e.g. --size 224), or "size" in the config file: the size the model was trained at.',
+    );
   }
   return requested;
 }
@@ -174,11 +222,7 @@ export interface LayerCandidate {
  * requested size, instead of every intermediate map of the batch at once (10 GB at --size 2048 on the
  * 28-px sample CNN).
  */
-export async function probeLayers(
-  info: ModelInfo,
-  factory: SessionFactory,
-  probe: { data: Float32Array; dims: number[] },
-): Promise<LayerCandidate[]> {
+export async function probeLayers(info: ModelInfo, factory: SessionFactory, probe: { data: Float32Array; dims: number[] }): Promise<LayerCandidate[]> {
   const names = info.model.nodes.flatMap((n) => n.outputs).filter((n) => n && n !== info.outputName);
   const floatMaps = await floatTensors(info.model, names, factory);
   const { model, stats } = withTensorStats(info.model, floatMaps);
@@ -190,7 +234,10 @@ export async function probeLayers(
     const size = item.reduce((a, b) => a * b, 1);
     for (let start = 0; start < batch; start += step) {
       const feed = new (ortModule().Tensor)('float32', probe.data.subarray(start * size, (start + step) * size), [step, ...item]);
-      const result = await session.run({ [info.inputName]: feed }, stats.flatMap((s) => [s.shape, s.min]));
+      const result = await session.run(
+        { [info.inputName]: feed },
+        stats.flatMap((s) => [s.shape, s.min]),
+      );
       for (const s of stats) {
         const dims = Array.from(result[s.shape].data as BigInt64Array, Number);
         const min = Number((result[s.min].data as Float32Array)[0]);

@@ -379,8 +379,15 @@ export function readInitializer(model: OnnxModel, name: string): { dims: number[
   const raw = lastField(t, TENSOR_RAW_DATA);
   let values: InitializerValues;
   const bytesPer: Record<number, number> = {
-    [DataType.FLOAT]: 4, [DataType.DOUBLE]: 8, [DataType.INT64]: 8, [DataType.INT32]: 4,
-    [DataType.INT16]: 2, [DataType.UINT16]: 2, [DataType.INT8]: 1, [DataType.UINT8]: 1, [DataType.BOOL]: 1,
+    [DataType.FLOAT]: 4,
+    [DataType.DOUBLE]: 8,
+    [DataType.INT64]: 8,
+    [DataType.INT32]: 4,
+    [DataType.INT16]: 2,
+    [DataType.UINT16]: 2,
+    [DataType.INT8]: 1,
+    [DataType.UINT8]: 1,
+    [DataType.BOOL]: 1,
   };
   const size = bytesPer[dataType];
   if (size === undefined) throw new Error(`readInitializer: '${name}' has unsupported data type ${dataType}`);
@@ -396,11 +403,15 @@ export function readInitializer(model: OnnxModel, name: string): { dims: number[
       values = new Int32Array(count);
       for (let i = 0; i < count; i++) {
         values[i] =
-          dataType === DataType.INT32 ? dv.getInt32(i * 4, true)
-          : dataType === DataType.INT16 ? dv.getInt16(i * 2, true)
-          : dataType === DataType.UINT16 ? dv.getUint16(i * 2, true)
-          : dataType === DataType.INT8 ? dv.getInt8(i)
-          : dv.getUint8(i);
+          dataType === DataType.INT32
+            ? dv.getInt32(i * 4, true)
+            : dataType === DataType.INT16
+              ? dv.getInt16(i * 2, true)
+              : dataType === DataType.UINT16
+                ? dv.getUint16(i * 2, true)
+                : dataType === DataType.INT8
+                  ? dv.getInt8(i)
+                  : dv.getUint8(i);
       }
     }
   } else if (dataType === DataType.FLOAT) values = Float32Array.from(repeatedFloats(t, TENSOR_FLOAT_DATA));

@@ -52,7 +52,9 @@ export async function perturbedLogits(s: PerturbedSetup): Promise<{ logits: Pert
         (await runFloat(session, { coeffs: { data: coefficients, dims: coeffDims }, masks: { data: masks, dims: [block, r] } }, [out]))[out].data,
     };
   };
-  const plainSession = await s.factory.create(withReconstruction(s.h, { W, spatial, layout: s.layout }).bytes, 'h with the concept reconstruction', { spinning: false });
+  const plainSession = await s.factory.create(withReconstruction(s.h, { W, spatial, layout: s.layout }).bytes, 'h with the concept reconstruction', {
+    spinning: false,
+  });
   const plain = make(plainSession, s.batch);
   const prefix = s.fixedBatch ? null : affinePrefix(s.h);
   if (!prefix) return { logits: plain, sessions: [plainSession] };
@@ -64,7 +66,10 @@ export async function perturbedLogits(s: PerturbedSetup): Promise<{ logits: Pert
     const block = Math.min(s.batch, s.probe.masks.length / r);
     const masks = s.probe.masks.subarray(0, block * r);
     const out = throughSession.outputNames[0];
-    const got = await runFloat(throughSession, { coeffs: { data: s.probe.coefficients, dims: coeffDims }, masks: { data: masks, dims: [block, r] } }, [out, prefix.output]);
+    const got = await runFloat(throughSession, { coeffs: { data: s.probe.coefficients, dims: coeffDims }, masks: { data: masks, dims: [block, r] } }, [
+      out,
+      prefix.output,
+    ]);
     const want = await plain.run(s.probe.coefficients, masks, block);
     let gap = 0;
     let scale = 1;
@@ -73,18 +78,24 @@ export async function perturbedLogits(s: PerturbedSetup): Promise<{ logits: Pert
       scale = Math.max(scale, Math.abs(want[i]));
     });
     if (!(gap <= AGREEMENT * scale)) {
-      s.log(`Importance: h's affine start (up to ${prefix.output}) disagrees with the full reconstruction by ${gap.toPrecision(3)}; using the full reconstruction.`);
+      s.log(
+        `Importance: h's affine start (up to ${prefix.output}) disagrees with the full reconstruction by ${gap.toPrecision(3)}; using the full reconstruction.`,
+      );
       await throughSession.release();
       return { logits: plain, sessions: [plainSession] };
     }
     const itemFloats = got[prefix.output].dims.slice(1).reduce((a, b) => a * b, 1);
     await plainSession.release();
-    s.log(`Importance: h's affine start (${prefix.nodes.map((n) => n.opType).join(' → ')}) runs on the ${r} concept maps, the masks mix its output ${prefix.output}.`);
+    s.log(
+      `Importance: h's affine start (${prefix.nodes.map((n) => n.opType).join(' → ')}) runs on the ${r} concept maps, the masks mix its output ${prefix.output}.`,
+    );
     return { logits: make(throughSession, s.capBlock(s.designRows, itemFloats)), sessions: [throughSession], through: prefix.output };
   } catch (e) {
     // Not every affine-looking prefix takes a batch of r + 1 maps (a Reshape to a fixed batch, say).
     await throughSession?.release();
-    s.log(`Importance: the full reconstruction goes through h (its affine start could not be used: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}).`);
+    s.log(
+      `Importance: the full reconstruction goes through h (its affine start could not be used: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}).`,
+    );
     return { logits: plain, sessions: [plainSession] };
   }
 }

@@ -9,12 +9,7 @@ import { ortModule, type SessionFactory } from './sessions';
  * operand. MLAS (CPU) or cuBLAS (CUDA) does the n·p·k work; the r×r sweeps stay in float64 JS.
  * Float32 products match the reference, whose whole NMF runs in float32 (docs/method.md §3.1).
  */
-export async function ortProducts(
-  X: Float32Array,
-  n: number,
-  p: number,
-  factory: SessionFactory,
-): Promise<DataProducts> {
+export async function ortProducts(X: Float32Array, n: number, p: number, factory: SessionFactory): Promise<DataProducts> {
   let sum = 0;
   let sumSquares = 0;
   let minValue = Infinity;

@@ -31,9 +31,7 @@ export interface HostFacts {
 }
 
 /** The outcome of loading a provider and running the probe model on it. */
-export type Trial =
-  | { ok: true; /** Median ms of a probe run on the provider, and on the CPU. */ ms: number; cpuMs: number }
-  | { ok: false; reason: string };
+export type Trial = { ok: true; /** Median ms of a probe run on the provider, and on the CPU. */ ms: number; cpuMs: number } | { ok: false; reason: string };
 
 export interface Choice {
   provider: ProviderName;
@@ -81,11 +79,19 @@ export function vulkanDrivers(host: HostFacts): VulkanDriver[] {
   const fromEnv = host.env.VK_DRIVER_FILES ?? host.env.VK_ICD_FILENAMES;
   let files: string[];
   if (fromEnv) {
-    files = fromEnv.split(':').filter(Boolean).flatMap((f) => (f.endsWith('.json') ? [f] : host.list(f).map((n) => path.join(f, n))));
+    files = fromEnv
+      .split(':')
+      .filter(Boolean)
+      .flatMap((f) => (f.endsWith('.json') ? [f] : host.list(f).map((n) => path.join(f, n))));
   } else {
     const home = host.env.HOME ?? '';
     const dirs = ['/usr/share/vulkan/icd.d', '/usr/local/share/vulkan/icd.d', '/etc/vulkan/icd.d', path.join(home, '.local/share/vulkan/icd.d')];
-    files = dirs.flatMap((d) => host.list(d).filter((n) => n.endsWith('.json')).map((n) => path.join(d, n)));
+    files = dirs.flatMap((d) =>
+      host
+        .list(d)
+        .filter((n) => n.endsWith('.json'))
+        .map((n) => path.join(d, n)),
+    );
   }
   const drivers: VulkanDriver[] = [];
   for (const file of files) {
@@ -146,7 +152,11 @@ export function staticReason(provider: ProviderName, host: HostFacts, auto: bool
       if (!host.exists(lib)) return `the CUDA provider is not installed (libonnxruntime_providers_cuda.so is missing). ${CUDA_INSTALL_HINT}`;
       const missing = missingLibraries(lib, host);
       if (missing.length) {
-        const what = missing.some((m) => m.startsWith('libcudnn')) ? 'cuDNN 9' : missing.some((m) => /cublas|cudart|cufft|curand/.test(m)) ? 'the CUDA 12 runtime' : 'its libraries';
+        const what = missing.some((m) => m.startsWith('libcudnn'))
+          ? 'cuDNN 9'
+          : missing.some((m) => /cublas|cudart|cufft|curand/.test(m))
+            ? 'the CUDA 12 runtime'
+            : 'its libraries';
         return `the CUDA provider cannot load: ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing. Install ${what} (and check LD_LIBRARY_PATH), or use --provider cpu.`;
       }
       return undefined;
@@ -158,7 +168,7 @@ export function staticReason(provider: ProviderName, host: HostFacts, auto: bool
       if (platform !== 'linux') return undefined;
       if (!hasVulkanLoader(host)) return 'WebGPU needs the Vulkan loader libvulkan.so.1 (Debian/Ubuntu: apt install libvulkan1) and a Vulkan driver.';
       const drivers = vulkanDrivers(host);
-      if (drivers.length === 0) return 'no Vulkan driver is installed (NVIDIA: its proprietary driver; AMD/Intel: Mesa\'s mesa-vulkan-drivers).';
+      if (drivers.length === 0) return "no Vulkan driver is installed (NVIDIA: its proprietary driver; AMD/Intel: Mesa's mesa-vulkan-drivers).";
       if (auto) {
         // A hardware driver needs a GPU device node to drive: Mesa's drivers /dev/dri/renderD*, NVIDIA's /dev/nvidiactl.
         const gpu = host.list('/dev/dri').some((n) => n.startsWith('renderD')) || host.exists('/dev/nvidiactl');

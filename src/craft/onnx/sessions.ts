@@ -70,7 +70,10 @@ export class SessionFactory {
    */
   async create(model: Uint8Array, what: string, tuning: { spinning?: boolean; profile?: string } = {}): Promise<Ort.InferenceSession> {
     try {
-      return await ortModule().InferenceSession.create(model, { ...options(this.provider, this.threads, tuning.spinning ?? true), ...(tuning.profile ? { enableProfiling: true, profileFilePrefix: tuning.profile } : {}) });
+      return await ortModule().InferenceSession.create(model, {
+        ...options(this.provider, this.threads, tuning.spinning ?? true),
+        ...(tuning.profile ? { enableProfiling: true, profileFilePrefix: tuning.profile } : {}),
+      });
     } catch (e) {
       throw new CraftError('model', `ONNX Runtime could not load ${what} on the ${providerTitle(this.provider)} provider: ${firstLine(e)}`);
     }
@@ -189,7 +192,8 @@ async function tryProvider(provider: ProviderName, threads: number): Promise<Tri
   } catch (e) {
     const text = firstLine(e);
     // Dawn's way of saying there is no GPU it can use.
-    if (/RequestAdapterStatus|No supported adapters|adapter/i.test(text)) return { ok: false, reason: 'no WebGPU adapter was found (no GPU, or its driver does not support WebGPU).' };
+    if (/RequestAdapterStatus|No supported adapters|adapter/i.test(text))
+      return { ok: false, reason: 'no WebGPU adapter was found (no GPU, or its driver does not support WebGPU).' };
     return { ok: false, reason: `it could not run a probe model: ${text}` };
   }
   const cpu = await time('cpu');

@@ -1,22 +1,8 @@
 /** Model-level edits: extra outputs for probing, and cutting the graph into g and h. */
-import {
-  PbField,
-} from './protobuf';
-import {
-  GRAPH_INPUT,
-  GRAPH_OUTPUT,
-  DataType,
-} from './fields';
-import {
-  Dim,
-  ValueInfo,
-  NodeInfo,
-  OnnxModel,
-  valueInfoName,
-} from './model';
-import {
-  ModelEditor,
-} from './editor';
+import { PbField } from './protobuf';
+import { GRAPH_INPUT, GRAPH_OUTPUT, DataType } from './fields';
+import { Dim, ValueInfo, NodeInfo, OnnxModel, valueInfoName } from './model';
+import { ModelEditor } from './editor';
 
 // ---------------------------------------------------------------------------------------------
 // Model-level edits.
@@ -47,11 +33,7 @@ function allTensorNames(model: OnnxModel): Set<string> {
 }
 
 function findValueInfo(model: OnnxModel, name: string): ValueInfo | undefined {
-  return (
-    model.outputs.find((v) => v.name === name) ??
-    model.valueInfo.find((v) => v.name === name) ??
-    model.inputs.find((v) => v.name === name)
-  );
+  return model.outputs.find((v) => v.name === name) ?? model.valueInfo.find((v) => v.name === name) ?? model.inputs.find((v) => v.name === name);
 }
 
 /**
@@ -101,10 +83,20 @@ export function withTensorStats(model: OnnxModel, names: readonly string[]): { m
   const order = new Map(model.nodes.flatMap((n) => n.outputs.map((o) => [o, n.index] as const)));
   const tensors = [...new Set(names)].sort((a, b) => (order.get(a) ?? -1) - (order.get(b) ?? -1));
   // Numbered bases: freshName then finds a free name at once, even for thousands of tensors.
-  const stats: TensorStat[] = tensors.map((tensor, k) => ({ tensor, shape: ed.freshName(`craft/probe/shape_${k}`), min: ed.freshName(`craft/probe/min_${k}`) }));
+  const stats: TensorStat[] = tensors.map((tensor, k) => ({
+    tensor,
+    shape: ed.freshName(`craft/probe/shape_${k}`),
+    min: ed.freshName(`craft/probe/min_${k}`),
+  }));
   for (const [k, stat] of [...stats.entries()].reverse()) {
     ed.addNode({ opType: 'Shape', inputs: [stat.tensor], outputs: [stat.shape], name: ed.freshName(`craft/probe/Shape_${k}`) });
-    ed.addNode({ opType: 'ReduceMin', inputs: [stat.tensor], outputs: [stat.min], name: ed.freshName(`craft/probe/ReduceMin_${k}`), attributes: [{ name: 'keepdims', int: 0 }] });
+    ed.addNode({
+      opType: 'ReduceMin',
+      inputs: [stat.tensor],
+      outputs: [stat.min],
+      name: ed.freshName(`craft/probe/ReduceMin_${k}`),
+      attributes: [{ name: 'keepdims', int: 0 }],
+    });
   }
   for (const stat of stats) {
     ed.addOutput({ name: stat.shape, elemType: DataType.INT64, shape: [null] });
@@ -122,7 +114,10 @@ export interface ExtractOptions {
 
 /** Thrown by extractSubgraph when the outputs need tensors the inputs do not determine. */
 export class NotACleanCutError extends Error {
-  constructor(message: string, readonly missing: string[]) {
+  constructor(
+    message: string,
+    readonly missing: string[],
+  ) {
     super(message);
     this.name = 'NotACleanCutError';
   }
@@ -178,12 +173,7 @@ export function isCleanCut(model: OnnxModel, inputs: readonly string[], outputs:
  * neither an input nor computable from them (e.g. a skip connection from before the cut), and Error
  * for names that are not tensors of the model.
  */
-export function extractSubgraph(
-  model: OnnxModel,
-  inputList: readonly string[],
-  outputList: readonly string[],
-  options: ExtractOptions = {},
-): OnnxModel {
+export function extractSubgraph(model: OnnxModel, inputList: readonly string[], outputList: readonly string[], options: ExtractOptions = {}): OnnxModel {
   const inputs = [...new Set(inputList)];
   const outputs = [...new Set(outputList)];
   const known = allTensorNames(model);
@@ -198,8 +188,7 @@ export function extractSubgraph(
     const graphInputs = new Set(model.inputs.map((v) => v.name));
     const described = missing.map((m) => (graphInputs.has(m) ? `'${m}' (a graph input)` : `'${m}'`));
     throw new NotACleanCutError(
-      `extractSubgraph: [${outputs.join(', ')}] cannot be computed from [${inputs.join(', ')}] alone: ` +
-        `they also need ${described.join(', ')}`,
+      `extractSubgraph: [${outputs.join(', ')}] cannot be computed from [${inputs.join(', ')}] alone: ` + `they also need ${described.join(', ')}`,
       missing,
     );
   }

@@ -27,9 +27,7 @@ export const CROPS = 'crops';
 export function cropsGraph(m: PreparedModel, patch: number): { model: OnnxModel; output: string } {
   const [H, W] = m.preprocess.size;
   const resized = withInputResize(m.g, { height: H, width: W, layout: m.preprocess.layout, cropHeight: patch, cropWidth: patch, inputName: CROPS });
-  return m.spatial
-    ? { model: withSpatialMean(resized, { layout: m.layerLayout, replace: true }), output: 'pooled' }
-    : { model: resized, output: m.layer };
+  return m.spatial ? { model: withSpatialMean(resized, { layout: m.layerLayout, replace: true }), output: 'pooled' } : { model: resized, output: m.layer };
 }
 
 export interface Activations extends ActivationResult {
@@ -60,7 +58,13 @@ export async function activationsStage(run: Run, m: Model): Promise<Activations>
   const nImages = acts.images.length;
   const [H, W] = m.preprocess.size;
   const thumbnails = run.inBackground(
-    writeThumbnails({ pixels: (i) => run.pixels.read(i), count: nImages, size: [H, W], write: (i, png) => run.write(thumbnailFile(i), png), signal: run.signal }),
+    writeThumbnails({
+      pixels: (i) => run.pixels.read(i),
+      count: nImages,
+      size: [H, W],
+      write: (i, png) => run.write(thumbnailFile(i), png),
+      signal: run.signal,
+    }),
   );
   const n = acts.A.rows;
   const r = o.concepts;
@@ -68,10 +72,16 @@ export async function activationsStage(run: Run, m: Model): Promise<Activations>
   if (acts.nonFinite > 0) throw nonFiniteActivations(m.layer, acts.nonFinite, acts.A.rows * m.channels, 'crop activations');
   if (acts.minActivation < 0) throw negativeActivations(m.layer, acts.minActivation, 'on some crops');
   if (n < r) {
-    throw new CraftError('input', `Only ${n} crops (${nImages} usable images × ${m.grid.perImage} crops) for ${r} concepts: NMF needs at least as many crops as concepts.`, `Use fewer concepts (--concepts ${Math.max(1, n)}), a smaller patch, or more images.`);
+    throw new CraftError(
+      'input',
+      `Only ${n} crops (${nImages} usable images × ${m.grid.perImage} crops) for ${r} concepts: NMF needs at least as many crops as concepts.`,
+      `Use fewer concepts (--concepts ${Math.max(1, n)}), a smaller patch, or more images.`,
+    );
   }
   if (acts.maxActivation <= 0) {
-    run.warn(`Layer ${m.layer} is zero on every crop of these images: there is nothing to factorise, and every concept's importance is 0. Choose another layer (\`craft layers\`).`);
+    run.warn(
+      `Layer ${m.layer} is zero on every crop of these images: there is nothing to factorise, and every concept's importance is 0. Choose another layer (\`craft layers\`).`,
+    );
   }
   run.log(`Activations: ${nImages} images (${acts.skipped.length} skipped), ${n} crops × ${m.channels} channels at ${m.layer}.`);
   return { ...acts, thumbnails };
@@ -85,12 +95,15 @@ export class Float32Rows {
   private buf: Float32Array;
   rows = 0;
 
-  constructor(readonly cols: number, initialRows = 256) {
+  constructor(
+    readonly cols: number,
+    initialRows = 256,
+  ) {
     this.buf = new Float32Array(Math.max(1, initialRows) * cols);
   }
 
   append(values: Float32Array): void {
-    const needed = (this.rows * this.cols + values.length);
+    const needed = this.rows * this.cols + values.length;
     if (needed > this.buf.length) {
       const grown = new Float32Array(Math.max(needed, this.buf.length * 2));
       grown.set(this.buf.subarray(0, this.rows * this.cols));
@@ -235,14 +248,21 @@ export async function computeActivations(args: {
         const crops = cropBuffer.subarray(0, ok.length * grid.perImage * cropSize);
         for (let i = 0; i < ok.length; i++) {
           const img = ok[i];
-          grid.positions.forEach((pos, j) =>
-            extractCrop(img.tensor, pre.layout, H, W, pos.y, pos.x, patch, crops, (i * grid.perImage + j) * cropSize),
-          );
+          grid.positions.forEach((pos, j) => extractCrop(img.tensor, pre.layout, H, W, pos.y, pos.x, patch, crops, (i * grid.perImage + j) * cropSize));
           const index = images.length;
           await saving.add(args.savePixels(index, img.rgb));
           images.push({ path: relativeImagePath(args.root, img.path), file: img.path, width: img.width, height: img.height });
         }
-        const batches = runBatched(s.session, { name: s.input, itemDims: cropDims }, s.output, crops, ok.length * grid.perImage, batch, s.fixedBatch, args.signal);
+        const batches = runBatched(
+          s.session,
+          { name: s.input, itemDims: cropDims },
+          s.output,
+          crops,
+          ok.length * grid.perImage,
+          batch,
+          s.fixedBatch,
+          args.signal,
+        );
         for (const out of await batches) {
           track(out);
           A.append(out);

@@ -37,7 +37,13 @@ export async function fidelityStage(run: Run, m: Model, coefficients: Coefficien
     insertion: curve(0, true),
     deletionAuc: trapezoidArea(curve(0, false)),
     insertionAuc: trapezoidArea(curve(0, true)),
-    random: { deletion: randomDeletion, insertion: randomInsertion, deletionAuc: trapezoidArea(randomDeletion), insertionAuc: trapezoidArea(randomInsertion), orders: RANDOM_ORDERS },
+    random: {
+      deletion: randomDeletion,
+      insertion: randomInsertion,
+      deletionAuc: trapezoidArea(randomDeletion),
+      insertionAuc: trapezoidArea(randomInsertion),
+      orders: RANDOM_ORDERS,
+    },
   };
   run.log(
     `Fidelity: deletion area ${fidelity.deletionAuc.toPrecision(4)} (random orders ${fidelity.random.deletionAuc.toPrecision(4)}), ` +

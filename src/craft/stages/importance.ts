@@ -29,11 +29,18 @@ export async function importanceStage(run: Run, m: Model, coefficients: Coeffici
   const design = haltonDesign(r, o.designs);
   const masks = Float32Array.from(design.data);
   const perturbed = await perturbedLogits({
-    h: m.h, W, spatial: m.spatial ? coefficients.latent : null, layout: m.layerLayout, classes: m.classes,
-    batch: m.hBatch, fixedBatch: m.info.fixedBatch, designRows: design.rows,
+    h: m.h,
+    W,
+    spatial: m.spatial ? coefficients.latent : null,
+    layout: m.layerLayout,
+    classes: m.classes,
+    batch: m.hBatch,
+    fixedBatch: m.info.fixedBatch,
+    designRows: design.rows,
     capBlock: effectiveBatch,
     probe: { coefficients: coefficients.of(0), masks },
-    factory: m.factory, log: run.log,
+    factory: m.factory,
+    log: run.log,
   });
   perturbed.sessions.forEach((s) => run.own(s));
   const perImage: Float64Array[] = [];

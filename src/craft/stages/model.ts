@@ -5,7 +5,20 @@ import { loadImage } from '../images/load';
 import { makePreprocess } from '../images/preprocess';
 import { findLabels, resolveClass } from '../labels';
 import type { ExplainOptions } from '../options';
-import { checkLogits, checkOpset, describeModel, inputSize, probeLayers, readModelFile, usableLayersText, defaultLayer, runOnce, NOT_LOGITS_HINT, type ModelInfo, type LayerCandidate } from '../onnx/inspect';
+import {
+  checkLogits,
+  checkOpset,
+  describeModel,
+  inputSize,
+  probeLayers,
+  readModelFile,
+  usableLayersText,
+  defaultLayer,
+  runOnce,
+  NOT_LOGITS_HINT,
+  type ModelInfo,
+  type LayerCandidate,
+} from '../onnx/inspect';
 import { MIN_OPSET } from '../onnx/build';
 import { DataType, dataTypeName } from '../onnx/fields';
 import type { OnnxModel, ValueInfo } from '../onnx/model';
@@ -62,13 +75,21 @@ export async function modelStage(run: Run): Promise<Model> {
   // Not the results folder: runs written inside the image folder are not images of the dataset.
   const files = await listImages(o.images, { exclude: [o.out], onSkip: run.skipListed });
   if (files.length === 0) {
-    throw new CraftError('input', `No images found in ${o.images}.`, 'CRAFT reads PNG, JPEG, WebP, GIF and TIFF files (sub-folders included). Choose a folder of images of the class to explain.');
+    throw new CraftError(
+      'input',
+      `No images found in ${o.images}.`,
+      'CRAFT reads PNG, JPEG, WebP, GIF and TIFF files (sub-folders included). Choose a folder of images of the class to explain.',
+    );
   }
   const m = await prepareModel(o, files, run.log);
   throwIfCancelled(run.signal);
   const [H, W] = m.preprocess.size;
   const gBatch = effectiveBatch(o.batch, 3 * H * W, m.info.fixedBatch);
-  const hBatch = effectiveBatch(o.batch, m.layerShape.reduce((a, b) => a * b, 1), m.info.fixedBatch);
+  const hBatch = effectiveBatch(
+    o.batch,
+    m.layerShape.reduce((a, b) => a * b, 1),
+    m.info.fixedBatch,
+  );
   if (gBatch < o.batch || hBatch < o.batch) run.log(`Batches: g ${gBatch}, h ${hBatch} (--batch ${o.batch}, capped to bound memory).`);
   await run.openBundle(runName(m.classLabel ?? `class-${m.classIndex}`), m.preprocess.size);
   run.progress('model', 1, 1, 'steps');
@@ -86,7 +107,11 @@ export async function probeBatch(files: string[], pre: PreprocessConfig, maxPixe
     else if (reasons.length < 3) reasons.push(r.reason);
   }
   if (tensors.length === 0) {
-    throw new CraftError('input', `None of the ${files.length} image files could be read. ${reasons.join(' ')}`, 'Check the image folder: CRAFT reads PNG, JPEG, WebP, GIF and TIFF.');
+    throw new CraftError(
+      'input',
+      `None of the ${files.length} image files could be read. ${reasons.join(' ')}`,
+      'Check the image folder: CRAFT reads PNG, JPEG, WebP, GIF and TIFF.',
+    );
   }
   const size = tensors[0].length;
   const data = new Float32Array(batch * size);
@@ -130,7 +155,12 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
     layer = o.layer ?? '';
     if (!layer) {
       const found = defaultLayer(info, await listCandidates());
-      if (!found) throw new CraftError('model', 'No usable split layer was found: CRAFT needs a non-negative 4-D feature map that h can be computed from.', usableLayersText(await listCandidates()));
+      if (!found)
+        throw new CraftError(
+          'model',
+          'No usable split layer was found: CRAFT needs a non-negative 4-D feature map that h can be computed from.',
+          usableLayersText(await listCandidates()),
+        );
       layer = found;
       log(`Layer: ${layer} (default: the last non-negative feature map before the final pooling; choose another with --layer).`);
     } else if (!info.model.nodes.some((n) => n.outputs.includes(layer))) {
@@ -141,7 +171,11 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
       h = extractSubgraph(info.model, [layer], [info.outputName]);
     } catch (e) {
       if (e instanceof NotACleanCutError) {
-        throw new CraftError('model', `Layer ${layer} is not a clean cut of the network: the rest of the model also needs ${e.missing.slice(0, 3).join(', ')} (a skip connection crosses it).`, usableLayersText(await listCandidates()));
+        throw new CraftError(
+          'model',
+          `Layer ${layer} is not a clean cut of the network: the rest of the model also needs ${e.missing.slice(0, 3).join(', ')} (a skip connection crosses it).`,
+          usableLayersText(await listCandidates()),
+        );
       }
       throw e;
     }
@@ -150,7 +184,11 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
   const act = await runOnce(factory, g, 'g (input → layer)', feeds, layer);
   const layerShape = act.dims.slice(1).map(Number);
   if (layerShape.length !== 3 && layerShape.length !== 1) {
-    throw new CraftError('model', `Layer ${layer} has shape [${act.dims.join(', ')}]; CRAFT needs a 4-D feature map (N, C, H, W) or a vector (N, C).`, usableLayersText(await listCandidates()));
+    throw new CraftError(
+      'model',
+      `Layer ${layer} has shape [${act.dims.join(', ')}]; CRAFT needs a 4-D feature map (N, C, H, W) or a vector (N, C).`,
+      usableLayersText(await listCandidates()),
+    );
   }
   if (hFile) checkFit({ name: layer, elemType: DataType.FLOAT, shape: ['batch', ...layerShape] }, hFile.inputs[0], o.model, o.hModel!);
   const spatial = layerShape.length === 3;
@@ -172,14 +210,18 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
   }
   if (nonFinite > 0) throw nonFiniteActivations(layer, nonFinite, act.data.length, 'activations on the probe images');
   if (min < 0) {
-    throw negativeActivations(layer, min, 'on the probe images', o.hModel ? 'Split the model after a ReLU (or similar) instead.' : usableLayersText(await listCandidates()));
+    throw negativeActivations(
+      layer,
+      min,
+      'on the probe images',
+      o.hModel ? 'Split the model after a ReLU (or similar) instead.' : usableLayersText(await listCandidates()),
+    );
   }
 
   let splitCheck: PreparedModel['splitCheck'];
-  let logitsDims: readonly number[];
   const hInput = h.inputs[0].name;
   const viaSplit = await runOnce(factory, h, 'h (layer → logits)', { [hInput]: act }, h.outputs[0].name);
-  logitsDims = viaSplit.dims;
+  const logitsDims: readonly number[] = viaSplit.dims;
   if (!o.hModel) {
     const full = await runOnce(factory, info.model, 'the model', feeds, info.outputName);
     let diff = 0;
@@ -219,8 +261,24 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
     }
   }
   return {
-    info, factory, providerDetails, preprocess, layer, layerShape, layerLayout, channels, spatial, g, h, hPath, classes, labels,
-    classIndex: cls.index, classLabel: cls.label, splitCheck, warnings,
+    info,
+    factory,
+    providerDetails,
+    preprocess,
+    layer,
+    layerShape,
+    layerLayout,
+    channels,
+    spatial,
+    g,
+    h,
+    hPath,
+    classes,
+    labels,
+    classIndex: cls.index,
+    classLabel: cls.label,
+    splitCheck,
+    warnings,
   };
 }
 
@@ -265,7 +323,12 @@ export function negativeActivations(layer: string, min: number, where: string, h
 function readH(file: string, g: ModelInfo): OnnxModel {
   const h = readModelFile(file);
   const name = path.basename(file);
-  if (h.inputs.length !== 1) throw new CraftError('model', `${name} has ${h.inputs.length} inputs (${h.inputs.map((i) => i.name).join(', ')}); h must take the activations only.`, 'Export h as the rest of the network from the split tensor: one input, the logits out.');
+  if (h.inputs.length !== 1)
+    throw new CraftError(
+      'model',
+      `${name} has ${h.inputs.length} inputs (${h.inputs.map((i) => i.name).join(', ')}); h must take the activations only.`,
+      'Export h as the rest of the network from the split tensor: one input, the logits out.',
+    );
   checkLogits(h, file);
   checkOpset(h, file, MIN_OPSET.reconstruction, 'the concept reconstruction in front of h slices shapes with Slice-10');
   checkFit(g.model.outputs[0], h.inputs[0], g.path, file);
@@ -279,11 +342,12 @@ function checkFit(gOut: ValueInfo, hIn: ValueInfo, gFile: string, hFile: string)
   const b = hIn.shape;
   const shapeClash = !!a && !!b && (a.length !== b.length || a.some((d, i) => i > 0 && typeof d === 'number' && typeof b[i] === 'number' && d !== b[i]));
   if (!typeClash && !shapeClash) return;
-  const describe = (v: ValueInfo) => `${typeClash ? `${dataTypeName(v.elemType)} ` : ''}${v.shape ? `[${v.shape.map((d) => d ?? '?').join(', ')}]` : '(shape not declared)'}`;
+  const describe = (v: ValueInfo) =>
+    `${typeClash ? `${dataTypeName(v.elemType)} ` : ''}${v.shape ? `[${v.shape.map((d) => d ?? '?').join(', ')}]` : '(shape not declared)'}`;
   throw new CraftError(
     'model',
     `h does not fit g: ${path.basename(gFile)} gives '${gOut.name}' ${describe(gOut)}, but ${path.basename(hFile)} takes '${hIn.name}' ${describe(hIn)}.`,
-    'Give the g and h of one split (h is the rest of the network from g\'s output), or give the full model and choose the split with --layer.',
+    "Give the g and h of one split (h is the rest of the network from g's output), or give the full model and choose the split with --layer.",
   );
 }
 
@@ -294,7 +358,11 @@ async function unknownLayer(layer: string, info: ModelInfo, file: string, listCa
     return new CraftError('usage', `${JSON.stringify(layer)} is the model's input, not a layer: CRAFT splits the network at a feature map inside it.`, hint);
   }
   if (info.model.initializers.some((i) => i.name === layer)) {
-    return new CraftError('usage', `${JSON.stringify(layer)} is a weight of the model (an initializer), not a layer: CRAFT splits the network at a feature map computed from the image.`, hint);
+    return new CraftError(
+      'usage',
+      `${JSON.stringify(layer)} is a weight of the model (an initializer), not a layer: CRAFT splits the network at a feature map computed from the image.`,
+      hint,
+    );
   }
   return new CraftError('usage', `The model has no tensor named ${JSON.stringify(layer)}.`, hint);
 }

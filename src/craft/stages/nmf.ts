@@ -37,16 +37,30 @@ export async function nmfStage(run: Run, m: Model, acts: Activations): Promise<F
   let fit: NmfFit;
   try {
     fit = await fitNmf(products, {
-      components: o.concepts, tol: o.tol, maxIter: o.maxIter, alphaW: o.alphaW, signal: run.signal,
+      components: o.concepts,
+      tol: o.tol,
+      maxIter: o.maxIter,
+      alphaW: o.alphaW,
+      signal: run.signal,
       onIteration: (it, max) => run.progress('nmf', it, max, 'iterations'),
     });
   } finally {
     await products.dispose();
   }
   run.progress('nmf', fit.iterations, fit.iterations, 'iterations');
-  run.log(`NMF: ${fit.iterations} iterations${fit.converged ? '' : ' (stopped at max_iter, as the reference usually does)'}, relative reconstruction error ${fit.relativeError.toFixed(4)}.`);
+  run.log(
+    `NMF: ${fit.iterations} iterations${fit.converged ? '' : ' (stopped at max_iter, as the reference usually does)'}, relative reconstruction error ${fit.relativeError.toFixed(4)}.`,
+  );
   const topCrops = run.inBackground(
-    writeTopCrops({ U: fit.U, grid: m.grid, top: o.topCrops, pixels: (i) => run.pixels.read(i), preprocess: m.preprocess, write: run.write, signal: run.signal }),
+    writeTopCrops({
+      U: fit.U,
+      grid: m.grid,
+      top: o.topCrops,
+      pixels: (i) => run.pixels.read(i),
+      preprocess: m.preprocess,
+      write: run.write,
+      signal: run.signal,
+    }),
   );
   return { ...fit, topCrops };
 }

@@ -23,7 +23,12 @@ import type { PreprocessConfig } from '../../protocol';
  * with `keepLayer`, the layer's activations too (for h).
  */
 export function projectionGraph(m: PreparedModel, W: Matrix, keepLayer = false): OnnxModel {
-  return withProjection(m.g, { W: { data: Float32Array.from(W.data), rows: W.rows, cols: W.cols }, spatial: m.spatial, layout: m.layerLayout, keepSource: keepLayer });
+  return withProjection(m.g, {
+    W: { data: Float32Array.from(W.data), rows: W.rows, cols: W.cols },
+    spatial: m.spatial,
+    layout: m.layerLayout,
+    keepSource: keepLayer,
+  });
 }
 
 export interface Coefficients {
@@ -89,14 +94,18 @@ export async function transformStage(run: Run, m: Model, acts: Activations, fit:
     signal: run.signal,
     h: { session: h, layer: m.layer, input: m.h.inputs[0].name, output: m.h.outputs[0].name },
   });
-  if (projection.nonFinite > 0) throw nonFiniteActivations(m.layer, projection.nonFinite, projection.projected.length, 'projections of the whole images on the concepts');
+  if (projection.nonFinite > 0)
+    throw nonFiniteActivations(m.layer, projection.nonFinite, projection.projected.length, 'projections of the whole images on the concepts');
   if (projection.minActivation < 0) throw negativeActivations(m.layer, projection.minActivation, 'on some images');
   const rows = { rows: projection.positions, cols: r, data: projection.projected };
   const { U } = await transformProjected(rows, fit.W, m.channels, { tol: o.tol, maxIter: o.maxIter, alphaW: o.alphaW, signal: run.signal });
   const latent = latentSize(m.layerShape, m.layerLayout);
   const hw = latent[0] * latent[1];
   return {
-    U, images, latent, of: (i) => Float32Array.from(U.data.subarray(i * hw * r, (i + 1) * hw * r)),
+    U,
+    images,
+    latent,
+    of: (i) => Float32Array.from(U.data.subarray(i * hw * r, (i + 1) * hw * r)),
     predictions: predictions(projection.outputs!, m.classes, m.classIndex, outputIsProbability(m)),
   };
 }
@@ -139,9 +148,13 @@ export async function projectImages(args: {
   const load = (start: number) => {
     const count = Math.min(step, args.count - start);
     const batch = buffers[(start / step) % 2].subarray(0, (args.fixedBatch ?? count) * size);
-    return handled(Promise.all(Array.from({ length: count }, async (_, i) => {
-      preprocessRgb(await args.pixels(start + i), args.preprocess, batch, i * size);
-    })).then(() => ({ count, batch })));
+    return handled(
+      Promise.all(
+        Array.from({ length: count }, async (_, i) => {
+          preprocessRgb(await args.pixels(start + i), args.preprocess, batch, i * size);
+        }),
+      ).then(() => ({ count, batch })),
+    );
   };
   let next = args.count > 0 ? load(0) : undefined;
   for (let start = 0; start < args.count; start += step) {
@@ -182,4 +195,3 @@ function concatFloats(parts: Float32Array[]): Float32Array {
   }
   return out;
 }
-

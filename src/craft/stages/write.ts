@@ -6,7 +6,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { throwIfCancelled } from '../errors';
 import { conceptColor, toHex } from '../images/colors';
-import { toRows } from '../math/matrix';
+import { toRows, type Matrix } from '../math/matrix';
+import { float32Bytes } from '../bundle/arrays';
 import type { Run } from '../run';
 import { thumbnailFile, type Activations } from './activations';
 import type { Importances } from './importance';
@@ -36,9 +37,14 @@ export interface RunOutcome {
   fidelity: FidelityCurves;
   maps: Maps;
   predictions: Prediction[];
+  /** The image-scale coefficients, (image, y, x) × r. */
+  coefficients: Matrix;
 }
 
-export async function writeStage(run: Run, { m, acts, fit, importance, fidelity, maps, predictions }: RunOutcome): Promise<{ dir: string; bundle: ResultsBundle }> {
+export async function writeStage(
+  run: Run,
+  { m, acts, fit, importance, fidelity, maps, predictions, coefficients }: RunOutcome,
+): Promise<{ dir: string; bundle: ResultsBundle }> {
   const o = run.options;
   const crops = await fit.topCrops;
   await acts.thumbnails;
@@ -74,19 +80,38 @@ export async function writeStage(run: Run, { m, acts, fit, importance, fidelity,
     maps: maps.files?.[i],
     cropMaps: maps.cropFiles[i],
   }));
+  const arrays = {
+    cropCoefficients: { file: 'arrays/crop-coefficients.f32', rows: fit.U.rows, cols: fit.U.cols },
+    imageCoefficients: { file: 'arrays/image-coefficients.f32', rows: coefficients.rows, cols: coefficients.cols },
+  };
+  await run.write(arrays.cropCoefficients.file, float32Bytes(fit.U));
+  await run.write(arrays.imageCoefficients.file, float32Bytes(coefficients));
   run.timer.stop();
   const bundle: ResultsBundle = {
     version: RESULTS_VERSION,
     createdAt: new Date().toISOString(),
     tool: toolVersion(),
-    model: { path: m.info.path, hPath: m.hPath, inputName: m.info.inputName, inputShape: m.info.inputShape.map((d) => d ?? '?'), outputName: m.info.outputName },
+    model: {
+      path: m.info.path,
+      hPath: m.hPath,
+      inputName: m.info.inputName,
+      inputShape: m.info.inputShape.map((d) => d ?? '?'),
+      outputName: m.info.outputName,
+    },
     layer: { name: m.layer, shape: m.layerShape, spatial: m.spatial },
     class: { index: m.classIndex, label: m.classLabel },
     labels: m.labels,
     datasetRoot: path.resolve(o.images),
     settings: {
-      concepts: o.concepts, patchSize: o.patch, stride: m.grid.stride, cropsPerImage: m.grid.perImage, batchSize: o.batch, designs: o.designs,
-      preprocess: m.preprocess, nmf: { tol: o.tol, maxIter: o.maxIter, alphaW: o.alphaW }, mapPercentile: o.mapPercentile,
+      concepts: o.concepts,
+      patchSize: o.patch,
+      stride: m.grid.stride,
+      cropsPerImage: m.grid.perImage,
+      batchSize: o.batch,
+      designs: o.designs,
+      preprocess: m.preprocess,
+      nmf: { tol: o.tol, maxIter: o.maxIter, alphaW: o.alphaW },
+      mapPercentile: o.mapPercentile,
       providerRequested: o.provider,
     },
     provider: m.factory.provider,
@@ -98,6 +123,7 @@ export async function writeStage(run: Run, { m, acts, fit, importance, fidelity,
     importances: Array.from(global),
     ranking,
     fidelity,
+    arrays,
     nmf: { reconstructionError: fit.relativeError, iterations: fit.iterations, converged: fit.converged },
     splitCheck: m.splitCheck,
     timings: { ...run.timer.timings, total: run.timer.total() },
@@ -105,6 +131,10 @@ export async function writeStage(run: Run, { m, acts, fit, importance, fidelity,
   };
   const dir = await run.writer.commit(bundle, (line) => run.log(`Warning: ${line}`));
   run.progress('write', 1, 1, 'bundle');
-  run.log(`Timings (s): ${Object.entries(bundle.timings).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+  run.log(
+    `Timings (s): ${Object.entries(bundle.timings)
+      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+      .join(', ')}`,
+  );
   return { dir, bundle };
 }
