@@ -236,6 +236,29 @@ export function cleanConceptName(name: string): string | undefined {
   return clean.length <= MAX_CONCEPT_NAME ? clean : undefined;
 }
 
+/** Most a concept can be scaled in a what-if: beyond a few times its size the reconstruction leaves what h saw. */
+export const MAX_WHATIF_SCALE = 4;
+
+/** A class's score in a what-if answer. */
+export interface WhatIfScore {
+  index: number;
+  label?: string;
+  /** The model's output for the class (a logit, or a probability when the model ends with a softmax). */
+  logit: number;
+  probability: number;
+}
+
+/** What h makes of one image's reconstruction with its concepts scaled (src/craft/whatif.ts). */
+export interface WhatIfAnswer {
+  image: number;
+  scales: number[];
+  /** The explained class under these scales, and the best classes, most probable first. */
+  target: WhatIfScore;
+  top: WhatIfScore[];
+  /** The same with every scale 1: the image's own reconstruction, for comparison. */
+  reconstruction: { target: WhatIfScore; top: WhatIfScore[] };
+}
+
 /** Host → webview. */
 export type ToWebview =
   /** Render a run (sent after 'ready', and whenever another run is opened in the same panel). */
@@ -243,7 +266,9 @@ export type ToWebview =
   /** The run could not be loaded (e.g. its folder was deleted). */
   | { type: 'error'; message: string }
   /** The concept names changed (after a rename, here or in another panel of the same run). */
-  | { type: 'names'; names: ConceptNames };
+  | { type: 'names'; names: ConceptNames }
+  /** The answer to the page's what-if `id` (or why there is none). */
+  | { type: 'whatIfAnswer'; id: number; answer?: WhatIfAnswer; error?: string };
 
 /** Webview → host. */
 export type FromWebview =
@@ -256,7 +281,9 @@ export type FromWebview =
   /** Save the standalone HTML report. */
   | { type: 'exportHtml' }
   /** Name concept `concept` (an empty name removes the name). */
-  | { type: 'renameConcept'; concept: number; name: string };
+  | { type: 'renameConcept'; concept: number; name: string }
+  /** What would h say of image `image` with concept c scaled by scales[c] (0…MAX_WHATIF_SCALE)? */
+  | { type: 'whatIf'; id: number; image: number; scales: number[] };
 
 /** State the webview keeps with setState so a reload restores the same view. */
 export interface WebviewState {
@@ -277,13 +304,15 @@ const FROM_WEBVIEW_KEYS: Record<FromWebview['type'], readonly string[]> = {
   openFolder: ['type'],
   exportHtml: ['type'],
   renameConcept: ['type', 'concept', 'name'],
+  whatIf: ['type', 'id', 'image', 'scales'],
 };
 
 /**
  * Checks a message coming from the webview: anything else is ignored by the host. Accepted: a plain
  * object (as the page's postMessage delivers it) with exactly the own keys of a known type, and for
  * 'openImage' an integer index into the bundle's `imageCount` images; for 'renameConcept' an index
- * into its `conceptCount` concepts and a name cleanConceptName accepts. The result is a fresh object,
+ * into its `conceptCount` concepts and a name cleanConceptName accepts; for 'whatIf' an image index and
+ * one finite scale in 0…MAX_WHATIF_SCALE per concept. The result is a fresh object,
  * so nothing else the page sent (e.g. a `__proto__` key) reaches the host's code.
  */
 export function parseFromWebview(value: unknown, imageCount: number, conceptCount = 0): FromWebview | undefined {
@@ -307,6 +336,13 @@ export function parseFromWebview(value: unknown, imageCount: number, conceptCoun
       return Number.isInteger(m.image) && (m.image as number) >= 0 && (m.image as number) < imageCount
         ? { type: 'openImage', image: m.image as number }
         : undefined;
+    case 'whatIf': {
+      const index = (v: unknown, below: number) => Number.isInteger(v) && (v as number) >= 0 && (v as number) < below;
+      const scales = m.scales;
+      if (!index(m.id, Number.MAX_SAFE_INTEGER) || !index(m.image, imageCount) || !Array.isArray(scales) || scales.length !== conceptCount) return undefined;
+      if (!scales.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0 && x <= MAX_WHATIF_SCALE)) return undefined;
+      return { type: 'whatIf', id: m.id as number, image: m.image as number, scales: [...(scales as number[])] };
+    }
     case 'renameConcept': {
       if (!Number.isInteger(m.concept) || (m.concept as number) < 0 || (m.concept as number) >= conceptCount) return undefined;
       const name = typeof m.name === 'string' ? cleanConceptName(m.name) : undefined;

@@ -10,6 +10,7 @@ import { button, checkbox, select, slider, textField, type CheckboxHandle } from
 import { breakable, h, replaceChildren, safeColor } from './dom';
 import { num, percent, plural } from './format';
 import { cssUrl, type ViewModel } from './view-model';
+import { whatIfSection } from './whatif';
 
 const PAGE = 120;
 /** Concepts drawn per image by default: its own most important ones. */
@@ -58,6 +59,8 @@ export class ImageBrowser {
   private readonly cropBox: HTMLElement;
   private readonly info: HTMLElement;
   private readonly imageBars: HTMLElement;
+  /** The selected image's what-if section (VS Code only). */
+  private readonly whatIf: HTMLElement;
   private readonly hasCropMaps: boolean;
   private overlaySelect?: HTMLSelectElement;
   private scaleHelp?: HTMLElement;
@@ -97,6 +100,7 @@ export class ImageBrowser {
     }
     this.info = h('div', { class: 'detail-info' });
     this.imageBars = h('div', { class: 'image-bars' });
+    this.whatIf = h('div', { class: 'whatif-slot' });
 
     const hasMaps = images.some((im) => im.maps);
     const controls = hasMaps ? this.renderOverlayControls() : h('p', { class: 'muted' }, `No attribution maps: layer ${vm.bundle.layer.name} is not a spatial feature map.`);
@@ -108,6 +112,7 @@ export class ImageBrowser {
       controls,
       h('h3', { class: 'subhead' }, 'Concept importance in this image'),
       this.imageBars,
+      this.whatIf,
     );
 
     this.grid = h('div', {
@@ -398,6 +403,11 @@ export class ImageBrowser {
         vm.post ? button({ label: 'Open image', appearance: 'primary', title: 'Open the source image in an editor', onClick: () => vm.post?.({ type: 'openImage', image: i }) }) : null,
       ),
     );
+    // A fresh what-if for each image, opened if it was open for the previous one.
+    const wasOpen = this.whatIf.querySelector('details')?.open ?? false;
+    const section = whatIfSection(vm, i);
+    if (section && wasOpen) (section as HTMLDetailsElement).open = true;
+    replaceChildren(this.whatIf, section);
     replaceChildren(
       this.imageBars,
       barList(barsFromValues(img.importances ?? [], vm.byIndex), { label: `Concept importance in ${img.path}`, of: 'this image', names: vm.names, valueName: 'Sobol total order', compact: true }),

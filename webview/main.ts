@@ -14,6 +14,7 @@ import { h, replaceChildren } from './dom';
 import { FIDELITY_READING, renderFidelity, usableFidelity } from './fidelity';
 import { renderHeader } from './header';
 import { makeViewModel, type Mode, type ReportData, type ViewModel } from './view-model';
+import { receiveWhatIf } from './whatif';
 
 interface VsCodeApi {
   postMessage(message: FromWebview): void;
@@ -59,6 +60,7 @@ function boot(): void {
         current = undefined;
         showError(root, m.message);
       } else if (m.type === 'names' && typeof m.names === 'object' && m.names !== null) current?.names.set(m.names);
+      else if (m.type === 'whatIfAnswer' && Number.isInteger(m.id)) receiveWhatIf(m);
     });
     api.postMessage({ type: 'ready' });
     return;

@@ -15,28 +15,9 @@ import { parseModel, type OnnxModel } from './onnx/model';
 import { runFloat, SessionFactory } from './onnx/sessions';
 import { extractSubgraph } from './onnx/subgraph';
 import { latentSize } from './stages/activations';
-import type { ProviderRequest, ResultsBundle } from '../protocol';
+import { MAX_WHATIF_SCALE, type ProviderRequest, type ResultsBundle, type WhatIfAnswer, type WhatIfScore } from '../protocol';
 
-/** Most scale a concept can be given: beyond a few times its size the reconstruction leaves what h saw. */
-export const MAX_SCALE = 4;
-
-export interface ClassScore {
-  index: number;
-  label?: string;
-  logit: number;
-  probability: number;
-}
-
-export interface WhatIfAnswer {
-  image: number;
-  scales: number[];
-  /** The explained class under these scales. */
-  target: ClassScore;
-  /** The best classes under these scales, most probable first. */
-  top: ClassScore[];
-  /** The same with every scale 1 (the image's own reconstruction), for comparison. */
-  reconstruction: { target: ClassScore; top: ClassScore[] };
-}
+export const MAX_SCALE = MAX_WHATIF_SCALE;
 
 export class WhatIf {
   private constructor(
@@ -109,7 +90,7 @@ export class WhatIf {
     };
   }
 
-  private scores(logits: Float32Array): ClassScore[] {
+  private scores(logits: Float32Array): WhatIfScore[] {
     if (this.isProbability) return Array.from(logits, (p, index) => ({ index, label: this.bundle.labels?.[index], logit: p, probability: p }));
     const max = Math.max(...logits);
     const exp = Array.from(logits, (v) => Math.exp(v - max));

@@ -12,6 +12,7 @@ import { readNames, writeConceptName } from '../craft/bundle/names';
 import { parseFromWebview, type ConceptNames, type FromWebview, type ResultsBundle, type ToWebview, type WebviewState } from '../protocol';
 import type { Log } from './log';
 import { resultsHtml } from './webviewHtml';
+import { WhatIfClient } from './whatif';
 
 export const VIEW_TYPE = 'craft.results';
 
@@ -60,6 +61,8 @@ class ResultsPanel {
   shown = 0;
   names?: ConceptNames;
   private readonly disposables: vscode.Disposable[] = [];
+  /** The what-if engine process, started by the page's first question. */
+  private whatIf?: WhatIfClient;
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -145,6 +148,20 @@ class ResultsPanel {
       case 'exportHtml':
         await vscode.commands.executeCommand('craft.exportReport', this.runDir);
         return;
+      case 'whatIf': {
+        if (!this.bundle) return;
+        this.whatIf ??= new WhatIfClient(this.runDir, {
+          execPath: vscode.workspace.getConfiguration('craft').get<string>('nodePath')?.trim() || undefined,
+          onLog: (line) => this.log.info(line),
+        });
+        try {
+          this.post({ type: 'whatIfAnswer', id: message.id, answer: await this.whatIf.ask(message.image, message.scales) });
+        } catch (e) {
+          this.log.warn(`What-if on ${this.runDir}: ${describeError(e)}`);
+          this.post({ type: 'whatIfAnswer', id: message.id, error: describeError(e) });
+        }
+        return;
+      }
       case 'renameConcept': {
         if (!this.bundle) return;
         const names = await writeConceptName(this.runDir, this.bundle.concepts.length, message.concept, message.name);
@@ -198,6 +215,7 @@ class ResultsPanel {
 
   dispose(): void {
     for (const d of this.disposables.splice(0)) d.dispose();
+    this.whatIf?.dispose();
     this.onDispose();
   }
 }

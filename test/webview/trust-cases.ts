@@ -32,6 +32,14 @@ async function withPage(
   }
 }
 
+/** Polls the page's posted messages from here: a page-side wait would evaluate a string, which its CSP forbids. */
+async function postedAtLeast(page: Page, n: number, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while ((await posted(page)).length < n) {
+    if (Date.now() > end) throw new Error(`the page posted fewer than ${n} messages within ${ms} ms: ${JSON.stringify(await posted(page))}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 const send = (page: Page, data: unknown) => js(page, `window.dispatchEvent(new MessageEvent('message', { data: ${JSON.stringify(data)} }))`);
 const text = (page: Page, selector: string) => js<string | null>(page, `document.querySelector(${JSON.stringify(selector)})?.textContent ?? null`);
 
@@ -431,6 +439,54 @@ export const trustCases: Case[] = [
       await withPage(ctx, { url: pathToFileURL(stripped).href }, async ({ page }) => {
         assert.equal(await js(page, `document.querySelectorAll('.regions, input[name="map-scale"]').length`), 0);
         assert.deepEqual(await brokenImages(page), []);
+      });
+    },
+  },
+  {
+    name: 'what-if: opening it asks for the image\'s own reconstruction; a slider posts whatIf with the scales; the answer shows the change and the top classes; absent in the report',
+    async run(ctx) {
+      const b = ctx.clipart.bundle;
+      const r = b.concepts.length;
+      const top = b.ranking[0];
+      await withPage(ctx, { bundle: 'clipart' }, async ({ page }) => {
+        assert.equal(await js(page, `document.querySelectorAll('.whatif').length`), 1);
+        assert.deepEqual(await posted(page), [{ type: 'ready' }], 'nothing is asked before the section is opened');
+        await page.locator('.whatif > summary').click();
+        await postedAtLeast(page, 2);
+        const first = (await posted(page))[1] as unknown as { type: string; id: number; image: number; scales: number[] };
+        assert.deepEqual({ ...first, id: 0 }, { type: 'whatIf', id: 0, image: 0, scales: new Array(r).fill(1) });
+        const score = (logit: number, probability: number, index = b.class.index) => ({ index, label: b.labels?.[index], logit, probability });
+        await send(page, { type: 'whatIfAnswer', id: first.id, answer: { image: 0, scales: first.scales, target: score(2.5, 0.9), top: [score(2.5, 0.9), score(0.1, 0.05, 0)], reconstruction: { target: score(2.5, 0.9), top: [] } } });
+        assert.match((await text(page, '.whatif-result')) ?? '', /score 2\.50, probability 90\.0 ?% on this image.s reconstruction/);
+
+        // Switch off the most important concept with the keyboard: its slider goes to 0.
+        const input = page.locator(`.whatif-row[data-concept="${top}"] input[type="range"]`);
+        await input.focus();
+        await page.keyboard.press('Home');
+        await postedAtLeast(page, 3);
+        const second = (await posted(page))[2] as unknown as { id: number; scales: number[] };
+        const expected = new Array(r).fill(1);
+        expected[b.concepts.findIndex((c) => c.index === top)] = 0;
+        assert.deepEqual(second.scales, expected);
+        assert.match((await text(page, `.whatif-row[data-concept="${top}"] output`)) ?? '', /^off$/);
+        await send(page, { type: 'whatIfAnswer', id: second.id, answer: { image: 0, scales: second.scales, target: score(0.4, 0.2), top: [score(1.2, 0.6, 0), score(0.4, 0.2)], reconstruction: { target: score(2.5, 0.9), top: [] } } });
+        const shown = (await text(page, '.whatif-result')) ?? '';
+        assert.match(shown, /score 2\.50 → 0\.400, probability 90\.0 ?% → 20\.0 ?%/);
+        assert.match(shown, new RegExp(`${b.labels?.[0] ?? 'class 0'} 60\\.0 ?%`));
+        await page.locator('.whatif').screenshot({ path: path.join(ctx.artifacts, 'whatif-light.png') });
+        // An answer to an older question does not overwrite a newer one; an error is shown as text.
+        await send(page, { type: 'whatIfAnswer', id: first.id, answer: { image: 0, scales: first.scales, target: score(9, 1), top: [], reconstruction: { target: score(9, 1), top: [] } } });
+        assert.doesNotMatch((await text(page, '.whatif-result')) ?? '', /9\.00/);
+        await page.getByRole('button', { name: 'Reset' }).click();
+        await postedAtLeast(page, 4);
+        const third = (await posted(page)).at(-1) as unknown as { id: number };
+        await send(page, { type: 'whatIfAnswer', id: third.id, error: 'The what-if engine process stopped.' });
+        assert.match((await text(page, '.whatif-result')) ?? '', /What-if is not available: The what-if engine process stopped\./);
+      });
+      const file = path.join(ctx.clipart.temp, 'whatif-report.html');
+      await writeReport(ctx.clipart.runDir, file);
+      await withPage(ctx, { url: pathToFileURL(file).href }, async ({ page }) => {
+        assert.equal(await js(page, `document.querySelectorAll('.whatif').length`), 0, 'no what-if without a host');
       });
     },
   },
