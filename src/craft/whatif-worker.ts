@@ -9,9 +9,7 @@ import type { ProviderRequest, WhatIfAnswer } from '../protocol';
 
 /** Parent → what-if worker. */
 export type ToWhatIfWorker =
-  | { type: 'open'; runDir: string; provider?: ProviderRequest }
-  | { type: 'query'; id: number; image: number; scales: number[] }
-  | { type: 'close' };
+  { type: 'open'; runDir: string; provider?: ProviderRequest } | { type: 'query'; id: number; image: number; scales: number[] } | { type: 'close' };
 
 /** What-if worker → parent. */
 export type FromWhatIfWorker =

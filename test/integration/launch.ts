@@ -373,6 +373,7 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
       'panel: restored with its cards after a window reload (serializer)',
       'names: the restored panel is shown the concept name from names.json',
       'panel (restored): clicking a crop opens its source image in an editor',
+      'what-if: the large view\'s sliders ask the engine, whose answer (score and probability against the reconstruction) arrives in well under a second',
       'panel: no CSP violation in the results webview frames (first open, report, reload, restored panel)',
     ];
     if (!ran || !run) {
@@ -511,6 +512,22 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
       await tab.waitFor({ state: 'visible', timeout: 15_000 });
     });
     await check(names[11], async () => {
+      const { frame } = await conceptCards(page, r.concepts, 10_000);
+      await frame.locator('.whatif > summary').click();
+      // The first answer starts the engine's what-if process (h opened once); later ones reuse it.
+      await frame.locator('.whatif-result .whatif-target').waitFor({ state: 'visible', timeout: 30_000 });
+      const slider = frame.locator('.whatif-row input[type="range"]').first();
+      await slider.focus();
+      const asked = Date.now();
+      await page.keyboard.press('Home');
+      await frame.locator('.whatif-result .whatif-target', { hasText: '→' }).waitFor({ state: 'visible', timeout: 15_000 });
+      // Includes the page's 120 ms debounce after the key.
+      const ms = Date.now() - asked;
+      log(`ui: what-if answered ${ms} ms after the slider moved`);
+      await page.screenshot({ path: path.join(screenshotDir, 'ui-whatif.png') });
+      if (ms > 1000) throw new Error(`the what-if answer took ${ms} ms`);
+    });
+    await check(names[12], async () => {
       const { frame, count } = await conceptCards(page, r.concepts, 10_000);
       if (count < 1) throw new Error('no results frame to check');
       if (!(await CspWatch.watching(frame))) throw new Error('the CSP recorder does not run in the results frame');
