@@ -14,17 +14,18 @@ import { activationsStage } from './stages/activations';
 import { fidelityStage } from './stages/fidelity';
 import { importanceStage } from './stages/importance';
 import { mapsStage } from './stages/maps';
-import { modelStage } from './stages/model';
+import { modelStage, type PreparedRun } from './stages/model';
 import { nmfStage } from './stages/nmf';
 import { transformStage } from './stages/transform';
 import { writeStage } from './stages/write';
 import type { ResultsBundle } from '../protocol';
 
-export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle: ResultsBundle }> {
+/** `prepared`: a class's run within a run over several classes (classes/set.ts), its model prepared once for all. */
+export async function explain(o: ExplainOptions, prepared?: PreparedRun): Promise<{ dir: string; bundle: ResultsBundle }> {
   checkOptions(o);
   const run = new Run(o);
   try {
-    const m = await modelStage(run);
+    const m = await modelStage(run, prepared);
     const acts = await activationsStage(run, m);
     const fit = await nmfStage(run, m, acts);
     const coefficients = await transformStage(run, m, acts, fit);
@@ -53,7 +54,8 @@ function checkOptions(o: ExplainOptions): void {
   }
 }
 
-function samePlace(a: string, b: string): boolean {
+/** Whether two paths name the same folder (through links too). */
+export function samePlace(a: string, b: string): boolean {
   const real = (p: string) => {
     try {
       return fs.realpathSync(p);

@@ -59,7 +59,8 @@ export function findLabels(modelPath: string, metadata: Record<string, string>, 
   return { labels: undefined, source: 'none' };
 }
 
-const normalise = (s: string) =>
+/** A class name compared without case, and with '_', '-', '/' and spaces alike ("ankle_boot" = "Ankle boot"). */
+export const normaliseLabel = (s: string) =>
   s
     .toLowerCase()
     .replace(/[\s_\-/]+/g, ' ')
@@ -71,8 +72,8 @@ export function resolveClass(value: string | number, numClasses: number | undefi
   let index: number | undefined;
   if (/^\d+$/.test(text)) index = Number(text);
   else if (labels) {
-    const want = normalise(text);
-    const found = labels.findIndex((l) => normalise(l) === want);
+    const want = normaliseLabel(text);
+    const found = labels.findIndex((l) => normaliseLabel(l) === want);
     if (found >= 0) index = found;
   }
   if (index === undefined) {

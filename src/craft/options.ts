@@ -11,7 +11,12 @@ export interface Progress {
   total: number;
   /** e.g. "images", "crops", "designs" */
   unit: string;
+  /** In a run over several classes: which part of it this is (a class's run, or the shared pass over the images). */
+  part?: { index: number; of: number; label: string };
 }
+
+/** A class as given: its index, or its label ("Ankle boot", "ankle_boot"). */
+export type ClassRef = string | number;
 
 /** Everything one explanation run needs. Paths are absolute. */
 export interface ExplainOptions {
@@ -20,7 +25,7 @@ export interface ExplainOptions {
   /** h as a separate file (then `model` is g and `layer` is g's output). */
   hModel?: string;
   images: string;
-  classId: string | number;
+  classId: ClassRef;
   layer?: string;
   /** Model input size when the model's spatial dimensions are dynamic. */
   size?: [number, number];
@@ -49,5 +54,40 @@ export interface ExplainOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * A run over several classes (classes/set.ts, like xplique's CraftManager): the options of one run,
+ * with the classes listed and how each class gets its images.
+ */
+export interface ClassSetOptions extends Omit<ExplainOptions, 'classId'> {
+  classes: ClassRef[];
+  /** One folder of images, each image explained under the class the model predicts for it. */
+  byPrediction?: boolean;
+  /** Class (index or label) → its folder; classes not listed use the sub-folder of `images` named after them. */
+  classFolders?: Record<string, string>;
+}
+
 /** The engine's defaults; the values live in the option table (option-table.ts). */
 export const DEFAULTS = ENGINE_DEFAULTS;
+
+/** The options of a run as the surfaces gather them: one class, or a list of classes. */
+export type GatheredOptions = Omit<ExplainOptions, 'classId'> & {
+  classId: ClassRef | ClassRef[];
+  byPrediction?: boolean;
+  classFolders?: Record<string, string>;
+};
+
+/**
+ * A list of classes (or by prediction, even of one class) is a run over several classes
+ * (classes/set.ts); one class is a normal run, and the set's options are dropped from it.
+ */
+export function runOptions(o: GatheredOptions): ExplainOptions | ClassSetOptions {
+  const { classId, byPrediction, classFolders, ...rest } = o;
+  if (Array.isArray(classId) || byPrediction) {
+    return { ...rest, classes: Array.isArray(classId) ? classId : [classId], byPrediction: byPrediction || undefined, classFolders };
+  }
+  return { ...rest, classId };
+}
+
+export function isClassSet(o: ExplainOptions | ClassSetOptions): o is ClassSetOptions {
+  return 'classes' in o;
+}

@@ -14,7 +14,7 @@ import type { OnnxModel } from '../onnx/model';
 import { runFloat } from '../onnx/sessions';
 import { handled, Pending } from '../pending';
 import type { Run } from '../run';
-import { negativeActivations, nonFiniteActivations, type Model, type PreparedModel } from './model';
+import { negativeActivations, nonFiniteActivations, type ImageLoader, type Model, type PreparedModel } from './model';
 import type { PreprocessConfig, SkippedImage } from '../../protocol';
 
 /** The crops input of cropsGraph. */
@@ -50,6 +50,7 @@ export async function activationsStage(run: Run, m: Model): Promise<Activations>
     crops: { session, input: CROPS, output: crops.output, fixedBatch: m.info.fixedBatch },
     maxPixels: o.maxPixels,
     maxImages: o.maxImages,
+    load: m.load,
     savePixels: (i, rgb) => run.pixels.write(i, rgb),
     onSkip: (s) => run.log(`Skipped ${s.path}: ${s.reason}`),
     onProgress: (done, total) => run.progress('activations', done, total, 'images'),
@@ -189,6 +190,8 @@ export async function computeActivations(args: {
   maxPixels?: number;
   /** Stop after this many usable images (unreadable files do not count). */
   maxImages?: number;
+  /** Images decoded already (a run over several classes decodes each image once); default: decode the files. */
+  load?: ImageLoader;
   savePixels: (index: number, rgb: Uint8Array) => Promise<void>;
   onSkip: (s: SkippedImage) => void;
   onProgress: (done: number, total: number) => void;
@@ -224,7 +227,8 @@ export async function computeActivations(args: {
   // counts usable images: when some fail, further chunks make up for them.
   const load = (from: number, wanted: number) => {
     const count = Math.min(batch, wanted, files.length - from);
-    return count > 0 ? { from, count, results: handled(loadImages(files.slice(from, from + count), pre, { maxPixels: args.maxPixels })) } : undefined;
+    const chunk = files.slice(from, from + count);
+    return count > 0 ? { from, count, results: handled(args.load ? args.load(chunk) : loadImages(chunk, pre, { maxPixels: args.maxPixels })) } : undefined;
   };
   let next = load(0, want);
   const saving = new Pending(Math.max(4, batch));

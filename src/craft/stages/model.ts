@@ -1,10 +1,10 @@
 import * as path from 'path';
 import { CraftError, throwIfCancelled } from '../errors';
 import { runName } from '../bundle/writer';
-import { loadImage } from '../images/load';
+import { loadImage, type LoadResult } from '../images/load';
 import { makePreprocess } from '../images/preprocess';
 import { findLabels, resolveClass } from '../labels';
-import type { ExplainOptions } from '../options';
+import type { ClassRef, ExplainOptions } from '../options';
 import {
   checkLogits,
   checkOpset,
@@ -29,8 +29,11 @@ import { listImages } from '../images/list';
 import { effectiveBatch, type Run } from '../run';
 import type { PreprocessConfig, ProviderDetails } from '../../protocol';
 
-/** The model stage's outcome: g and h cut at the layer, checked on real images, and the run's settings. */
-export interface PreparedModel {
+/**
+ * The model cut at the layer and checked on real images, for any class: what a run over several classes
+ * prepares once (classes/set.ts) and each class's run reuses.
+ */
+export interface SharedModel {
   info: ModelInfo;
   factory: SessionFactory;
   preprocess: PreprocessConfig;
@@ -45,15 +48,38 @@ export interface PreparedModel {
   hPath?: string;
   classes: number;
   labels?: string[];
-  classIndex: number;
-  classLabel?: string;
   splitCheck?: { maxAbsDiff: number; images: number };
   /** The provider's choice, device and the share of g's and h's nodes that ran on it. */
   providerDetails: ProviderDetails;
   warnings: string[];
+  /** h(g(x)) on the probe images ((images, classes), padded rows after `images`): each class is checked on them. */
+  probeLogits: { data: Float32Array; images: number };
+}
+
+/** The model stage's outcome: the shared model and the class the run explains. */
+export interface PreparedModel extends SharedModel {
+  classIndex: number;
+  classLabel?: string;
+}
+
+/** Reads images the set's shared pass decoded already, in place of decoding the files again. */
+export type ImageLoader = (files: readonly string[]) => Promise<LoadResult[]>;
+
+/** One class's run of a set (classes/set.ts): the model prepared once, the class's images, its folder's name. */
+export interface PreparedRun {
+  model: SharedModel;
+  files: string[];
+  /** The run folder's name. */
+  name: string;
+  load?: ImageLoader;
+  /** Entries the listing of the class's folder passed over (recorded with the run's skipped images). */
+  listingSkipped?: { file: string; reason: string }[];
 }
 
 const PROBE_IMAGES = 2;
+
+/** The start of the log line each model preparation writes. */
+export const MODEL_READY = 'Model ready';
 
 /** The model stage's outcome plus what every later stage reads: the images, the crop grid, the batches. */
 export interface Model extends PreparedModel {
@@ -62,18 +88,22 @@ export interface Model extends PreparedModel {
   /** Batch of the passes through g (whole images or crops) and through h, capped to bound memory. */
   gBatch: number;
   hBatch: number;
+  /** Set when the images were decoded by a shared pass (see PreparedRun). */
+  load?: ImageLoader;
 }
 
 /**
  * The 'model' stage: lists the images, cuts the model into g and h at the layer (checked on probe
  * images), fixes the crop grid and the batch sizes, and opens the folder the bundle is written into.
+ * A class's run of a set gets its images and the model prepared already (`prepared`).
  */
-export async function modelStage(run: Run): Promise<Model> {
+export async function modelStage(run: Run, prepared?: PreparedRun): Promise<Model> {
   const o = run.options;
   run.stage('model');
   run.progress('model', 0, 1, 'steps');
   // Not the results folder: runs written inside the image folder are not images of the dataset.
-  const files = await listImages(o.images, { exclude: [o.out], onSkip: run.skipListed });
+  for (const s of prepared?.listingSkipped ?? []) run.skipListed(s.file, s.reason);
+  const files = prepared?.files ?? (await listImages(o.images, { exclude: [o.out], onSkip: run.skipListed }));
   if (files.length === 0) {
     throw new CraftError(
       'input',
@@ -81,7 +111,7 @@ export async function modelStage(run: Run): Promise<Model> {
       'CRAFT reads PNG, JPEG, WebP, GIF and TIFF files (sub-folders included). Choose a folder of images of the class to explain.',
     );
   }
-  const m = await prepareModel(o, files, run.log);
+  const m = prepared ? forClass(prepared.model, o.classId) : await prepareModel(o, files, run.log);
   throwIfCancelled(run.signal);
   const [H, W] = m.preprocess.size;
   const gBatch = effectiveBatch(o.batch, 3 * H * W, m.info.fixedBatch);
@@ -91,9 +121,9 @@ export async function modelStage(run: Run): Promise<Model> {
     m.info.fixedBatch,
   );
   if (gBatch < o.batch || hBatch < o.batch) run.log(`Batches: g ${gBatch}, h ${hBatch} (--batch ${o.batch}, capped to bound memory).`);
-  await run.openBundle(runName(m.classLabel ?? `class-${m.classIndex}`), m.preprocess.size);
+  await run.openBundle(prepared?.name ?? runName(m.classLabel ?? `class-${m.classIndex}`), m.preprocess.size);
   run.progress('model', 1, 1, 'steps');
-  return { ...m, files, grid: cropGrid(H, W, o.patch), gBatch, hBatch };
+  return { ...m, files, grid: cropGrid(H, W, o.patch), gBatch, hBatch, load: prepared?.load };
 }
 
 /** Loads the first usable images as a probe batch (all files are tried in order until enough load). */
@@ -123,8 +153,28 @@ export async function probeBatch(files: string[], pre: PreprocessConfig, maxPixe
 }
 
 export async function prepareModel(o: ExplainOptions, files: string[], log: (line: string) => void): Promise<PreparedModel> {
+  return forClass(await prepareSharedModel(o, files, log), o.classId);
+}
+
+/** The shared model with the class to explain: resolved (index or label) and checked on the probe images. */
+export function forClass(m: SharedModel, classId: ClassRef): PreparedModel {
+  const cls = resolveClass(classId, m.classes, m.labels);
+  const badProbes = countNonFinite(m.probeLogits.data, m.classes, cls.index, m.probeLogits.images);
+  if (badProbes > 0) throw nonFiniteLogits(cls.index, badProbes, m.probeLogits.images, 'probe images');
+  return { ...m, classIndex: cls.index, classLabel: cls.label };
+}
+
+/**
+ * The model stage's work that does not depend on the class: the provider, the layer, g and h, the
+ * checks on probe images. `files`: images to probe with (the first that load).
+ */
+export async function prepareSharedModel(
+  o: Omit<ExplainOptions, 'classId'>,
+  files: string[],
+  log: (line: string) => void,
+  info: ModelInfo = describeModel(o.model),
+): Promise<SharedModel> {
   const warnings: string[] = [];
-  const info = describeModel(o.model);
   // What CRAFT adds to g and h needs these opsets; refused here, not when the graphs are built.
   checkOpset(info.model, o.model, MIN_OPSET.inputResize, 'the crops are resized by a Resize node in front of the model');
   const hFile = o.hModel ? readH(o.hModel, info) : undefined;
@@ -244,9 +294,6 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
   if (labels && labels.length !== classes) {
     warnings.push(`The labels (${source}) list ${labels.length} names but the model has ${classes} outputs.`);
   }
-  const cls = resolveClass(o.classId, classes, labels);
-  const badProbes = countNonFinite(viaSplit.data, classes, cls.index, probe.images);
-  if (badProbes > 0) throw nonFiniteLogits(cls.index, badProbes, probe.images, 'probe images');
   for (const w of warnings) log(`Warning: ${w}`);
   const providerDetails: ProviderDetails = { notice: factory.notice, device: factory.choice.device, skipped: factory.choice.skipped };
   if (factory.provider !== 'cpu') {
@@ -260,6 +307,8 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
       log(`Nodes on ${factory.provider}: g ${(100 * share.g).toFixed(0)} %, h ${(100 * share.h).toFixed(0)} % (the rest ran on the CPU).`);
     }
   }
+  // Once per preparation: a run over several classes prepares the model once for all of them.
+  log(`${MODEL_READY}: g and h cut at ${layer} [${layerShape.join(', ')}], ${classes} classes, provider ${factory.provider}.`);
   return {
     info,
     factory,
@@ -275,10 +324,9 @@ export async function prepareModel(o: ExplainOptions, files: string[], log: (lin
     hPath,
     classes,
     labels,
-    classIndex: cls.index,
-    classLabel: cls.label,
     splitCheck,
     warnings,
+    probeLogits: { data: viaSplit.data, images: probe.images },
   };
 }
 
