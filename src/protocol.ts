@@ -208,6 +208,71 @@ export interface ResultsBundle {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Several classes in one run (the engine's classes/set.ts): a set folder holds one normal run folder
+// per class and classes.json, the index below.
+
+export const CLASS_SET_VERSION = 1;
+
+export interface ClassSetEntry {
+  index: number;
+  label?: string;
+  /** The class's run folder, relative to the set folder (a plain folder name). */
+  run: string;
+  /** Images the class's run explained. */
+  images: number;
+  /** Where its images came from: its folder, or the set's folder (by prediction). */
+  source: string;
+}
+
+/** Two concepts of two classes and the cosine of their directions in the layer's channel space (W rows). */
+export interface ConceptMatch {
+  /** Concept index in the pair's first class, and in its second. */
+  a: number;
+  b: number;
+  cosine: number;
+}
+
+/** What two classes of a set share (a < b, positions in ClassSet.classes). */
+export interface ClassPair {
+  a: number;
+  b: number;
+  /** cosine[i][j]: concept i of class a against concept j of class b, each W row normalised (a row of zeros: 0). */
+  cosine: number[][];
+  /** One-to-one pairs of concepts, most similar first (greedy on the cosine). */
+  matches: ConceptMatch[];
+  /** Images of a counted under b plus images of b counted under a (see ClassSet.confusion). */
+  confused: number;
+}
+
+export interface ClassSet {
+  version: typeof CLASS_SET_VERSION;
+  createdAt: string;
+  tool: { name: string; version: string };
+  model: string;
+  layer: string;
+  /** 'folders': one folder per class; 'predictions': one folder, each image under the class the model predicts. */
+  mode: 'folders' | 'predictions';
+  /** The image folder given (absent when every class's folder was given on its own). */
+  datasetRoot?: string;
+  classes: ClassSetEntry[];
+  /**
+   * The model's confusion between the classes. basis 'folders': counts[a][b] images of class a's folder
+   * that the model predicts as class b. basis 'runner-up' (one folder, no labels): counts[a][b] images
+   * predicted as a whose second most likely class is b. `other[a]`: those counted under a class outside
+   * the set; `totals[a]`: the row's images.
+   */
+  confusion: { basis: 'folders' | 'runner-up'; counts: number[][]; other: number[]; totals: number[] };
+  /** Every pair of classes, (0, 1), (0, 2), … */
+  pairs: ClassPair[];
+  /** The pair the model confuses most (the first pair when it confuses none); absent with one class. */
+  mostConfused?: { a: number; b: number };
+  /** Images of the set's folder left out: predicted as a class outside the set, or unreadable (by prediction). */
+  unassigned?: { predicted: Record<string, number>; unreadable: number };
+  /** Seconds: the shared work (model, predictions) and the whole set. */
+  timings: Record<string, number>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Webview ⇄ extension host messages. The webview only ever receives small results (the bundle's JSON
 // and URLs of its PNGs), never models or tensors; it can only ask for actions on the run it shows.
 
@@ -220,6 +285,16 @@ export interface BundleView {
   runDir: string;
   /** Names the user gave concepts (concept index → name), kept beside the run in names.json. */
   names?: ConceptNames;
+  /** When the run is one class of a set: the set, to switch class and compare concepts. */
+  set?: ClassSetView;
+}
+
+/** A set as the page sees it: the index, which class is shown, and each class's concepts with their crops. */
+export interface ClassSetView {
+  index: ClassSet;
+  /** Position of the shown class in index.classes. */
+  current: number;
+  runs: { baseUrl: string; concepts: ConceptEntry[]; ranking: number[]; names?: ConceptNames }[];
 }
 
 /** Concept index (as a string key) → the name the user gave it. */
@@ -283,7 +358,9 @@ export type FromWebview =
   /** Name concept `concept` (an empty name removes the name). */
   | { type: 'renameConcept'; concept: number; name: string }
   /** What would h say of image `image` with concept c scaled by scales[c] (0…MAX_WHATIF_SCALE)? */
-  | { type: 'whatIf'; id: number; image: number; scales: number[] };
+  | { type: 'whatIf'; id: number; image: number; scales: number[] }
+  /** Show class `position` of the run's set (index into ClassSet.classes) in this panel. */
+  | { type: 'showClass'; position: number };
 
 /** State the webview keeps with setState so a reload restores the same view. */
 export interface WebviewState {
@@ -295,6 +372,8 @@ export interface WebviewState {
   hiddenConcepts?: number[];
   /** Image-scale maps (`maps`) or crop-scale maps (`cropMaps`). */
   mapScale?: 'image' | 'crop';
+  /** The two classes (positions in the set) the shared-concepts view compares. */
+  pair?: [number, number];
 }
 
 /** The keys each webview message carries: exactly these, no more (see parseFromWebview). */
@@ -305,6 +384,7 @@ const FROM_WEBVIEW_KEYS: Record<FromWebview['type'], readonly string[]> = {
   exportHtml: ['type'],
   renameConcept: ['type', 'concept', 'name'],
   whatIf: ['type', 'id', 'image', 'scales'],
+  showClass: ['type', 'position'],
 };
 
 /**
@@ -312,10 +392,11 @@ const FROM_WEBVIEW_KEYS: Record<FromWebview['type'], readonly string[]> = {
  * object (as the page's postMessage delivers it) with exactly the own keys of a known type, and for
  * 'openImage' an integer index into the bundle's `imageCount` images; for 'renameConcept' an index
  * into its `conceptCount` concepts and a name cleanConceptName accepts; for 'whatIf' an image index and
- * one finite scale in 0…MAX_WHATIF_SCALE per concept. The result is a fresh object,
+ * one finite scale in 0…MAX_WHATIF_SCALE per concept; for 'showClass' a position among the
+ * `classCount` classes of the run's set (none when the run belongs to none). The result is a fresh object,
  * so nothing else the page sent (e.g. a `__proto__` key) reaches the host's code.
  */
-export function parseFromWebview(value: unknown, imageCount: number, conceptCount = 0): FromWebview | undefined {
+export function parseFromWebview(value: unknown, imageCount: number, conceptCount = 0, classCount = 0): FromWebview | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   // Plain objects only (arrays, class instances and anything inheriting fields are not messages).
   const proto = Object.getPrototypeOf(value);
@@ -348,6 +429,10 @@ export function parseFromWebview(value: unknown, imageCount: number, conceptCoun
       const name = typeof m.name === 'string' ? cleanConceptName(m.name) : undefined;
       return name === undefined ? undefined : { type: 'renameConcept', concept: m.concept as number, name };
     }
+    case 'showClass':
+      return Number.isInteger(m.position) && (m.position as number) >= 0 && (m.position as number) < classCount
+        ? { type: 'showClass', position: m.position as number }
+        : undefined;
     default:
       return undefined;
   }

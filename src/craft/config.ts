@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CraftError, type ErrorKind } from './errors';
 import { aliasesFor, checkSize, configOptions, foldName, fromJson, suggest, type OptionSpec } from './option-table';
-import type { ExplainOptions } from './options';
+import type { GatheredOptions } from './options';
 import { readText } from './text';
 
 /**
@@ -12,7 +12,7 @@ import { readText } from './text';
  * starting with "$" ("$schema", "$comment") are notes and never read.
  */
 /** Reads and checks a config file; `where` names it in messages (default: the path). */
-export function readConfigFile(file: string, where = file): Partial<ExplainOptions> {
+export function readConfigFile(file: string, where = file): Partial<GatheredOptions> {
   let raw: unknown;
   try {
     raw = JSON.parse(readText(file));
@@ -45,7 +45,7 @@ function unknownKey(key: string, known: OptionSpec[], prefix = ''): string {
  * Checks a parsed config object and turns it into options with absolute paths. Every problem is
  * reported at once (one usage error), each naming its key.
  */
-export function configToOptions(raw: unknown, baseDir: string, where: string): Partial<ExplainOptions> {
+export function configToOptions(raw: unknown, baseDir: string, where: string): Partial<GatheredOptions> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new CraftError('usage', `${where} must hold a JSON object.`);
   }
@@ -54,6 +54,7 @@ export function configToOptions(raw: unknown, baseDir: string, where: string): P
   const check = (o: OptionSpec, value: unknown): unknown => {
     try {
       const v = fromJson(o, value, `"${o.config}"`);
+      if (o.type === 'folders') return Object.fromEntries(Object.entries(v as Record<string, string>).map(([k, f]) => [k, path.resolve(baseDir, f)]));
       return o.type === 'file' || o.type === 'folder' || o.type === 'path' ? path.resolve(baseDir, v as string) : v;
     } catch (e) {
       if (!(e instanceof CraftError)) throw e;
@@ -93,7 +94,7 @@ export function configToOptions(raw: unknown, baseDir: string, where: string): P
   if (problems.length > 1) {
     throw new CraftError('usage', `${where} has ${problems.length} problems:\n  ${problems.join('\n  ')}`, keysHint(problems.join(' ')));
   }
-  return out as Partial<ExplainOptions>;
+  return out as Partial<GatheredOptions>;
 }
 
 function keysHint(text: string): string | undefined {

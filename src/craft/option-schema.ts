@@ -4,7 +4,7 @@
  * `npm run gen:options` writes them, `npm run build` and test/unit/options.test.ts fail when they
  * differ from what this module generates.
  */
-import { configOptions, describeBounds, formatNumber, settingOptions, sizeTextPattern, type OptionSpec } from './option-table';
+import { MAX_CLASSES, configOptions, describeBounds, formatNumber, settingOptions, sizeTextPattern, type OptionSpec } from './option-table';
 
 type Json = Record<string, unknown>;
 
@@ -51,8 +51,12 @@ function valueSchema(o: OptionSpec): Json {
     case 'path':
     case 'string':
       return { ...NON_EMPTY };
-    case 'class':
-      return { anyOf: [{ type: 'integer', minimum: 0 }, { ...NON_EMPTY }] };
+    case 'class': {
+      const one = [{ type: 'integer', minimum: 0 }, { ...NON_EMPTY }];
+      return { anyOf: [...one, { type: 'array', items: { anyOf: one }, minItems: 1, maxItems: MAX_CLASSES }] };
+    }
+    case 'folders':
+      return { type: 'object', additionalProperties: { ...NON_EMPTY }, maxProperties: MAX_CLASSES };
     case 'choice':
       return o.schema?.pattern ? { anyOf: [{ enum: [...o.choices!] }, { type: 'string', pattern: o.schema.pattern }] } : { enum: [...o.choices!] };
     case 'size':

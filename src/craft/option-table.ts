@@ -7,7 +7,7 @@
  */
 import { CraftError } from './errors';
 import { KERNELS, LAYOUTS, MAX_INPUT_SIDE, ORDERS, PRESET_NAMES, presetName } from './images/preprocess';
-import type { ExplainOptions } from './options';
+import type { ClassSetOptions, ExplainOptions } from './options';
 import { PROVIDER_REQUESTS, type PreprocessConfig, type ProviderRequest } from '../protocol';
 
 export type Command = 'explain' | 'layers' | 'report';
@@ -15,13 +15,15 @@ export const COMMANDS: readonly Command[] = ['explain', 'layers', 'report'];
 
 /**
  * int, number: bounded by min..max (and `above`: a strict lower bound). file: a path that must name a
- * regular file; folder, path: other paths. class: an index or a label. choice: one of `choices`.
+ * regular file; folder, path: other paths. class: an index or a label, or a list of them (several
+ * classes in one run: a JSON array, or comma-separated on the command line). folders: an object of
+ * folders by class (paths). choice: one of `choices`.
  * size: H, "HxW" or [H, W]; hw: [H, W] only. triple: three numbers (R,G,B; "A,B,C" on the command
  * line); pair: two numbers. switch: a flag without value (true/false elsewhere). object: the
  * "preprocess" object, whose fields are the entries named "preprocess.*".
  */
 export type OptionType =
-  'int' | 'number' | 'file' | 'folder' | 'path' | 'string' | 'class' | 'choice' | 'size' | 'hw' | 'triple' | 'pair' | 'switch' | 'object';
+  'int' | 'number' | 'file' | 'folder' | 'path' | 'string' | 'class' | 'folders' | 'choice' | 'size' | 'hw' | 'triple' | 'pair' | 'switch' | 'object';
 
 /** The VS Code setting craft.<key>, where it differs from the option. */
 export interface SettingSpec {
@@ -36,8 +38,8 @@ export interface SettingSpec {
 export interface OptionSpec {
   /** The option's name in code and in the table; for engine options the ExplainOptions field. */
   readonly name: string;
-  /** What the option sets: an ExplainOptions field, or a field of its `preprocess` object. */
-  readonly target?: keyof ExplainOptions | `preprocess.${keyof PreprocessConfig}`;
+  /** What the option sets: an ExplainOptions (or ClassSetOptions) field, or a field of its `preprocess` object. */
+  readonly target?: keyof ExplainOptions | keyof ClassSetOptions | `preprocess.${keyof PreprocessConfig}`;
   readonly type: OptionType;
   /** CLI flag without "--", the commands that take it, and its value's placeholder in --help. */
   readonly flag?: string;
@@ -67,6 +69,13 @@ export interface OptionSpec {
 }
 
 const SIDE = MAX_INPUT_SIDE;
+
+/**
+ * Classes one run may explain together. Each is a whole run (its passes, its pictures) and the set
+ * compares every pair: past a few dozen the pairs are unreadable and the run takes hours; several runs
+ * over smaller sets (or a run per class) say more.
+ */
+export const MAX_CLASSES = 32;
 
 /** Descriptions of the execution providers, one per entry of PROVIDER_REQUESTS (the compiler checks). */
 const PROVIDER_HELP: Record<ProviderRequest, string> = {
@@ -125,8 +134,27 @@ export const OPTIONS = [
     commands: ['explain'],
     config: 'class',
     arg: 'class',
-    help: 'class index or label',
-    doc: 'The class to explain: its index, or its label (e.g. "Ankle boot").',
+    help: `class index or label; several classes in one run: a comma-separated list (at most ${MAX_CLASSES}; a label holding a comma is given by its index), each class's images in the sub-folder of --images named after it, or with --by-prediction`,
+    doc: `The class to explain: its index, or its label (e.g. "Ankle boot"). Several classes in one run: a list (at most ${MAX_CLASSES}), e.g. ["Ankle boot", "Sneaker"]; each class's images are in the sub-folder of "images" named after it (or in "classFolders"), or, with "byPrediction", the images the model predicts as it.`,
+  },
+  {
+    name: 'byPrediction',
+    target: 'byPrediction',
+    type: 'switch',
+    flag: 'by-prediction',
+    commands: ['explain'],
+    config: 'byPrediction',
+    arg: 'byPrediction',
+    help: "with several classes: one folder of images (--images), each image explained under the class the model predicts for it (as xplique's CraftManager)",
+    doc: 'With several classes: one folder of images ("images"), each image explained under the class the model predicts for it (as xplique\'s CraftManager); images predicted as other classes are left out.',
+  },
+  {
+    name: 'classFolders',
+    target: 'classFolders',
+    type: 'folders',
+    config: 'classFolders',
+    help: 'with several classes: the folder of each class (class index or label → folder)',
+    doc: 'With several classes: the folder of images of each class, by class index or label, e.g. {"Ankle boot": "images/boots"}; a class not listed uses the sub-folder of "images" named after it.',
   },
   {
     name: 'layer',
@@ -536,7 +564,9 @@ type Entry = (typeof OPTIONS)[number];
 // Compile-time: a field added to ExplainOptions or PreprocessConfig without a row in the table is a
 // type error here, naming the field.
 type Targets = Extract<Entry, { target: string }>['target'];
-type Untabled = Exclude<keyof ExplainOptions, Targets | 'signal' | 'onProgress' | 'log'> | Exclude<`preprocess.${keyof PreprocessConfig}`, Targets>;
+type Untabled =
+  | Exclude<keyof ExplainOptions | keyof ClassSetOptions, Targets | 'signal' | 'onProgress' | 'log' | 'classes'>
+  | Exclude<`preprocess.${keyof PreprocessConfig}`, Targets>;
 export const EVERY_OPTION_IN_TABLE: [Untabled] extends [never] ? true : { missing: Untabled } = true;
 
 /** The TypeScript type of an option's value once checked. */
@@ -545,18 +575,20 @@ export type ValueOf<E extends OptionSpec> = E['type'] extends 'int' | 'number'
   : E['type'] extends 'file' | 'folder' | 'path' | 'string'
     ? string
     : E['type'] extends 'class'
-      ? string | number
-      : E['type'] extends 'choice'
-        ? E['choices'] extends readonly (infer C)[]
-          ? C
-          : string
-        : E['type'] extends 'size' | 'hw' | 'pair'
-          ? [number, number]
-          : E['type'] extends 'triple'
-            ? [number, number, number]
-            : E['type'] extends 'switch'
-              ? boolean
-              : Record<string, unknown>;
+      ? string | number | (string | number)[]
+      : E['type'] extends 'folders'
+        ? Record<string, string>
+        : E['type'] extends 'choice'
+          ? E['choices'] extends readonly (infer C)[]
+            ? C
+            : string
+          : E['type'] extends 'size' | 'hw' | 'pair'
+            ? [number, number]
+            : E['type'] extends 'triple'
+              ? [number, number, number]
+              : E['type'] extends 'switch'
+                ? boolean
+                : Record<string, unknown>;
 
 /** The arguments of craft.explain, as the table defines them (paths still as given). */
 export type CommandArgs = { [E in Extract<Entry, { arg: string }> as E['arg']]?: ValueOf<E> };
@@ -649,9 +681,31 @@ export function fromText(o: OptionSpec, raw: string, where: string): unknown {
       return checkSize(raw, where, o.max);
     case 'switch':
       return true;
+    case 'class': {
+      // "ankle_boot,sneaker": several classes; a single one stays as given.
+      const parts = raw.split(',').map((p) => p.trim());
+      if (parts.length === 1) return fromJson(o, raw, where);
+      if (parts.some((p) => !p))
+        throw usage(`${where}: an empty class in the list ${show(raw)}.`, 'Separate the classes with single commas, e.g. --class "Ankle boot,Sneaker".');
+      return checkClassList(parts, where);
+    }
     default:
       return fromJson(o, raw, where);
   }
+}
+
+/** A list of classes: at most MAX_CLASSES (each one a whole run); duplicates are caught once the labels are known. */
+function checkClassList(list: unknown[], where: string): (string | number)[] {
+  const bad = list.find((v) => !((typeof v === 'number' && Number.isInteger(v) && v >= 0) || (typeof v === 'string' && v.trim())));
+  if (bad !== undefined) throw usage(`${where}: each class must be a class index (an integer ≥ 0) or a label, got ${show(bad)}.`);
+  if (list.length === 0) throw usage(`${where}: the list of classes is empty.`);
+  if (list.length > MAX_CLASSES) {
+    throw usage(
+      `${where} lists ${list.length} classes; one run explains at most ${MAX_CLASSES} together (each class is a whole run, and every pair is compared).`,
+      'Split the classes over several runs.',
+    );
+  }
+  return list as (string | number)[];
 }
 
 /** Checks a JSON value (config file, command argument, setting) and returns it typed. */
@@ -671,7 +725,17 @@ export function fromJson(o: OptionSpec, v: unknown, where: string): unknown {
       return v;
     case 'class':
       if ((typeof v === 'number' && Number.isInteger(v) && v >= 0) || (typeof v === 'string' && v.trim())) return v;
-      throw usage(`${where} must be a class index (an integer ≥ 0) or a label, got ${show(v)}.`);
+      if (Array.isArray(v)) return v.length === 1 ? fromJson(o, v[0], where) : checkClassList(v, where);
+      throw usage(`${where} must be a class index (an integer ≥ 0) or a label, or a list of them, got ${show(v)}.`);
+    case 'folders': {
+      if (typeof v !== 'object' || v === null || Array.isArray(v))
+        throw usage(`${where} must be an object of folders by class, e.g. {"Ankle boot": "images/boots"}, got ${show(v)}.`);
+      const entries = Object.entries(v);
+      const bad = entries.find(([k, f]) => !k.trim() || typeof f !== 'string' || !f.trim());
+      if (bad) throw usage(`${where}: the folder of class ${show(bad[0])} must be a path (a non-empty string), got ${show(bad[1])}.`);
+      if (entries.length > MAX_CLASSES) throw usage(`${where} lists ${entries.length} classes; one run explains at most ${MAX_CLASSES} together.`);
+      return v;
+    }
     case 'choice': {
       const choice = typeof v === 'string' ? (o.normalize ? o.normalize(v) : o.choices!.includes(v) ? v : undefined) : undefined;
       if (choice === undefined) throw usage(`${where} must be one of ${o.choices!.map((c) => `"${c}"`).join(', ')}, got ${show(v)}.`);

@@ -9,12 +9,15 @@ import { listLayers, type LayerListing } from './layers';
 import { findLabels } from './labels';
 import { describeModel } from './onnx/inspect';
 import { explain } from './explain';
+import { explainClasses } from './classes/set';
 import { writeReport } from './bundle/report';
-import type { ExplainOptions, Progress } from './options';
-import type { ProviderName, ProviderRequest } from '../protocol';
+import type { ClassSetOptions, ExplainOptions, Progress } from './options';
+import type { ProviderName, ProviderRequest, ResultsBundle } from '../protocol';
 
 /** ExplainOptions as they cross the process boundary (JSON: no signal, no callbacks). */
 export type WorkerExplainOptions = Omit<ExplainOptions, 'signal' | 'onProgress' | 'log'>;
+/** The same for a run over several classes. */
+export type WorkerClassSetOptions = Omit<ClassSetOptions, 'signal' | 'onProgress' | 'log'>;
 
 /** What the extension needs to ask its prompts about a model, without parsing it in the host. */
 export interface ModelSummary {
@@ -41,6 +44,8 @@ export interface LayersRequest {
 export type ToWorker =
   /** Run one explanation. */
   | { type: 'explain'; options: WorkerExplainOptions }
+  /** Run one explanation per class, sharing the model (a set folder with classes.json). */
+  | { type: 'explainClasses'; options: WorkerClassSetOptions }
   /** List the candidate layers (craft layers). */
   | { type: 'layers'; request: LayersRequest }
   /** Read the model's input/output facts and labels. */
@@ -60,6 +65,8 @@ export interface RunSummary {
   skipped: number;
   concepts: number;
   timings: Record<string, number>;
+  /** A run over several classes: the set folder and each class's run (the summary's fields are the first class's). */
+  set?: { dir: string; runs: { dir: string; classIndex: number; classLabel?: string }[] };
 }
 
 /** Worker → parent. */
@@ -90,9 +97,11 @@ function progressSender(): (p: Progress) => void {
   let lastAt = 0;
   return (p) => {
     const now = Date.now();
-    const boundary = p.stage !== lastStage || p.done >= p.total || p.done === 0;
+    // A run over several classes goes through the stages once per class.
+    const stage = p.part ? `${p.part.label}/${p.stage}` : p.stage;
+    const boundary = stage !== lastStage || p.done >= p.total || p.done === 0;
     if (!boundary && now - lastAt < 1000 / PROGRESS_PER_SECOND) return;
-    lastStage = p.stage;
+    lastStage = stage;
     lastAt = now;
     void send({ type: 'progress', ...p });
   };
@@ -112,25 +121,30 @@ async function describe(model: string, labelsFile?: string): Promise<ModelSummar
   };
 }
 
+function summary(bundle: ResultsBundle): RunSummary {
+  return {
+    provider: bundle.provider,
+    classIndex: bundle.class.index,
+    classLabel: bundle.class.label,
+    layer: bundle.layer.name,
+    images: bundle.images.length,
+    skipped: bundle.skipped.length,
+    concepts: bundle.concepts.length,
+    timings: bundle.timings,
+  };
+}
+
 async function handle(task: ToWorker, controller: AbortController): Promise<FromWorker> {
   const log = (line: string) => void send({ type: 'log', line });
   switch (task.type) {
     case 'explain': {
       const { dir, bundle } = await explain({ ...task.options, signal: controller.signal, onProgress: progressSender(), log });
-      return {
-        type: 'done',
-        dir,
-        summary: {
-          provider: bundle.provider,
-          classIndex: bundle.class.index,
-          classLabel: bundle.class.label,
-          layer: bundle.layer.name,
-          images: bundle.images.length,
-          skipped: bundle.skipped.length,
-          concepts: bundle.concepts.length,
-          timings: bundle.timings,
-        },
-      };
+      return { type: 'done', dir, summary: summary(bundle) };
+    }
+    case 'explainClasses': {
+      const set = await explainClasses({ ...task.options, signal: controller.signal, onProgress: progressSender(), log });
+      const runs = set.runs.map((r) => ({ dir: r.dir, classIndex: r.bundle.class.index, classLabel: r.bundle.class.label }));
+      return { type: 'done', dir: set.runs[0].dir, summary: { ...summary(set.runs[0].bundle), set: { dir: set.dir, runs } } };
     }
     case 'layers':
       return { type: 'result', value: await listLayers(task.request) };

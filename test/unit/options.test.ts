@@ -173,7 +173,8 @@ function validates(schema: Record<string, unknown>, v: unknown): boolean {
     maxItems?: number;
     properties?: Record<string, Record<string, unknown>>;
     patternProperties?: Record<string, Record<string, unknown>>;
-    additionalProperties?: boolean;
+    additionalProperties?: boolean | Record<string, unknown>;
+    maxProperties?: number;
   };
   if (s.anyOf && !s.anyOf.some((x) => validates(x, v))) return false;
   if (s.enum && !s.enum.some((x) => JSON.stringify(x) === JSON.stringify(v))) return false;
@@ -191,12 +192,14 @@ function validates(schema: Record<string, unknown>, v: unknown): boolean {
     if (s.maxItems !== undefined && v.length > s.maxItems) return false;
     if (s.items && !v.every((x) => validates(s.items!, x))) return false;
   }
-  if (type === 'object' && s.properties) {
+  if (type === 'object') {
+    if (s.maxProperties !== undefined && Object.keys(v as object).length > s.maxProperties) return false;
     for (const [k, x] of Object.entries(v as object)) {
-      if (s.properties[k]) {
+      if (s.properties?.[k]) {
         if (!validates(s.properties[k], x)) return false;
       } else if (Object.keys(s.patternProperties ?? {}).some((p) => new RegExp(p, 'u').test(k))) continue;
       else if (s.additionalProperties === false) return false;
+      else if (typeof s.additionalProperties === 'object' && !validates(s.additionalProperties, x)) return false;
     }
   }
   return true;
@@ -265,8 +268,16 @@ test('the config file check and the JSON schema accept and refuse the same files
     [-1, 1],
     [1, 1],
     ['a', 'b'],
+    ['a', ''],
+    ['a', ' '],
+    ['Ankle boot', 7, 'Sneaker'],
+    Array.from({ length: 32 }, (_, i) => i),
+    Array.from({ length: 33 }, (_, i) => i),
     {},
     { x: 1 },
+    { x: 'a', '9': 'boots' },
+    { x: ' ' },
+    Object.fromEntries(Array.from({ length: 33 }, (_, i) => [String(i), 'f'])),
   ];
   // Where the check is stricter than a schema can say: a range [lo, hi] must have lo ≠ hi.
   const stricter = (key: string, v: unknown) => key === 'preprocess.range' && Array.isArray(v) && v.length === 2 && v[0] === v[1];
@@ -360,6 +371,7 @@ test("command arguments of craft.explain: the table's keys", () => {
     [
       'alphaW',
       'batch',
+      'byPrediction',
       'class',
       'concepts',
       'designs',

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CraftError } from '../errors';
+import { firstRunOfSet } from '../classes/index-file';
 import { partialName, removeStalePartials } from './partials';
 import { validateBundle } from './validate';
 import type { ResultsBundle } from '../../protocol';
@@ -75,8 +76,13 @@ export class BundleWriter {
    * full, a folder in its way) is reported through `warn`, not thrown.
    */
   async commit(bundle: ResultsBundle, warn?: (line: string) => void): Promise<string> {
+    return this.commitWith(RESULTS_FILE, bundle, warn);
+  }
+
+  /** commit() with another index file: classes.json for the folder of a run over several classes. */
+  async commitWith(indexFile: string, index: unknown, warn?: (line: string) => void): Promise<string> {
     // Complete (and on disk) before the folder gets its visible name: readers never see a run without it.
-    await this.writeFile(RESULTS_FILE, JSON.stringify(bundle), { sync: true });
+    await this.writeFile(indexFile, JSON.stringify(index), { sync: true });
     const finalDir = await this.moveIntoPlace();
     this.done = true;
     const latest = path.join(this.root, LATEST_FILE);
@@ -182,13 +188,18 @@ function ioError(what: string, e: unknown): CraftError {
 export function runName(classLabel: string, when = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0');
   const stamp = `${when.getFullYear()}${p(when.getMonth() + 1)}${p(when.getDate())}-${p(when.getHours())}${p(when.getMinutes())}${p(when.getSeconds())}`;
-  const slug =
-    classLabel
+  return `${stamp}-${folderSlug(classLabel)}`;
+}
+
+/** A label as a folder name: "Ankle boot" → ankle-boot (letters and digits, at most 40). */
+export function folderSlug(label: string): string {
+  return (
+    label
       .toLowerCase()
       .replace(/[^a-z0-9]+/g, '-')
       .replace(/^-|-$/g, '')
-      .slice(0, 40) || 'class';
-  return `${stamp}-${slug}`;
+      .slice(0, 40) || 'class'
+  );
 }
 
 /** Reads and checks a bundle folder (the full shape, see validate.ts); file paths inside stay relative to it. */
@@ -210,6 +221,8 @@ export function latestRun(root: string): string | undefined {
     // A folder name of this root only: a tampered pointer must not lead elsewhere.
     if (typeof run !== 'string' || run !== path.basename(run) || run === '.' || run === '..' || run.startsWith('.')) return undefined;
     if (fs.existsSync(path.join(root, run, RESULTS_FILE))) return path.join(root, run);
+    // A run over several classes: its first class's run.
+    return firstRunOfSet(path.join(root, run));
   } catch {
     /* no latest run */
   }
