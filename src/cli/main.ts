@@ -3,10 +3,12 @@ import { checkCommand, parseArgs, value, type ParsedArgs } from './args';
 import { SIGNAL_EXIT, helpText } from './help';
 import { ProgressPrinter, formatSeconds } from './progress';
 import { CancelledError, CraftError, type ErrorKind } from '../craft/errors';
-import { DEFAULTS, type ExplainOptions } from '../craft/options';
+import { DEFAULTS, isClassSet, runOptions, type ClassSetOptions, type ExplainOptions, type GatheredOptions, type Progress } from '../craft/options';
 import { OPTIONS, option, suggest, type OptionName, type OptionSpec } from '../craft/option-table';
 import { checkRegularFile, readConfigFile } from '../craft/config';
 import { explain } from '../craft/explain';
+import { explainClasses } from '../craft/classes/set';
+import { printClassSet } from './class-set';
 import { listLayers } from '../craft/layers';
 import { writeReport } from '../craft/bundle/report';
 import { removePartialsOf } from '../craft/bundle/partials';
@@ -101,12 +103,12 @@ const isPath = (o: OptionSpec) => o.type === 'file' || o.type === 'folder' || o.
 /**
  * The options of `craft explain`: the table's defaults, then the --config file, then the flags.
  * Files the run will open (model, h, labels) must be regular files: a usage error names the flag or
- * the config key that gave them.
+ * the config key that gave them. Several classes (or --by-prediction) make a run over several classes.
  */
-function explainOptions(args: ParsedArgs): ExplainOptions {
+function explainOptions(args: ParsedArgs): ExplainOptions | ClassSetOptions {
   checkCommand(args, 'explain', { min: 0, max: 0, usage: USAGE.explain });
   const configFile = value<string>(args, 'config');
-  let fromFile: Partial<ExplainOptions> = {};
+  let fromFile: Partial<GatheredOptions> = {};
   if (configFile !== undefined) {
     checkRegularFile(path.resolve(configFile), '--config');
     fromFile = readConfigFile(path.resolve(configFile), configFile);
@@ -121,12 +123,14 @@ function explainOptions(args: ParsedArgs): ExplainOptions {
     else if (o.target.startsWith('preprocess.')) preprocess[o.target.slice('preprocess.'.length)] = given;
     else fromFlags[o.target] = given;
   }
-  const merged: Partial<ExplainOptions> = {
+  const merged: Partial<GatheredOptions> = {
     ...fromFile,
     ...fromFlags,
     ...(Object.keys(preprocess).length ? { preprocess: preprocess as Partial<PreprocessConfig> } : {}),
   };
   for (const key of ['model', 'images', 'classId'] as const) {
+    // Several classes may each have their folder in "classFolders" instead.
+    if (key === 'images' && Array.isArray(merged.classId) && merged.classFolders) continue;
     if (merged[key] === undefined) {
       throw new CraftError('usage', `Missing --${option(key).flag}.`, 'Run `craft --help` for usage, or pass --config FILE.');
     }
@@ -136,11 +140,11 @@ function explainOptions(args: ParsedArgs): ExplainOptions {
     const file = (merged as Record<string, unknown>)[o.target] as string | undefined;
     if (file !== undefined) checkRegularFile(file, o.target in fromFlags ? `--${o.flag}` : `${configFile}: "${o.config}"`);
   }
-  return {
+  return runOptions({
     ...DEFAULTS,
     out: path.resolve(option('out').default as string),
     ...merged,
-  } as ExplainOptions;
+  } as GatheredOptions);
 }
 
 /**
@@ -164,20 +168,28 @@ const isWarning = (line: string) => line.startsWith('Warning:');
 async function runExplain(args: ParsedArgs, printer: ProgressPrinter, signal: AbortSignal, stopping: Stopping): Promise<number> {
   const quiet = args.given.has('quiet');
   const options = explainOptions(args);
-  if (!quiet) printer.label = classLabel(options);
+  // A run over several classes names each class in its progress lines.
+  if (!quiet && !isClassSet(options)) printer.label = classLabel(options);
   stopping.cleanup = () => removePartialsOf(options.out, process.pid);
   stopping.cancellable = true;
-  const { dir, bundle } = await explain({
-    ...options,
+  const hooks = {
     signal,
-    onProgress: quiet ? undefined : (p) => printer.update(p),
-    log: (line) => {
+    onProgress: quiet ? undefined : (p: Progress) => printer.update(p),
+    log: (line: string) => {
       if (!quiet || isWarning(line)) printer.log(line);
     },
-  }).finally(() => {
+  };
+  const done = () => {
     stopping.cancellable = false;
     stopping.cleanup = undefined;
-  });
+  };
+  if (isClassSet(options)) {
+    const result = await explainClasses({ ...options, ...hooks }).finally(done);
+    printer.endLine();
+    process.stdout.write(printClassSet(result, args.given.has('json')));
+    return 0;
+  }
+  const { dir, bundle } = await explain({ ...options, ...hooks }).finally(done);
   printer.endLine();
   if (args.given.has('json')) {
     process.stdout.write(JSON.stringify({ dir, provider: bundle.provider, importances: bundle.importances, ranking: bundle.ranking, timings: bundle.timings, warnings: bundle.warnings }) + '\n');

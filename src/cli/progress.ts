@@ -12,6 +12,7 @@ export class ProgressPrinter {
   /** The class being explained, as the user knows it (its label, else "class K"); set before the run. */
   label?: string;
   private stage?: string;
+  private part?: string;
   private started = 0;
   private startDone = 0;
   private lastPrint = -Infinity;
@@ -31,7 +32,8 @@ export class ProgressPrinter {
     // The run's clock starts with its first update; every update feeds it, printed or not.
     this.eta ??= new RunEta(this.clock);
     const left = this.eta.update(p);
-    if (p.stage !== this.stage) {
+    if (p.stage !== this.stage || p.part?.label !== this.part) {
+      this.part = p.part?.label;
       this.endLine();
       this.stage = p.stage;
       this.started = now;
@@ -45,12 +47,14 @@ export class ProgressPrinter {
     // batch's items in the time of the later ones would overstate the rate.
     const elapsed = (now - this.started) / 1000;
     const rate = elapsed > 0 ? (p.done - this.startDone) / elapsed : 0;
-    const head = `${this.label ? `${this.label}: ` : ''}${Math.floor(overallPercent(p))}%`;
+    // In a run over several classes, the class (or the shared pass) the stage belongs to.
+    const who = p.part ? `${p.part.label} (${p.part.index + 1}/${p.part.of})` : this.label;
+    const head = `${who ? `${who}: ` : ''}${Math.floor(overallPercent(p))}%`;
     const line =
       `${head} · [${p.stage}] ${p.done}/${p.total} ${p.unit}` +
       (rate > 0 ? ` (${rate.toFixed(rate < 10 ? 1 : 0)}/s)` : '') +
       (left !== undefined && left > 0 ? ` · ETA ${formatSeconds(left)}` : '');
-    const key = `${p.stage} ${p.done}/${p.total}`;
+    const key = `${who} ${p.stage} ${p.done}/${p.total}`;
     if (key === this.lastKey) return; // the same count again (e.g. a stage's closing update)
     this.lastKey = key;
     if (this.tty) this.stream.write(`\r\x1b[K${line}`);

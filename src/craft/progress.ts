@@ -34,7 +34,9 @@ function weightBefore(stage: Stage): number {
 export function overallPercent(p: Progress): number {
   const within = p.total > 0 ? Math.min(1, Math.max(0, p.done / p.total)) : 0;
   // In whole weights first: a stage's end and the next one's start are the same number.
-  return (100 * (weightBefore(p.stage) + within * STAGE_WEIGHT[p.stage])) / TOTAL_WEIGHT;
+  const percent = (100 * (weightBefore(p.stage) + within * STAGE_WEIGHT[p.stage])) / TOTAL_WEIGHT;
+  // A run over several classes: each class's run is an equal share of the whole.
+  return p.part ? (100 * p.part.index + percent) / p.part.of : percent;
 }
 
 /**
@@ -45,7 +47,7 @@ export function overallPercent(p: Progress): number {
  */
 export class RunEta {
   private readonly started: number;
-  private stage?: Stage;
+  private stage?: string;
   private stageStart = 0;
   private stageStartDone = 0;
 
@@ -56,8 +58,10 @@ export class RunEta {
   /** Seconds left, or undefined while there is no sound estimate. */
   update(p: Progress): number | undefined {
     const now = this.clock();
-    if (p.stage !== this.stage) {
-      this.stage = p.stage;
+    // A run over several classes goes through the stages once per class.
+    const stage = p.part ? `${p.part.index}:${p.stage}` : p.stage;
+    if (stage !== this.stage) {
+      this.stage = stage;
       this.stageStart = now;
       this.stageStartDone = p.done;
     }
@@ -65,7 +69,11 @@ export class RunEta {
     const fraction = overallPercent(p) / 100;
     if (fraction >= 1) return 0;
     if (elapsed < 2 || fraction < 0.02) return undefined;
-    const { before, own } = stageSpan(p.stage);
+    const span = stageSpan(p.stage);
+    // A class's run of several is 1/of of the whole, after `index` classes.
+    const of = p.part?.of ?? 1;
+    const own = span.own / of;
+    const before = ((p.part?.index ?? 0) + span.before) / of;
     // Seconds per unit of the run's weight, from everything done so far.
     const perUnit = elapsed / fraction;
     const later = Math.max(0, 1 - before - own) * perUnit;
