@@ -98,12 +98,15 @@ export class Commands {
       return undefined;
     }
     const o = plan.options;
+    const given = 'classes' in o ? o.classes.join(', ') : o.classId;
+    const what = `${'classes' in o ? 'classes' : 'class'} ${given}${plan.classLabel !== `class ${given}` && plan.classLabel !== given ? ` (${plan.classLabel})` : ''}${'classes' in o && o.byPrediction ? ' by prediction' : ''}`;
     this.log.info(
-      `Explain: model ${o.model}, images ${o.images}, class ${o.classId}${plan.classLabel !== `class ${o.classId}` ? ` (${plan.classLabel})` : ''}, layer ${o.layer}${o.size ? `, size ${o.size.join('x')}` : ''}, ` +
+      `Explain: model ${o.model}, images ${o.images}, ${what}, layer ${o.layer}${o.size ? `, size ${o.size.join('x')}` : ''}, ` +
         `concepts ${o.concepts}, patch ${o.patch}, batch ${o.batch}, designs ${o.designs}, provider ${o.provider}${o.maxImages ? `, max ${o.maxImages} images` : ''}, out ${o.out}`,
     );
     // The user chose this image folder: its images may open from the results without asking.
-    this.panels.trustImageFolder(o.images);
+    if (o.images) this.panels.trustImageFolder(o.images);
+    if ('classes' in o) for (const f of Object.values(o.classFolders ?? {})) this.panels.trustImageFolder(f);
     this.status.setRunning(true);
     let outcome;
     try {
@@ -133,6 +136,7 @@ export class Commands {
       `Done: class ${s.classIndex}${s.classLabel ? ` (${s.classLabel})` : ''}, layer ${s.layer}, ${s.images} images (${s.skipped} skipped), ` +
         `${s.concepts} concepts, provider ${s.provider.toUpperCase()}, ${s.timings.total?.toFixed(2) ?? '?'} s.`,
     );
+    if (s.set) this.log.info(`Set of ${s.set.runs.length} classes: ${s.set.dir} (${s.set.runs.map((r) => r.classLabel ?? r.classIndex).join(', ')}).`);
     if (plan.reveal) {
       try {
         await this.panels.open(outcome.dir);
@@ -175,7 +179,7 @@ export class Commands {
     const items: Item[] = runs.map((r) => ({
       label: entryHeadline(r),
       description: `class ${r.classIndex} · ${r.concepts} concepts · ${r.layer} · ${r.provider.toUpperCase()}`,
-      detail: `${formatDate(r.createdAt)} · ${vscode.workspace.asRelativePath(r.dir)} · model ${path.basename(r.model)}`,
+      detail: `${formatDate(r.createdAt)} · ${vscode.workspace.asRelativePath(r.dir)} · model ${path.basename(r.model)}${r.set ? " · one class of a set" : ""}`,
       dir: r.dir,
     }));
     items.push({ label: '$(folder-opened) Browse…', description: 'a run folder elsewhere', alwaysShow: true });

@@ -112,7 +112,7 @@ async function change(field: Field, plan: RunPlan, engine: EngineQueries): Promi
     case 'images':
       return pickImages(o.images, resultsFolder);
     case 'class':
-      return pickClass(await engine.describe(o.model, o.labelsFile), o.classId, o.images);
+      return pickClass(await engine.describe(o.model, o.labelsFile), 'classId' in o ? o.classId : undefined, o.images);
     case 'layer': {
       const listing = await engine.layers({ model: o.model, size: o.size, images: o.images, preset: o.preset });
       return pickLayer(listing, o.layer);

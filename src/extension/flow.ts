@@ -9,9 +9,10 @@ import * as vscode from 'vscode';
 import { checkRegularFile } from '../craft/config';
 import { CraftError } from '../craft/errors';
 import type { LayerListing } from '../craft/layers';
-import { DEFAULTS } from '../craft/options';
+import { DEFAULTS, isClassSet, runOptions, type ClassRef } from '../craft/options';
 import { aliasesFor, argOptions, fromJson, suggest, type CommandArgs } from '../craft/option-table';
-import type { ModelSummary, WorkerExplainOptions } from '../craft/worker';
+import type { ModelSummary, WorkerClassSetOptions, WorkerExplainOptions } from '../craft/worker';
+import { byPredictionUnlessFolders } from './class-set';
 import { confirmPlan } from './confirm';
 import { askSize, pickClass, pickImages, pickLayer, pickModel } from './pickers';
 import { autoPatch, readSetting, readSettings } from './settings';
@@ -26,11 +27,12 @@ export type ExplainArgs = CommandArgs;
 
 export interface RunPlan {
   folder: string;
-  options: WorkerExplainOptions;
+  /** One class, or several (a set: `classes`). */
+  options: WorkerExplainOptions | WorkerClassSetOptions;
   /** Choices to write back into craft.config.json once the run succeeds (answers and arguments). */
   remember: Choices;
   reveal: boolean;
-  /** The class as the user knows it: its label when the model has labels, else "class K". */
+  /** The class as the user knows it: its label when the model has labels, else "class K" (several: their names). */
   classLabel: string;
   /** The class index, when the model's labels (or the index given) say it. */
   classIndex?: number;
@@ -187,19 +189,32 @@ async function resolvePlan(args: ExplainArgs, engine: EngineQueries, onNote: (li
     remember.images = images;
   }
 
-  let classId: string | number | undefined = args.class;
-  if (classId !== undefined) remember.class = classId;
-  else classId = stored(c.classId);
+  // Several classes (a list) make a run over several classes; only a single class is remembered.
+  let classId: ClassRef | ClassRef[] | undefined = args.class;
+  let classFromConfig = false;
+  if (classId !== undefined) {
+    if (!Array.isArray(classId)) remember.class = classId;
+  } else {
+    classId = stored(c.classId);
+    classFromConfig = classId !== undefined;
+  }
+  let byPrediction = args.byPrediction ?? c.byPrediction;
   if (classId === undefined) {
     const info = await describe();
-    classId = await pickClass(info, c.classId, images);
-    if (classId === undefined) return undefined;
-    remember.class = classId;
+    const picked = await pickClass(info, Array.isArray(c.classId) ? undefined : c.classId, images);
+    if (picked === undefined) return undefined;
+    classId = picked;
+    if (Array.isArray(picked)) {
+      // Each class's images in its sub-folder when the folder has one per class, else by prediction.
+      byPrediction ??= await byPredictionUnlessFolders(images, picked, info.labels);
+      onNote(`Classes ${picked.join(', ')}: ${byPrediction ? 'each image under the class the model predicts for it' : "each class's images from its sub-folder"} of ${images}.`);
+    } else remember.class = picked;
   }
   // The class by its label, for the confirmation and the progress; best effort: a model the run cannot
   // read is reported by the run itself, with its own message.
   const info = await describe().catch(() => undefined);
-  const cls = classOf(classId, info?.labels);
+  const classes = Array.isArray(classId) ? classId : undefined;
+  const cls = classes ? { label: classes.map((k) => classOf(k, info?.labels).label ?? `class ${k}`).join(', ') } : classOf(classId as ClassRef, info?.labels);
 
   let layer = args.layer;
   if (layer) remember.layer = layer;
@@ -218,12 +233,14 @@ async function resolvePlan(args: ExplainArgs, engine: EngineQueries, onNote: (li
   const patch = patchGiven ?? autoPatch(size!);
   if (patchGiven === undefined) onNote(`Patch size ${patch} px (automatic for a ${size!.join('×')} input; set craft.patchSize or "patch" in ${path.basename(config.file)} to change it).`);
   const outSetting = path.resolve(folder, settings.resultsFolder);
-  const options: WorkerExplainOptions = {
+  const options = runOptions({
     ...DEFAULTS,
     model,
     hModel: stored(c.hModel),
     images,
     classId,
+    byPrediction,
+    classFolders: stored(c.classFolders),
     layer,
     size,
     labelsFile,
@@ -240,15 +257,20 @@ async function resolvePlan(args: ExplainArgs, engine: EngineQueries, onNote: (li
     topCrops: args.topCrops ?? c.topCrops ?? DEFAULTS.topCrops,
     mapPercentile: args.mapPercentile ?? c.mapPercentile ?? DEFAULTS.mapPercentile,
     threads: args.threads ?? c.threads,
-  };
+  });
   // Remembered: what came neither from an argument nor from a prompt of this call.
-  const fromConfig = (['model', 'images', 'class', 'layer'] as const).some((k) => remember[k] === undefined);
+  const fromConfig = classFromConfig || (['model', 'images', 'layer'] as const).some((k) => remember[k] === undefined);
+  if (isClassSet(options)) {
+    // A set's folder holds every class (or is read by prediction): as the image folder of a later
+    // single-class run it would be wrong, so it is not remembered (nor the classes).
+    delete remember.images;
+  }
   return {
     folder,
     options: stripUndefined(options),
     remember,
     reveal: args.reveal !== false,
-    classLabel: cls.label ?? `class ${classId}`,
+    classLabel: cls.label ?? `class ${String(classId)}`,
     classIndex: cls.index,
     labels: info?.labels,
     fromConfig,

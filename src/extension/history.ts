@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { RESULTS_FILE, latestRun } from '../craft/bundle/writer';
+import { readClassSet } from '../craft/classes/index-file';
 import { stripBom } from '../craft/text';
 import type { ResultsBundle } from '../protocol';
 
@@ -20,6 +21,8 @@ export interface RunEntry {
   model: string;
   /** The image folder the run read. */
   datasetRoot: string;
+  /** The set folder, when the run is one class of a run over several classes. */
+  set?: string;
 }
 
 /** "Ankle boot · ankle_boot (200)", as the run's tab is titled (see panel.ts runHeadline). */
@@ -41,6 +44,7 @@ export async function listRuns(root: string): Promise<RunEntry[]> {
     const dir = path.join(root, name);
     const entry = await readEntry(dir);
     if (entry) runs.push(entry);
+    else runs.push(...(await setRuns(dir)));
   }
   return runs.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : b.dir.localeCompare(a.dir)));
 }
@@ -64,6 +68,14 @@ export async function readEntry(dir: string): Promise<RunEntry | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** The class runs of a set folder (none when `dir` is no set). */
+async function setRuns(dir: string): Promise<RunEntry[]> {
+  const index = await readClassSet(dir).catch(() => undefined);
+  if (!index) return [];
+  const runs = await Promise.all(index.classes.map((c) => readEntry(path.join(dir, c.run))));
+  return runs.filter((r): r is RunEntry => r !== undefined).map((r) => ({ ...r, set: dir }));
 }
 
 /** The last run of a results folder (latest.json), with its headline. */

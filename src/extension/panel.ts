@@ -8,8 +8,10 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { describeError } from '../craft/errors';
 import { readBundle } from '../craft/bundle/writer';
+import { CLASS_SET_FILE } from '../craft/classes/index-file';
 import { readNames, writeConceptName } from '../craft/bundle/names';
 import { parseFromWebview, type ConceptNames, type FromWebview, type ResultsBundle, type ToWebview, type WebviewState } from '../protocol';
+import { classSetView, runOfSet } from './class-set';
 import type { Log } from './log';
 import { resultsHtml } from './webviewHtml';
 import { WhatIfClient } from './whatif';
@@ -32,6 +34,17 @@ export interface PanelInfo {
   names?: ConceptNames;
   /** Why the run could not be read (the page shows it instead of the results). */
   error?: string;
+  /** When the run is one class of a set: the set folder, its number of classes and this class's position. */
+  set?: { dir: string; classes: number; position: number };
+}
+
+/**
+ * The folder the page may load files from: the run's, or its set's (all the classes' runs, to switch
+ * class in place and show their crops side by side).
+ */
+function resourceRoot(runDir: string): string {
+  const parent = path.dirname(runDir);
+  return fs.existsSync(path.join(parent, CLASS_SET_FILE)) ? parent : runDir;
 }
 
 /** "Ankle boot · ankle_boot (200)": the class, the image folder and how many images; runs differ by these first. */
@@ -63,22 +76,26 @@ class ResultsPanel {
   private readonly disposables: vscode.Disposable[] = [];
   /** The what-if engine process, started by the page's first question. */
   private whatIf?: WhatIfClient;
+  /** The set of the run shown, as last sent to the page. */
+  private set?: PanelInfo['set'];
 
   constructor(
     readonly panel: vscode.WebviewPanel,
-    readonly runDir: string,
-    private readonly bundle: ResultsBundle | undefined,
+    public runDir: string,
+    private bundle: ResultsBundle | undefined,
     extensionUri: vscode.Uri,
     private readonly log: Log,
     private readonly onDispose: () => void,
     private readonly trustedRoots: () => string[],
     private readonly loadError?: string,
     title?: string,
+    /** The panel now shows another class's run of the same set (the manager re-files it). */
+    private readonly onMoved: (from: string) => void = () => undefined,
   ) {
     panel.webview.options = {
       enableScripts: true,
       enableCommandUris: false,
-      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media'), vscode.Uri.file(runDir)],
+      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media'), vscode.Uri.file(resourceRoot(runDir))],
     };
     panel.title = title ?? (bundle ? panelTitle(bundle) : `CRAFT: ${path.basename(runDir)}`);
     this.disposables.push(
@@ -99,6 +116,7 @@ class ResultsPanel {
       active: this.panel.active,
       names: this.names,
       error: this.bundle ? undefined : (this.loadError ?? `The results in ${this.runDir} could not be read.`),
+      set: this.set,
     };
   }
 
@@ -107,7 +125,7 @@ class ResultsPanel {
   }
 
   private receive(raw: unknown): void {
-    const message = parseFromWebview(raw, this.bundle?.images.length ?? 0, this.bundle?.concepts.length ?? 0);
+    const message = parseFromWebview(raw, this.bundle?.images.length ?? 0, this.bundle?.concepts.length ?? 0, this.set?.classes ?? 0);
     if (!message) {
       this.log.warn(`Results panel: ignored a malformed message ${truncate(JSON.stringify(raw))}.`);
       return;
@@ -126,17 +144,7 @@ class ResultsPanel {
           this.post({ type: 'error', message: this.info().error! });
           return;
         }
-        this.shown++;
-        this.names = readNames(this.runDir, this.bundle.concepts.length);
-        this.post({
-          type: 'show',
-          view: {
-            bundle: this.bundle,
-            baseUrl: this.panel.webview.asWebviewUri(vscode.Uri.file(this.runDir)).toString(),
-            runDir: this.runDir,
-            names: this.names,
-          },
-        });
+        await this.show();
         return;
       case 'openImage':
         await this.openImage(message.image);
@@ -170,7 +178,49 @@ class ResultsPanel {
         this.post({ type: 'names', names });
         return;
       }
+      case 'showClass':
+        await this.showClass(message.position);
+        return;
     }
+  }
+
+  /** Sends the page the run, with its set when it belongs to one. */
+  private async show(): Promise<void> {
+    if (!this.bundle) return;
+    const set = await classSetView(this.runDir, this.panel.webview).catch((e) => {
+      this.log.warn(`Results panel: the set of ${this.runDir} cannot be read (${describeError(e)}); showing the run alone.`);
+      return undefined;
+    });
+    this.set = set && { dir: path.dirname(this.runDir), classes: set.index.classes.length, position: set.current };
+    this.shown++;
+    this.names = readNames(this.runDir, this.bundle.concepts.length);
+    this.post({
+      type: 'show',
+      view: {
+        bundle: this.bundle,
+        baseUrl: this.panel.webview.asWebviewUri(vscode.Uri.file(this.runDir)).toString(),
+        runDir: this.runDir,
+        names: this.names,
+        set,
+      },
+    });
+  }
+
+  /** Shows another class of the run's set in this panel (the page's class selector). */
+  private async showClass(position: number): Promise<void> {
+    const target = await runOfSet(this.runDir, position);
+    if (!target || target.dir === this.runDir) return;
+    const bundle = await readBundle(target.dir);
+    const from = this.runDir;
+    this.runDir = target.dir;
+    this.bundle = bundle;
+    // The what-if engine answers for the run it was started on.
+    this.whatIf?.dispose();
+    this.whatIf = undefined;
+    this.panel.title = panelTitle(bundle);
+    this.onMoved(from);
+    this.log.info(`Results panel: class ${bundle.class.label ?? bundle.class.index} of the set ${path.dirname(target.dir)}.`);
+    await this.show();
   }
 
   /**
@@ -277,7 +327,7 @@ export class PanelManager implements vscode.WebviewPanelSerializer<WebviewState>
       VIEW_TYPE,
       title,
       { viewColumn: beside ?? vscode.ViewColumn.Beside, preserveFocus: options.preserveFocus },
-      { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'media'), vscode.Uri.file(dir)] },
+      { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'media'), vscode.Uri.file(resourceRoot(dir))] },
     );
     return this.adopt(panel, dir, bundle, undefined, title).info();
   }
@@ -307,8 +357,11 @@ export class PanelManager implements vscode.WebviewPanelSerializer<WebviewState>
 
   private adopt(panel: vscode.WebviewPanel, dir: string, bundle: ResultsBundle | undefined, loadError?: string, title?: string): ResultsPanel {
     const p = new ResultsPanel(panel, dir, bundle, this.extensionUri, this.log, () => {
-      if (this.panels.get(dir) === p) this.panels.delete(dir);
-    }, () => this.trustedRoots(), loadError, title);
+      if (this.panels.get(p.runDir) === p) this.panels.delete(p.runDir);
+    }, () => this.trustedRoots(), loadError, title, (from) => {
+      if (this.panels.get(from) === p) this.panels.delete(from);
+      this.panels.set(p.runDir, p);
+    });
     this.panels.set(dir, p);
     return p;
   }

@@ -59,6 +59,13 @@ export function quickPick<T extends vscode.QuickPickItem>(items: T[], options: v
   return vscode.window.showQuickPick(items, options);
 }
 
+/** quickPick with check boxes: the checked rows (in list order), or undefined when dismissed. */
+function quickPickMany<T extends vscode.QuickPickItem>(items: T[], options: vscode.QuickPickOptions & { title: string }): Thenable<T[] | undefined> {
+  shown.push({ seq: ++offered, title: options.title, placeHolder: options.placeHolder, items: items.map((it) => it.label), details: items.map((it) => it.detail) });
+  if (shown.length > 50) shown.shift();
+  return vscode.window.showQuickPick(items, { ...options, canPickMany: true });
+}
+
 /** Folders never searched for models or images. */
 export function excludeGlob(resultsFolder: string): string {
   const extra = resultsFolder && !path.isAbsolute(resultsFolder) ? `,**/${resultsFolder.replace(/^\.\//, '')}/**` : '';
@@ -206,7 +213,11 @@ interface ClassItem extends vscode.QuickPickItem {
  * The class prompt. First row (Enter): the class whose label names the image folder (ankle_boot →
  * "Ankle boot"), else the class used last; then every class in index order.
  */
-export async function pickClass(model: ModelSummary, remembered?: string | number, images?: string): Promise<number | undefined> {
+/** The class prompt's last row: several classes for one run (a second, multi-select prompt). */
+const SEVERAL = -2;
+
+/** One class (its index), several (a list of indices, from the multi-select prompt), or undefined. */
+export async function pickClass(model: ModelSummary, remembered?: string | number, images?: string): Promise<number | number[] | undefined> {
   const count = model.numClasses ?? model.labels?.length;
   if (count === undefined) {
     const value = await vscode.window.showInputBox({
@@ -236,14 +247,29 @@ export async function pickClass(model: ModelSummary, remembered?: string | numbe
   if (rememberedIndex >= 0 && rememberedIndex !== folderIndex) {
     top.push({ label: 'last used', kind: vscode.QuickPickItemKind.Separator, index: -1 }, { ...items[rememberedIndex], description: 'last used' });
   }
-  const rows: ClassItem[] = top.length ? [...top, { label: 'all classes', kind: vscode.QuickPickItemKind.Separator, index: -1 }, ...items] : items;
+  const rows: ClassItem[] = top.length ? [...top, { label: 'all classes', kind: vscode.QuickPickItemKind.Separator, index: -1 }, ...items] : [...items];
+  // Last, so that the single-class prompt reads and answers as before.
+  if (count > 1) {
+    rows.push(
+      { label: 'several classes', kind: vscode.QuickPickItemKind.Separator, index: -1 },
+      { label: '$(checklist) Several classes…', description: 'one run per class, sharing the model; compare their concepts', index: SEVERAL, alwaysShow: true },
+    );
+  }
   const picked = await quickPick(rows, {
     title: title('class'),
     placeHolder: model.labels ? `Which class to explain? (${count} classes; labels from ${path.basename(model.labelsSource)})` : `Which class to explain? (${count} classes, no labels found)`,
     matchOnDescription: true,
     ignoreFocusOut: true,
   });
-  return picked?.index;
+  if (picked?.index !== SEVERAL) return picked?.index;
+  const several = await quickPickMany(items, {
+    title: title('classes'),
+    placeHolder: 'Which classes? (check each, then Enter; each class gets its run, and the results compare their concepts)',
+    matchOnDescription: true,
+    ignoreFocusOut: true,
+  });
+  if (!several || several.length === 0) return undefined;
+  return several.length === 1 ? several[0].index : several.map((it) => it.index);
 }
 
 function isFolder(p: string): boolean {

@@ -5,9 +5,9 @@
  */
 import * as vscode from 'vscode';
 import type { LayerListing } from '../craft/layers';
-import type { Progress, Stage } from '../craft/options';
+import type { Progress } from '../craft/options';
 import { RunEta, formatSeconds, overallPercent } from '../craft/progress';
-import type { LayersRequest, ModelSummary, RunSummary, WorkerExplainOptions } from '../craft/worker';
+import type { LayersRequest, ModelSummary, RunSummary, WorkerClassSetOptions, WorkerExplainOptions } from '../craft/worker';
 import type { Log } from './log';
 import { CancelledError } from '../craft/errors';
 import { checkNodePath, startWorker, WorkerError, type WorkerRun } from './runner';
@@ -15,7 +15,9 @@ import { checkNodePath, startWorker, WorkerError, type WorkerRun } from './runne
 /** The notification's message for one progress update: "45% · importance 12/40 images · ETA 1m20s". */
 export function progressMessage(p: Progress, left: number | undefined): string {
   const eta = left !== undefined && left > 0 ? ` · ETA ${formatSeconds(left)}` : '';
-  return `${Math.floor(overallPercent(p))}% · ${p.stage} ${p.done}/${p.total} ${p.unit}${eta}`;
+  // A run over several classes: the class (or the shared pass) the stage belongs to.
+  const part = p.part ? `${p.part.label} (${p.part.index + 1}/${p.part.of}): ` : '';
+  return `${Math.floor(overallPercent(p))}% · ${part}${p.stage} ${p.done}/${p.total} ${p.unit}${eta}`;
 }
 
 export type RunOutcome =
@@ -61,13 +63,13 @@ export class Runs {
     return true;
   }
 
-  /** Runs one explanation under a cancellable progress notification. Never rejects. */
-  explain(options: WorkerExplainOptions, title: string): Thenable<RunOutcome> {
+  /** Runs one explanation (or one per class of a set) under a cancellable progress notification. Never rejects. */
+  explain(options: WorkerExplainOptions | WorkerClassSetOptions, title: string): Thenable<RunOutcome> {
     return vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title, cancellable: true },
       async (progress, token) => {
         const started = Date.now();
-        let stage: Stage | undefined;
+        let stage: string | undefined;
         let stageStart = started;
         let shown = 0;
         const eta = new RunEta();
@@ -80,15 +82,16 @@ export class Runs {
           return { status: 'error', error: new WorkerError('usage', (e as Error).message) } as const;
         }
         const run = startWorker(
-          { type: 'explain', options },
+          'classes' in options ? { type: 'explainClasses', options } : { type: 'explain', options },
           {
             execPath,
             partialRoot: options.out,
             onLog: (line) => this.log.info(line),
             onProgress: (p) => {
-              if (p.stage !== stage) {
+              const named = p.part ? `${p.part.label}: ${p.stage}` : p.stage;
+              if (named !== stage) {
                 if (stage) this.log.info(`Stage ${stage} finished in ${((Date.now() - stageStart) / 1000).toFixed(2)} s.`);
-                stage = p.stage;
+                stage = named;
                 stageStart = Date.now();
               }
               const percent = overallPercent(p);

@@ -11,7 +11,7 @@ import { configToOptions } from '../craft/config';
 import { CraftError } from '../craft/errors';
 import { BOM, stripBom } from '../craft/text';
 import { editJsonObject } from './jsonEdit';
-import type { ExplainOptions } from '../craft/options';
+import type { GatheredOptions } from '../craft/options';
 import type { ProviderRequest } from '../protocol';
 
 export const CONFIG_FILE = 'craft.config.json';
@@ -24,7 +24,7 @@ export interface WorkspaceConfig {
   /** The parsed JSON object, as written (relative paths). */
   raw: Record<string, unknown>;
   /** The same, checked and with absolute paths. */
-  options: Partial<ExplainOptions>;
+  options: Partial<GatheredOptions>;
 }
 
 /** What a run remembers: the answers to the prompts, and the arguments it was given. */
@@ -107,8 +107,8 @@ export async function rememberChoices(folder: string, choices: Choices): Promise
   return changed;
 }
 
-function sameClass(old: string | number | undefined, value: string | number, label: string | undefined): boolean {
-  if (old === undefined) return false;
+function sameClass(old: string | number | (string | number)[] | undefined, value: string | number, label: string | undefined): boolean {
+  if (old === undefined || Array.isArray(old)) return false;
   const norm = (x: string | number) => String(x).toLowerCase().replace(/[\s_\-/]+/g, ' ').trim();
   return norm(old) === norm(value) || (label !== undefined && norm(old) === norm(label));
 }
