@@ -5,7 +5,8 @@ import { basename, num, percent, plural, seconds } from './format';
 import type { ResultsBundle } from '../src/protocol';
 import type { ViewModel } from './view-model';
 
-export function renderHeader(vm: ViewModel): HTMLElement {
+/** `classSwitch`: the class selector of a run that belongs to a set. */
+export function renderHeader(vm: ViewModel, classSwitch?: HTMLElement | null): HTMLElement {
   const b = vm.bundle;
   const label = b.class.label ?? b.labels?.[b.class.index];
   const title = label ? `${label}` : `Class ${b.class.index}`;
@@ -124,7 +125,7 @@ export function renderHeader(vm: ViewModel): HTMLElement {
     h(
       'div',
       { class: 'title-row' },
-      h('div', { class: 'title-block' }, h('p', { class: 'eyebrow' }, vm.mode === 'report' ? 'CRAFT concept explanation · standalone report' : 'CRAFT concept explanation'), h('h1', null, title, h('span', { class: 'class-index' }, ` class ${b.class.index}`))),
+      h('div', { class: 'title-block' }, h('p', { class: 'eyebrow' }, vm.mode === 'report' ? 'CRAFT concept explanation · standalone report' : 'CRAFT concept explanation'), h('h1', null, title, h('span', { class: 'class-index' }, ` class ${b.class.index}`)), classSwitch),
       actions,
     ),
     facts,

@@ -8,6 +8,7 @@
 import type { BundleView, FromWebview, ToWebview, WebviewState } from '../src/protocol';
 import { barList } from './bars';
 import { ImageBrowser, initialBrowserState, type BrowserState } from './browser';
+import { classSelector, initialPair, renderSharedConcepts } from './class-set';
 import { initComponents } from './components';
 import { renderConcepts } from './concepts';
 import { h, replaceChildren } from './dom';
@@ -95,6 +96,9 @@ function render(root: HTMLElement, view: ReportData, mode: Mode, store: StateSto
     else if (state.hidden.size) state.overlay = 'custom';
     if (saved.mapScale === 'image' || saved.mapScale === 'crop') state.mapScale = saved.mapScale;
   }
+  // A run of a set: the classes compared in "Shared concepts" (kept across a class switch and a reload).
+  const set = view.set && view.set.index.classes.length > 1 ? view.set : undefined;
+  let pair = set ? initialPair(set, saved?.pair) : undefined;
   const save = () =>
     store.set({
       runDir: view.runDir,
@@ -103,6 +107,7 @@ function render(root: HTMLElement, view: ReportData, mode: Mode, store: StateSto
       overlay: state.overlay,
       hiddenConcepts: [...state.hidden].sort((a, c) => a - c),
       mapScale: state.mapScale,
+      pair,
     });
 
   const browser = new ImageBrowser(vm, state, save);
@@ -142,12 +147,25 @@ function render(root: HTMLElement, view: ReportData, mode: Mode, store: StateSto
   const cropsIntro = `Each concept's top crops (the ${b.settings?.patchSize ?? ''} px image patches where it is strongest) and its top image regions (where its map is strongest in whole images). When the two look alike the concept is the same at both scales.`;
   const images = b.images[0]?.maps ? 'Each image with the concept attribution maps of its own top concepts overlaid, the model\'s prediction, and how much each concept matters for it.' : "Each image, the model's prediction, and how much each concept matters for it.";
 
+  const shared = set
+    ? section(
+        'shared',
+        'Shared concepts',
+        `The ${set.index.classes.length} classes of this set were explained with the same model and layer, so their concepts can be compared: two concepts whose directions in the layer's channels are alike (cosine near 1) are the same kind of feature found in both classes. Each concept of one class is paired with the most similar free concept of the other; the pair the model confuses most is shown first.`,
+        renderSharedConcepts(vm, set, pair!, (p) => {
+          pair = p;
+          save();
+        }),
+      )
+    : null;
+
   replaceChildren(
     root,
-    renderHeader(vm),
+    renderHeader(vm, set && post ? classSelector(set, post) : null),
     h('section', { class: 'panel-section section-importance', attrs: { 'aria-labelledby': 'importance-title' } }, h('h2', { attrs: { id: 'importance-title' } }, 'Concept importance'), importanceHelp, chart),
     fidelity,
     section('concepts', 'Concepts', `${cropsIntro} ${post ? 'Activate a picture to open its source image; name a concept with the ✎ beside its title.' : 'Activate a picture to show its source image below.'}`, concepts.element),
+    shared,
     section('images', 'Images', images, browser.element),
   );
   save();

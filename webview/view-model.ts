@@ -55,10 +55,7 @@ export function makeViewModel(view: ReportData, mode: Mode, post?: (m: FromWebvi
       const embedded = Object.prototype.hasOwnProperty.call(files, relative) ? files[relative] : undefined;
       return embedded !== undefined && DATA_PNG.test(embedded) ? embedded : undefined;
     }
-    const parts = relative.split('/');
-    // Only plain paths inside the run folder: no absolute paths, no '..', no schemes.
-    if (parts.some((p) => p === '' || p === '.' || p === '..' || p.includes('\\') || p.includes(':'))) return undefined;
-    return `${base}/${parts.map(encodeURIComponent).join('/')}`;
+    return runFileUrl(base, relative);
   };
   const rankOf = new Map(ordered.map((c, k) => [c.index, k + 1]));
   const labels = Array.isArray(bundle.labels) ? bundle.labels : [];
@@ -81,6 +78,15 @@ export function makeViewModel(view: ReportData, mode: Mode, post?: (m: FromWebvi
     hasPredictions,
     otherClass: bundle.images.flatMap((im, i) => (Number.isInteger(im.predicted) && im.predicted !== bundle.class.index ? [i] : [])),
   };
+}
+
+/** URL of a file of the run folder at `base` (a webview URL), or undefined when the path is not a plain relative path. */
+export function runFileUrl(base: string, relative: string | undefined): string | undefined {
+  if (!relative) return undefined;
+  const parts = relative.split('/');
+  // Only plain paths inside the run folder: no absolute paths, no '..', no schemes.
+  if (parts.some((p) => p === '' || p === '.' || p === '..' || p.includes('\\') || p.includes(':'))) return undefined;
+  return `${base.replace(/\/+$/, '')}/${parts.map(encodeURIComponent).join('/')}`;
 }
 
 /** `url("…")` for CSS, with the characters that could end the string percent-encoded. */
