@@ -6,7 +6,7 @@
  */
 import { cleanConceptName, type ClassPair, type ClassSetView, type ConceptEntry, type ConceptMatch, type FromWebview } from '../src/protocol';
 import { h, replaceChildren, safeColor, swatch } from './dom';
-import { num, plural } from './format';
+import { num, percent, plural } from './format';
 import { runFileUrl, type ViewModel } from './view-model';
 
 /** Crops shown per concept in a matched pair. */
@@ -149,6 +149,9 @@ function side(vm: ViewModel, set: ClassSetView, k: number, concept: number): HTM
   const rank = run.ranking.indexOf(concept) + 1;
   const given = run.names && Object.prototype.hasOwnProperty.call(run.names, String(concept)) ? cleanConceptName(String(run.names[String(concept)])) : undefined;
   const title = h('span', { class: 'shared-name' });
+  // The rank beside a name the user gave (a name alone does not say it).
+  const rankNote = h('span', { class: 'muted shared-rank' });
+  const named = () => (k === set.current ? vm.names.given(concept) !== undefined : !!given);
   const label = () => (k === set.current ? vm.names.label(concept) : given || `Concept #${rank}`);
   const crops = c.crops
     .slice(0, CROPS)
@@ -157,12 +160,13 @@ function side(vm: ViewModel, set: ClassSetView, k: number, concept: number): HTM
   const element = h(
     'div',
     { class: 'shared-side', style: { '--concept': safeColor(c.color) }, attrs: { 'data-class': k } },
-    h('div', { class: 'shared-head' }, swatch(c.color), h('span', { class: 'shared-class' }, cls), title, h('span', { class: 'muted shared-rank' }, ` #${rank} · ${num(c.importance)}`)),
+    h('div', { class: 'shared-head' }, swatch(c.color), h('span', { class: 'shared-class' }, cls), title, rankNote, h('span', { class: 'muted shared-share', attrs: { title: `Importance ${num(c.importance)} (Sobol total order)` } }, `${percent(c.share)} of the importance`)),
     h('div', { class: `shared-crops${vm.pixelated ? ' pixelated' : ''}` }, ...crops.map((src, j) => h('img', { attrs: { src, alt: '', 'data-alt': `crop ${j + 1}`, loading: 'lazy', decoding: 'async', draggable: 'false' } }))),
   );
   const apply = () => {
     const text = label();
     title.textContent = text;
+    rankNote.textContent = named() ? `#${rank}` : '';
     for (const img of element.querySelectorAll<HTMLImageElement>('img[data-alt]')) img.alt = `${cls}, ${text}, ${img.dataset.alt}`;
   };
   // The shown class's names change live (a rename on its card).

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'url';
 import type { ResultsBundle } from '../../src/protocol';
 import { brokenImages, js, openPage, posted, type Opened, type OpenOptions } from './browser-harness';
 import { HOSTILE_HTML, HOSTILE_QUOTES, HOSTILE_SCRIPT, withManyConcepts, type Fixture } from './fixture';
+import type { ClassSetFixture } from './class-set-cases';
 import type { Host, Theme } from './host';
 
 export interface Ctx {
@@ -20,6 +21,8 @@ export interface Ctx {
   clipartReport: string;
   artifacts: string;
   log(line: string): void;
+  /** A run over three classes (host set 'set'), for the class selector and shared concepts. */
+  classSet?: ClassSetFixture;
 }
 
 export interface Case {

@@ -12,7 +12,7 @@ import * as http from 'http';
 import type { AddressInfo } from 'net';
 import * as path from 'path';
 import { nonce, resultsPageHtml } from '../../src/extension/resultsPageHtml';
-import type { BundleView, ConceptNames, ResultsBundle } from '../../src/protocol';
+import type { BundleView, ClassSet, ConceptNames, ResultsBundle } from '../../src/protocol';
 
 export type Theme = 'light' | 'dark' | 'high-contrast';
 
@@ -24,12 +24,18 @@ export interface Host {
    * The script to run in the page before its own (Playwright's addInitScript): VS Code's part of the
    * webview. `bundle` names the bundle sent with 'show' (e.g. a synthetic big one; default 'main').
    */
-  vscodeApi(o?: { theme?: Theme; bundle?: string; names?: ConceptNames }): string;
+  vscodeApi(o?: { theme?: Theme; bundle?: string; names?: ConceptNames; set?: string; position?: number }): string;
   /**
    * Registers an alternative bundle under a name for vscodeApi({ bundle }); its files are read from
    * `runDir` (served under /runs/<name>/) when given, else from the main run folder.
    */
   addBundle(name: string, bundle: ResultsBundle, runDir?: string): void;
+  /**
+   * Registers a set (several classes explained together) under a name for vscodeApi({ set, position }):
+   * 'show' then carries the set, and the page's 'showClass' is answered with the other class's 'show',
+   * as the extension's panel does.
+   */
+  addSet(name: string, index: ClassSet, runs: { bundle: ResultsBundle; runDir: string }[]): void;
   close(): Promise<void>;
 }
 
@@ -158,21 +164,37 @@ const BODY_CLASS: Record<Theme, string> = { light: 'vscode-light', dark: 'vscode
 
 export async function startHost(o: { runDir: string; mediaDir: string; bundle: ResultsBundle }): Promise<Host> {
   const bundles = new Map<string, { bundle: ResultsBundle; runDir?: string }>([['main', { bundle: o.bundle }]]);
+  const sets = new Map<string, { index: ClassSet; runs: string[] }>();
   let origin = '';
 
-  const vscodeApi = (q: { theme?: Theme; bundle?: string; names?: ConceptNames } = {}): string => {
-    const theme = q.theme ?? 'light';
-    const name = q.bundle ?? 'main';
+  const viewOf = (name: string, names?: ConceptNames): BundleView => {
     const entry = bundles.get(name);
-    if (!entry) throw new Error(`no bundle named ${q.bundle}`);
-    const view: BundleView = {
+    if (!entry) throw new Error(`no bundle named ${name}`);
+    return {
       bundle: entry.bundle,
       baseUrl: entry.runDir ? `${origin}/runs/${encodeURIComponent(name)}` : `${origin}/run`,
       runDir: entry.runDir ?? o.runDir,
-      ...(q.names ? { names: q.names } : {}),
+      ...(names ? { names } : {}),
     };
+  };
+
+  const vscodeApi = (q: { theme?: Theme; bundle?: string; names?: ConceptNames; set?: string; position?: number } = {}): string => {
+    const theme = q.theme ?? 'light';
+    const set = q.set === undefined ? undefined : sets.get(q.set);
+    if (q.set !== undefined && !set) throw new Error(`no set named ${q.set}`);
+    // A set's views, one per class, each carrying the set; else the one bundle's view.
+    const views: BundleView[] = set
+      ? set.runs.map((name, current) => {
+          const runs = set.runs.map((n) => {
+            const v = viewOf(n);
+            return { baseUrl: v.baseUrl, concepts: v.bundle.concepts, ranking: v.bundle.ranking, names: {} };
+          });
+          return { ...viewOf(name, q.names), set: { index: set.index, current, runs } };
+        })
+      : [viewOf(q.bundle ?? 'main', q.names)];
     return `(() => {
-  const view = ${JSON.stringify(view)};
+  const views = ${JSON.stringify(views)};
+  let view = views[${set ? (q.position ?? 0) : 0}];
   const vars = ${JSON.stringify(THEMES[theme])};
   const KEY = 'craft-test-vscode-state';
   let acquired = false;
@@ -195,6 +217,10 @@ export async function startHost(o: { runDir: string; mediaDir: string; bundle: R
       postMessage(message) {
         window.__posted.push(JSON.parse(JSON.stringify(message)));
         if (message && message.type === 'ready') {
+          setTimeout(() => window.dispatchEvent(new MessageEvent('message', { data: { type: 'show', view } })), 0);
+        }
+        if (message && message.type === 'showClass' && views[message.position]) {
+          view = window.__view = views[message.position];
           setTimeout(() => window.dispatchEvent(new MessageEvent('message', { data: { type: 'show', view } })), 0);
         }
       },
@@ -259,6 +285,10 @@ export async function startHost(o: { runDir: string; mediaDir: string; bundle: R
     pageUrl: () => `${origin}/webview.html`,
     vscodeApi,
     addBundle: (name, bundle, runDir) => void bundles.set(name, { bundle, runDir }),
+    addSet: (name, index, runs) => {
+      runs.forEach((r, k) => bundles.set(`${name}-${k}`, r));
+      sets.set(name, { index, runs: runs.map((_, k) => `${name}-${k}`) });
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -13,6 +13,7 @@ import { chromium } from 'playwright-core';
 import { writeReport } from '../../src/craft/bundle/report';
 import { CHROMIUM, CHROMIUM_ARGS } from './browser-harness';
 import { reportCases, webviewCases, type Case, type Ctx } from './cases';
+import { classSetCases, makeClassSetFixture } from './class-set-cases';
 import { makeClipartBundle, makeFixtureBundle, repoRoot } from './fixture';
 import { startHost } from './host';
 import { trustCases } from './trust-cases';
@@ -79,6 +80,10 @@ async function main(): Promise<number> {
     const clipart = await makeClipartBundle();
     cleanups.push(() => (o.keepTemp ? console.log(`kept ${clipart.temp}`) : clipart.cleanup()));
     console.log(`clip-art bundle: ${clipart.bundle.images.length} images, ${clipart.bundle.concepts.length} concepts (${Date.now() - t1} ms)`);
+    const t2 = Date.now();
+    const classSet = await makeClassSetFixture();
+    cleanups.push(() => (o.keepTemp ? console.log(`kept ${classSet.temp}`) : classSet.cleanup()));
+    console.log(`class set: ${classSet.runs.map((r) => `${r.bundle.class.label} ${r.bundle.images.length}`).join(', ')} images (${Date.now() - t2} ms)`);
     const reportFile = await writeReport(fixture.runDir, path.join(fixture.temp, 'report.html'));
     console.log(`report: ${(fs.statSync(reportFile).size / 1024).toFixed(1)} KB`);
     const clipartReport = await writeReport(clipart.runDir, path.join(clipart.temp, 'report.html'));
@@ -87,12 +92,13 @@ async function main(): Promise<number> {
     const host = await startHost({ runDir: fixture.runDir, mediaDir: path.join(repoRoot, 'media'), bundle: fixture.bundle });
     cleanups.push(() => host.close());
     host.addBundle('clipart', clipart.bundle, clipart.runDir);
+    host.addSet('set', classSet.index, classSet.runs.map((r) => ({ bundle: r.bundle, runDir: r.dir })));
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     cleanups.push(() => browser.close());
     fs.mkdirSync(o.artifacts, { recursive: true });
 
-    const ctx: Ctx = { browser, host, fixture, reportFile, clipart, clipartReport, artifacts: o.artifacts, log: (line) => console.log(line) };
-    const cases: Case[] = [...webviewCases, ...trustCases, ...reportCases].filter((c) => !o.grep || c.name.includes(o.grep));
+    const ctx: Ctx = { browser, host, fixture, reportFile, clipart, clipartReport, classSet, artifacts: o.artifacts, log: (line) => console.log(line) };
+    const cases: Case[] = [...webviewCases, ...trustCases, ...classSetCases, ...reportCases].filter((c) => !o.grep || c.name.includes(o.grep));
     for (const c of cases) {
       const start = Date.now();
       try {
