@@ -12,6 +12,7 @@ import { CancelledError, CraftError } from '../../src/craft/errors';
 import { explain } from '../../src/craft/explain';
 import { DEFAULTS, type ClassSetOptions, type ExplainOptions } from '../../src/craft/options';
 import { MODEL_READY } from '../../src/craft/stages/model';
+import { listRuns } from '../../src/extension/history';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const SAMPLE = path.join(ROOT, 'sample');
@@ -84,6 +85,11 @@ test('several classes by folder: one normal run per class in a set folder, the m
   );
   const where = await setOf(path.join(set.dir, 'sneaker'));
   assert.equal(where?.position, 1);
+  // "Open results…" lists each class of the set.
+  assert.deepEqual((await listRuns(o.out)).map((r) => [r.classLabel, r.dir, r.set]).sort(), [
+    ['Ankle boot', path.join(set.dir, 'ankle-boot'), set.dir],
+    ['Sneaker', path.join(set.dir, 'sneaker'), set.dir],
+  ]);
 
   // Sharing the model changes nothing: each class's run equals a run of its own on its folder.
   for (const [k, cls] of [9, 7].entries()) {
@@ -114,7 +120,7 @@ test('several classes by folder: one normal run per class in a set folder, the m
   assert.ok(index.timings.model > 0 && index.timings.total >= index.timings.model);
 });
 
-test("several classes by prediction: one folder decoded and predicted once, each image explained under the class the model predicts (CraftManager)", async () => {
+test('several classes by prediction: one folder decoded and predicted once, each image explained under the class the model predicts (CraftManager)', async () => {
   const images = sampleCopy(40);
   const out = temp('out');
   // The predictions, independently: a run of its own over the whole folder records each image's argmax.
@@ -148,7 +154,10 @@ test("several classes by prediction: one folder decoded and predicted once, each
       want(cls),
       `class ${cls}: the first ${N} images the model predicts as it, paths relative to the one folder`,
     );
-    assert.ok(b.images.every((im) => im.predicted === cls), 'and its own pass predicts them so too');
+    assert.ok(
+      b.images.every((im) => im.predicted === cls),
+      'and its own pass predicts them so too',
+    );
     assert.equal(b.datasetRoot, images);
     assert.equal(index.classes[k].images, N);
     assert.equal(index.confusion.totals[k], N);
@@ -156,7 +165,11 @@ test("several classes by prediction: one folder decoded and predicted once, each
     assert.equal(index.confusion.counts[k][1 - k] + index.confusion.other[k], N);
   }
   const elsewhere = all.bundle.images.filter((im) => im.predicted !== 9 && im.predicted !== 7).length;
-  assert.equal(Object.values(index.unassigned!.predicted).reduce((a, b) => a + b, 0), elsewhere, 'the images predicted as other classes are left out, and counted');
+  assert.equal(
+    Object.values(index.unassigned!.predicted).reduce((a, b) => a + b, 0),
+    elsewhere,
+    'the images predicted as other classes are left out, and counted',
+  );
   assert.equal(index.unassigned!.unreadable, 0);
 
   // The shared decode is exact: the sneaker run equals a run of its own on a folder of just its images.
@@ -188,7 +201,10 @@ test('clear errors: a class with no folder, an empty folder, no image predicted 
   await input(setOptions({ classes: ['Ankle boot', 'Coat'], images }), /No folder of images for Coat: .* The sub-folders of .* are: ankle_boot, sneaker\./);
   fs.rmSync(path.join(images, 'sneaker'), { recursive: true });
   fs.mkdirSync(path.join(images, 'sneaker'));
-  await input(setOptions({ classes: ['Ankle boot', 'Sneaker'], images }), /The folder of Sneaker holds no images .* Images per class: Ankle boot 4, Sneaker 0\./);
+  await input(
+    setOptions({ classes: ['Ankle boot', 'Sneaker'], images }),
+    /The folder of Sneaker holds no images .* Images per class: Ankle boot 4, Sneaker 0\./,
+  );
   await input(
     setOptions({ classes: ['Ankle boot', 'Coat'], images, byPrediction: true }),
     /No image of .* is predicted as Coat\. Images per class \(by the model's prediction\): Ankle boot \d, Coat 0/,
@@ -216,16 +232,40 @@ function craft(args: string[]): { code: number | null; stdout: string; stderr: s
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-test('craft explain --class a,b: exit 0 with each class\'s top concepts and what the most confused pair shares; errors exit 2 or 3', () => {
+test("craft explain --class a,b: exit 0 with each class's top concepts and what the most confused pair shares; errors exit 2 or 3", () => {
   const images = sampleCopy(12);
   const out = temp('cli');
-  const base = ['explain', '--model', MODEL, '--images', images, '--size', '28', '--layer', LAYER, '--patch', '14', '--concepts', '4', '--designs', '4', '--provider', 'cpu', '--out', out, '--quiet'];
+  const base = [
+    'explain',
+    '--model',
+    MODEL,
+    '--images',
+    images,
+    '--size',
+    '28',
+    '--layer',
+    LAYER,
+    '--patch',
+    '14',
+    '--concepts',
+    '4',
+    '--designs',
+    '4',
+    '--provider',
+    'cpu',
+    '--out',
+    out,
+    '--quiet',
+  ];
   const ok = craft([...base, '--class', 'ankle_boot,Sneaker']);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /^CRAFT: 2 classes \(Ankle boot, Sneaker\) by folder, layer \/g\/MaxPool_1_output_0, 4 concepts each, provider CPU/);
   assert.match(ok.stdout, /\n {2}Ankle boot \(class 9, 12 images\): concept \d 0\.\d{4} \(\d+\.\d%\), concept \d/);
   assert.match(ok.stdout, /\n {2}Sneaker \(class 7, 12 images\): concept \d/);
-  assert.match(ok.stdout, /\nMost confused pair: Ankle boot \/ Sneaker: \d+ of 12 Ankle boot images predicted as Sneaker, \d+ of 12 Sneaker images as Ankle boot\.\n/);
+  assert.match(
+    ok.stdout,
+    /\nMost confused pair: Ankle boot \/ Sneaker: \d+ of 12 Ankle boot images predicted as Sneaker, \d+ of 12 Sneaker images as Ankle boot\.\n/,
+  );
   const shared = ok.stdout.match(/\n {2}Ankle boot concept \d \(#\d\) ~ Sneaker concept \d \(#\d\): (0\.\d{3}|1\.000)/g) ?? [];
   assert.equal(shared.length, 3, ok.stdout);
   const dir = /Results: (.*) \(one run folder per class/.exec(ok.stdout)![1];
@@ -253,7 +293,11 @@ test('craft explain --class a,b: exit 0 with each class\'s top concepts and what
   fails(['--class', Array.from({ length: 33 }, (_, i) => i).join(',')], 2, /--class lists 33 classes; one run explains at most 32 together/);
   fails(['--class', 'Sneaker,,Bag'], 2, /--class: an empty class in the list/);
   fails(['--class', 'Sneaker,Bag'], 3, /No folder of images for Bag: .*ankle_boot, sneaker/);
-  fails(['--class', 'Sneaker,Bag', '--by-prediction'], 3, /No image of .* is predicted as Bag\. Images per class \(by the model's prediction\): Sneaker 1\d, Bag 0/);
+  fails(
+    ['--class', 'Sneaker,Bag', '--by-prediction'],
+    3,
+    /No image of .* is predicted as Bag\. Images per class \(by the model's prediction\): Sneaker 1\d, Bag 0/,
+  );
   assert.deepEqual(
     fs.readdirSync(out).filter((n) => n.startsWith('.')),
     [],

@@ -144,7 +144,12 @@ export async function classFolders(classes: SetClass[], root: string | undefined
 
 /** A folder name that matches a class: "Ankle boot" → ankle_boot. */
 function example(c: SetClass): string {
-  return c.label ? c.label.trim().toLowerCase().replace(/[\s/]+/g, '_') : String(c.index);
+  return c.label
+    ? c.label
+        .trim()
+        .toLowerCase()
+        .replace(/[\s/]+/g, '_')
+    : String(c.index);
 }
 
 /** "Ankle boot 200, Sneaker 0": how many images each class got, for the errors. */
