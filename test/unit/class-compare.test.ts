@@ -9,6 +9,7 @@ import { validateClassSet } from '../../src/craft/classes/index-file';
 import { topTwo } from '../../src/craft/classes/predict';
 import { CraftError } from '../../src/craft/errors';
 import { MAX_CLASSES } from '../../src/craft/option-table';
+import { RunEta, overallPercent } from '../../src/craft/progress';
 import { parseFromWebview } from '../../src/protocol';
 import { cosine, rng } from './helpers';
 
@@ -248,4 +249,19 @@ test('classes.json is checked before the host or the page relies on it', () => {
   bad((v) => (v.confusion.counts[1] = [1]), /"confusion"/);
   bad((v) => (v.pairs[0].cosine = [[2]]), /"cosine"/);
   bad((v) => (v.mostConfused = { a: 0, b: 5 }), /"mostConfused"/);
+});
+
+test('the progress of a run over several classes: each class an equal share, and the time left counts the classes to come', () => {
+  const part = (index: number) => ({ index, of: 2, label: `class ${index}` });
+  assert.equal(overallPercent({ stage: 'write', done: 1, total: 1, unit: 'bundle', part: part(0) }), 50);
+  assert.equal(overallPercent({ stage: 'model', done: 0, total: 1, unit: 'steps', part: part(1) }), 50);
+  assert.equal(overallPercent({ stage: 'write', done: 1, total: 1, unit: 'bundle', part: part(1) }), 100);
+  assert.equal(overallPercent({ stage: 'write', done: 1, total: 1, unit: 'bundle' }), 100, 'one class: as before');
+  // 10 s for the first class: about 10 s are left for the second.
+  let now = 0;
+  const eta = new RunEta(() => now);
+  eta.update({ stage: 'model', done: 0, total: 1, unit: 'steps', part: part(0) });
+  now = 10_000;
+  const left = eta.update({ stage: 'write', done: 1, total: 1, unit: 'bundle', part: part(0) });
+  assert.ok(left !== undefined && Math.abs(left - 10) < 0.5, `left ${left}`);
 });
