@@ -28,6 +28,11 @@ export function classSelector(set: ClassSetView, post: (m: FromWebview) => void)
     if (Number.isInteger(position) && position !== set.current) {
       select.disabled = true;
       post({ type: 'showClass', position });
+      // The host answers with the class's results (a new page); if it cannot, the selector comes back.
+      setTimeout(() => {
+        select.disabled = false;
+        select.value = String(set.current);
+      }, 5000);
     }
   });
   return h(
