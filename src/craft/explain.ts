@@ -22,7 +22,12 @@ import type { ResultsBundle } from '../protocol';
 
 export async function explain(o: ExplainOptions): Promise<{ dir: string; bundle: ResultsBundle }> {
   checkOptions(o);
-  const run = new Run(o);
+  return runStages(new Run(o));
+}
+
+/** The stages over a Run; refine() prepares its Run (its images written into the bundle folder) and calls this. */
+export async function runStages(run: Run): Promise<{ dir: string; bundle: ResultsBundle }> {
+  const o = run.options;
   try {
     const m = await modelStage(run);
     const acts = await activationsStage(run, m);
