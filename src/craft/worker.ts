@@ -11,10 +11,13 @@ import { describeModel } from './onnx/inspect';
 import { explain } from './explain';
 import { writeReport } from './bundle/report';
 import type { ExplainOptions, Progress } from './options';
-import type { ProviderName, ProviderRequest } from '../protocol';
+import { refine, refineLayerChoices, type RefineLayerChoice, type RefineOptions } from './refine/refine';
+import type { ProviderName, ProviderRequest, ResultsBundle } from '../protocol';
 
 /** ExplainOptions as they cross the process boundary (JSON: no signal, no callbacks). */
 export type WorkerExplainOptions = Omit<ExplainOptions, 'signal' | 'onProgress' | 'log'>;
+/** RefineOptions as they cross the process boundary. */
+export type WorkerRefineOptions = Omit<RefineOptions, 'signal' | 'onProgress' | 'log'>;
 
 /** What the extension needs to ask its prompts about a model, without parsing it in the host. */
 export interface ModelSummary {
@@ -47,6 +50,10 @@ export type ToWorker =
   | { type: 'describe'; model: string; labelsFile?: string }
   /** Write the standalone HTML report of a run (embedding every PNG is too much work for the host). */
   | { type: 'report'; runDir: string; output?: string }
+  /** Refine one concept of a run into sub-concepts (a new run, answered like 'explain' with 'done'). */
+  | { type: 'refine'; options: WorkerRefineOptions }
+  /** The layers a concept of a run can be refined at. */
+  | { type: 'refineLayers'; runDir: string; concept: string | number }
   /** Abort the running task: the engine stops at its next check and removes its partial bundle. */
   | { type: 'cancel' };
 
@@ -70,8 +77,8 @@ export type FromWorker =
   | { type: 'log'; line: string }
   /** explain finished: the bundle folder, committed. */
   | { type: 'done'; dir: string; summary: RunSummary }
-  /** layers/describe/report finished (report: the written file's path). */
-  | { type: 'result'; value: LayerListing | ModelSummary | string }
+  /** layers/describe/report/refineLayers finished (report: the written file's path). */
+  | { type: 'result'; value: LayerListing | ModelSummary | RefineLayerChoice | string }
   /** Any failure; kind 'cancelled' after a cancel. `kind` is undefined for unexpected errors (bugs). */
   | { type: 'error'; kind?: CraftError['kind']; message: string; hint?: string; stack?: string };
 
@@ -112,26 +119,32 @@ async function describe(model: string, labelsFile?: string): Promise<ModelSummar
   };
 }
 
+function summarise(bundle: ResultsBundle): RunSummary {
+  return {
+    provider: bundle.provider,
+    classIndex: bundle.class.index,
+    classLabel: bundle.class.label,
+    layer: bundle.layer.name,
+    images: bundle.images.length,
+    skipped: bundle.skipped.length,
+    concepts: bundle.concepts.length,
+    timings: bundle.timings,
+  };
+}
+
 async function handle(task: ToWorker, controller: AbortController): Promise<FromWorker> {
   const log = (line: string) => void send({ type: 'log', line });
   switch (task.type) {
     case 'explain': {
       const { dir, bundle } = await explain({ ...task.options, signal: controller.signal, onProgress: progressSender(), log });
-      return {
-        type: 'done',
-        dir,
-        summary: {
-          provider: bundle.provider,
-          classIndex: bundle.class.index,
-          classLabel: bundle.class.label,
-          layer: bundle.layer.name,
-          images: bundle.images.length,
-          skipped: bundle.skipped.length,
-          concepts: bundle.concepts.length,
-          timings: bundle.timings,
-        },
-      };
+      return { type: 'done', dir, summary: summarise(bundle) };
     }
+    case 'refine': {
+      const { dir, bundle } = await refine({ ...task.options, signal: controller.signal, onProgress: progressSender(), log });
+      return { type: 'done', dir, summary: summarise(bundle) };
+    }
+    case 'refineLayers':
+      return { type: 'result', value: await refineLayerChoices(task.runDir, task.concept) };
     case 'layers':
       return { type: 'result', value: await listLayers(task.request) };
     case 'describe':

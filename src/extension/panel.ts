@@ -9,7 +9,8 @@ import * as vscode from 'vscode';
 import { describeError } from '../craft/errors';
 import { readBundle } from '../craft/bundle/writer';
 import { readNames, writeConceptName } from '../craft/bundle/names';
-import { parseFromWebview, type ConceptNames, type FromWebview, type ResultsBundle, type ToWebview, type WebviewState } from '../protocol';
+import { listChildren, parentDir } from '../craft/refine/children';
+import { parseFromWebview, type ConceptNames, type FromWebview, type RefinedRun, type ResultsBundle, type ToWebview, type WebviewState } from '../protocol';
 import type { Log } from './log';
 import { resultsHtml } from './webviewHtml';
 import { WhatIfClient } from './whatif';
@@ -32,11 +33,21 @@ export interface PanelInfo {
   names?: ConceptNames;
   /** Why the run could not be read (the page shows it instead of the results). */
   error?: string;
+  /** The refined runs last sent to the page: the concept each refines and its sub-concepts' count. */
+  children: { path: string; concept: number; concepts: number }[];
+}
+
+/** What the panel asks of the rest of the extension (refining runs in a worker, see refine.ts). */
+export interface PanelActions {
+  /** The page asked to refine `concept` of the run in `runDir`. */
+  refine(runDir: string, concept: number): void;
 }
 
 /** "Ankle boot · ankle_boot (200)": the class, the image folder and how many images; runs differ by these first. */
 export function runHeadline(bundle: ResultsBundle): string {
   const label = bundle.class.label ?? bundle.labels?.[bundle.class.index] ?? `class ${bundle.class.index}`;
+  // A refined run's images are crops of its parent's concept (docs/method.md §8), kept in its own folder.
+  if (bundle.parent) return `${label} › concept ${bundle.parent.concept} at ${bundle.layer.name} (${bundle.images.length} crops)`;
   return `${label} · ${path.basename(bundle.datasetRoot)} (${bundle.images.length})`;
 }
 
@@ -60,6 +71,7 @@ class ResultsPanel {
   ready = 0;
   shown = 0;
   names?: ConceptNames;
+  private children: RefinedRun[] = [];
   private readonly disposables: vscode.Disposable[] = [];
   /** The what-if engine process, started by the page's first question. */
   private whatIf?: WhatIfClient;
@@ -74,6 +86,8 @@ class ResultsPanel {
     private readonly trustedRoots: () => string[],
     private readonly loadError?: string,
     title?: string,
+    private readonly actions?: PanelActions,
+    private readonly openRun?: (dir: string) => Promise<unknown>,
   ) {
     panel.webview.options = {
       enableScripts: true,
@@ -99,15 +113,16 @@ class ResultsPanel {
       active: this.panel.active,
       names: this.names,
       error: this.bundle ? undefined : (this.loadError ?? `The results in ${this.runDir} could not be read.`),
+      children: this.children.map((c) => ({ path: c.path, concept: c.concept, concepts: c.concepts.length })),
     };
   }
 
-  private post(message: ToWebview): void {
+  post(message: ToWebview): void {
     void this.panel.webview.postMessage(message).then(undefined, () => undefined);
   }
 
   private receive(raw: unknown): void {
-    const message = parseFromWebview(raw, this.bundle?.images.length ?? 0, this.bundle?.concepts.length ?? 0);
+    const message = parseFromWebview(raw, this.bundle?.images.length ?? 0, this.bundle?.concepts.length ?? 0, this.children.length);
     if (!message) {
       this.log.warn(`Results panel: ignored a malformed message ${truncate(JSON.stringify(raw))}.`);
       return;
@@ -128,6 +143,8 @@ class ResultsPanel {
         }
         this.shown++;
         this.names = readNames(this.runDir, this.bundle.concepts.length);
+        // The refined runs are found again in the run's folder each time the page loads (reopened, restored).
+        this.children = await listChildren(this.runDir);
         this.post({
           type: 'show',
           view: {
@@ -135,6 +152,8 @@ class ResultsPanel {
             baseUrl: this.panel.webview.asWebviewUri(vscode.Uri.file(this.runDir)).toString(),
             runDir: this.runDir,
             names: this.names,
+            children: this.children,
+            parentLabel: await this.parentLabel(),
           },
         });
         return;
@@ -170,6 +189,38 @@ class ResultsPanel {
         this.post({ type: 'names', names });
         return;
       }
+      case 'refineConcept':
+        if (this.bundle) this.actions?.refine(this.runDir, message.concept);
+        return;
+      case 'openChild': {
+        const child = this.children[message.child];
+        if (child) await this.openRun?.(path.join(this.runDir, ...child.path.split('/')));
+        return;
+      }
+      case 'openParent':
+        if (this.bundle?.parent) await this.openRun?.(parentDir(this.runDir, this.bundle.parent));
+        return;
+    }
+  }
+
+  /** Lists the refined runs again and sends them to the page. */
+  async refreshChildren(): Promise<void> {
+    this.children = await listChildren(this.runDir);
+    this.post({ type: 'children', children: this.children });
+  }
+
+  /** For a refined run: "Concept #2 of the run <folder>" (the parent's name for it, when it has one). */
+  private async parentLabel(): Promise<string | undefined> {
+    const link = this.bundle?.parent;
+    if (!link) return undefined;
+    const dir = parentDir(this.runDir, link);
+    try {
+      const parent = await readBundle(dir);
+      const name = readNames(dir, parent.concepts.length)[String(link.concept)];
+      const rank = parent.ranking.indexOf(link.concept) + 1;
+      return `${name ? `“${name}”` : `Concept #${rank}`} of the run ${path.basename(dir)}`;
+    } catch {
+      return `concept ${link.concept} of a run no longer at ${dir}`;
     }
   }
 
@@ -252,10 +303,23 @@ export class PanelManager implements vscode.WebviewPanelSerializer<WebviewState>
   /** Image folders the user ran explanations on in this session (their images open without asking). */
   private readonly imageFolders = new Set<string>();
 
+  /** Set by the commands: what the pages' "Refine…" runs. */
+  actions?: PanelActions;
+
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly log: Log,
   ) {}
+
+  /** Sends a run's page its refined runs again (after a refinement), when its panel is open. */
+  async refreshChildren(runDir: string): Promise<void> {
+    await this.panels.get(path.resolve(runDir))?.refreshChildren();
+  }
+
+  /** Tells a run's page that a refinement of `concept` started or ended. */
+  refining(runDir: string, concept: number, running: boolean, error?: string): void {
+    this.panels.get(path.resolve(runDir))?.post({ type: 'refining', concept, running, ...(error ? { error } : {}) });
+  }
 
   /**
    * Opens (or reveals) the panel of a run folder. A new run's panel opens as a tab beside the other
@@ -308,7 +372,7 @@ export class PanelManager implements vscode.WebviewPanelSerializer<WebviewState>
   private adopt(panel: vscode.WebviewPanel, dir: string, bundle: ResultsBundle | undefined, loadError?: string, title?: string): ResultsPanel {
     const p = new ResultsPanel(panel, dir, bundle, this.extensionUri, this.log, () => {
       if (this.panels.get(dir) === p) this.panels.delete(dir);
-    }, () => this.trustedRoots(), loadError, title);
+    }, () => this.trustedRoots(), loadError, title, { refine: (run, concept) => this.actions?.refine(run, concept) }, (run) => this.open(run));
     this.panels.set(dir, p);
     return p;
   }
