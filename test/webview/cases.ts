@@ -8,6 +8,7 @@ import type { ResultsBundle } from '../../src/protocol';
 import { brokenImages, js, openPage, posted, type Opened, type OpenOptions } from './browser-harness';
 import { HOSTILE_HTML, HOSTILE_QUOTES, HOSTILE_SCRIPT, withManyConcepts, type Fixture } from './fixture';
 import type { Host, Theme } from './host';
+import type { RefinedFixture } from './refine-cases';
 
 export interface Ctx {
   browser: Browser;
@@ -18,6 +19,8 @@ export interface Ctx {
   /** The clip-art run (host bundle 'clipart') and its report. */
   clipart: Fixture;
   clipartReport: string;
+  /** A refined run of the fixture's most important concept (host bundle 'refined'). */
+  refined: RefinedFixture;
   artifacts: string;
   log(line: string): void;
 }
