@@ -22,7 +22,9 @@ import { extractSubgraph } from '../../src/craft/onnx/subgraph';
 import { DEFAULTS } from '../../src/craft/options';
 import { listChildren, parentDir } from '../../src/craft/refine/children';
 import { refine, refineLayerChoices, type RefineResult } from '../../src/craft/refine/refine';
+import { refineLayers } from '../../src/craft/refine/layers';
 import { conceptFromSpec, selectCrops } from '../../src/craft/refine/select';
+import type { LayerCandidate, ModelInfo } from '../../src/craft/onnx/inspect';
 import type { ResultsBundle } from '../../src/protocol';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -111,6 +113,9 @@ test('selectCrops keeps the crops at or above the concept’s 90th percentile (n
   const sparse = selectCrops(U, 1);
   assert.ok(Math.abs(sparse.threshold - 0.5) < 1e-12, `${sparse.threshold}`);
   assert.deepEqual(sparse.crops, [9]);
+  // A crop exactly at the threshold is kept: 0…10 has its 90th percentile at 9 itself.
+  const eleven = { rows: 11, cols: 1, data: Float64Array.from({ length: 11 }, (_, j) => j) };
+  assert.deepEqual(selectCrops(eleven, 0), { threshold: 9, crops: [9, 10] });
   const zero = { rows: 4, cols: 1, data: new Float64Array(4) };
   assert.deepEqual(selectCrops(zero, 0), { threshold: 0, crops: [] });
 });
@@ -130,6 +135,47 @@ test('conceptFromSpec: an index, "#rank" or a name from names.json; anything els
     );
   }
   assert.throws(() => conceptFromSpec('sole', b, { '0': 'Sole', '1': 'sole' }), /Several concepts are named "sole"/);
+});
+
+test('refineLayers: usable layers the parent’s is computed from; the default ends the previous resolution stage, never a Pad', () => {
+  // x → a (16×28×28) → b (16×14×14) → c (32×14×14) → d = Pad(c) (32×15×15) → e (64×7×7, the parent's) → f (after it)
+  const chain = ['x', 'a', 'b', 'c', 'd', 'e', 'f'];
+  const ops = ['', 'Relu', 'MaxPool', 'Relu', 'Pad', 'Relu', 'Relu'];
+  const nodes = chain.slice(1).map((out, k) => ({ opType: ops[k + 1], inputs: [chain[k]], outerInputs: [], outputs: [out], index: k }));
+  const info = { model: { nodes }, layout: 'NCHW' } as unknown as ModelInfo;
+  const shapes: Record<string, number[]> = { a: [16, 28, 28], b: [16, 14, 14], c: [32, 14, 14], d: [32, 15, 15], e: [64, 7, 7], f: [64, 7, 7] };
+  const candidate = (name: string, o: Partial<LayerCandidate> = {}): LayerCandidate => ({
+    name,
+    shape: shapes[name],
+    op: ops[chain.indexOf(name)],
+    nonNegative: true,
+    min: 0,
+    cleanCut: true,
+    order: chain.indexOf(name),
+    ...o,
+  });
+  const all = ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => candidate(n));
+  const choice = refineLayers(info, all, 'e', shapes.e);
+  assert.deepEqual(
+    choice.layers.map((c) => c.name),
+    ['a', 'b', 'c', 'd'],
+    'earlier only: not the parent’s layer, not what follows it',
+  );
+  assert.equal(choice.defaultLayer, 'c', 'the last 14×14 map, not its padded copy');
+  // Unusable layers are left out; the default moves back.
+  const some = all.map((c) => (c.name === 'c' ? { ...c, nonNegative: false } : c.name === 'b' ? { ...c, cleanCut: false } : c));
+  assert.deepEqual(
+    refineLayers(info, some, 'e', shapes.e).layers.map((c) => c.name),
+    ['a', 'd'],
+  );
+  assert.equal(refineLayers(info, some, 'e', shapes.e).defaultLayer, 'a');
+  // From a 14×14 parent the default is the 28×28 stage; from the first layer there is nothing earlier.
+  assert.equal(refineLayers(info, all, 'c', shapes.c).defaultLayer, 'a');
+  assert.deepEqual(refineLayers(info, all, 'a', shapes.a), { layers: [], defaultLayer: undefined, parentLayer: 'a' });
+  // No finer grid earlier (a vector parent aside): the last usable spatial layer.
+  const flat: Record<string, number[]> = { a: [16, 7, 7], b: [16, 7, 7], c: [32, 7, 7], d: [32, 7, 7], e: [64, 7, 7], f: [64, 7, 7] };
+  const same = all.map((c) => ({ ...c, shape: flat[c.name] }));
+  assert.equal(refineLayers(info, same, 'e', flat.e).defaultLayer, 'c');
 });
 
 test('refine on the sample: the crops ≥ the 90th percentile become the refined run’s images, factorised whole at an earlier layer', async () => {

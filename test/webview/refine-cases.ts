@@ -102,6 +102,19 @@ export const refineCases: Case[] = [
           assert.deepEqual(other.button, { text: 'Refine…', disabled: false }, `concept ${c.index}`);
           if (c.index !== child.concept) assert.equal(other.hidden, true, `concept ${c.index} has no sub-concepts`);
         }
+        // The page keeps the host's order (most important first), whatever the indices: here reversed.
+        const reversed = children[0].concepts.map((_, k, all) => ({ ...all[all.length - 1 - k], rank: k }));
+        await send(page, { type: 'children', children: [{ ...children[0], concepts: reversed }] });
+        const shown = (await nested(page, child.concept)).runs[0].subs;
+        assert.deepEqual(
+          shown.map((s) => s.index),
+          reversed.map((s) => s.index),
+        );
+        assert.deepEqual(
+          shown.map((s) => s.name),
+          reversed.map((_, k) => `Sub-concept #${k + 1}`),
+        );
+        await send(page, { type: 'children', children });
         const alt = await js<string>(page, `document.querySelector('.subconcept img.sub-crop').alt`);
         assert.match(alt, /^Sub-concept #1 of Concept #1, crop 1, coefficient /);
         await page.locator(`.concept-card[data-concept="${child.concept}"] .open-child`).click();

@@ -22,7 +22,8 @@ function cells(shape: number[], layout: 'NCHW' | 'NHWC'): number {
 
 /**
  * The layers earlier than `parentLayer` (it depends on them) that CRAFT can split at, and the default:
- * the last one with more latent cells than the parent's, i.e. the end of the previous resolution stage.
+ * the last one with more latent cells than the parent's, i.e. the end of the previous resolution stage
+ * (a padding of that map aside).
  * Late layers collapse a class's activations together, which is the paper's reason to go earlier; one
  * resolution stage back separates more while the crops are still described by the same kind of parts.
  */
@@ -30,7 +31,8 @@ export function refineLayers(info: ModelInfo, candidates: LayerCandidate[], pare
   const before = upstream(info.model, [parentLayer]);
   before.delete(parentLayer);
   const layers = candidates.filter((c) => before.has(c.name) && c.nonNegative && c.cleanCut);
-  const spatial = layers.filter((c) => c.shape.length === 3 && cells(c.shape, info.layout) > 1);
+  // A Pad's output is the map before it with a zero border (MobileNetV2's block_13_pad): never the default.
+  const spatial = layers.filter((c) => c.shape.length === 3 && cells(c.shape, info.layout) > 1 && c.op !== 'Pad');
   const parentCells = cells(parentShape, info.layout);
   const finer = spatial.filter((c) => cells(c.shape, info.layout) > parentCells);
   return { layers, defaultLayer: (finer.length ? finer : spatial).at(-1)?.name, parentLayer };
