@@ -125,3 +125,31 @@ test('parseFromWebview rejects extra keys, prototype-pollution keys included, an
   assert.equal(parseFromWebview({ type: 'ready', __proto__: { polluted: true } }, IMAGES), undefined);
   assert.equal(({} as { polluted?: unknown }).polluted, undefined, 'Object.prototype untouched');
 });
+
+test('parseFromWebview: refineConcept needs a concept index, openChild an index into the refined runs sent, openParent nothing else', () => {
+  const concepts = 4;
+  const children = 2;
+  const parse = (m: unknown) => parseFromWebview(m, IMAGES, concepts, children);
+  assert.deepEqual(parse({ type: 'refineConcept', concept: 3 }), { type: 'refineConcept', concept: 3 });
+  assert.deepEqual(parse({ type: 'openChild', child: 1 }), { type: 'openChild', child: 1 });
+  assert.deepEqual(parse({ type: 'openParent' }), { type: 'openParent' });
+  for (const bad of [
+    { type: 'refineConcept', concept: 4 },
+    { type: 'refineConcept', concept: -1 },
+    { type: 'refineConcept', concept: 1.5 },
+    { type: 'refineConcept', concept: '1' },
+    { type: 'refineConcept', concept: '#1' },
+    { type: 'refineConcept' },
+    { type: 'refineConcept', concept: 0, layer: '/g/Relu_3_output_0' },
+    { type: 'openChild', child: 2 },
+    { type: 'openChild', child: -1 },
+    { type: 'openChild', child: 'refined/x' },
+    { type: 'openChild', child: 0, path: '/etc' },
+    { type: 'openParent', run: '/etc' },
+  ]) {
+    assert.equal(parse(bad), undefined, JSON.stringify(bad));
+  }
+  // Without refined runs sent, there is no child to open; without concepts, none to refine.
+  assert.equal(parseFromWebview({ type: 'openChild', child: 0 }, IMAGES, concepts), undefined);
+  assert.equal(parseFromWebview({ type: 'refineConcept', concept: 0 }, IMAGES), undefined);
+});
