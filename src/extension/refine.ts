@@ -81,12 +81,6 @@ export class Refiner {
    * (a card's "Refine…"): asks for the layer when none is given.
    */
   async refine(raw: unknown, interactive = false): Promise<string | undefined> {
-    if (this.runs.running) {
-      void vscode.window.showWarningMessage('CRAFT: a run is already in progress.', 'Cancel It').then((c) => {
-        if (c === 'Cancel It') this.runs.cancel();
-      });
-      return undefined;
-    }
     const args = parseRefineArgs(raw);
     const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
     const runDir = path.resolve(folder ?? '', args.run);
@@ -97,10 +91,19 @@ export class Refiner {
     const names = readNames(runDir, bundle.concepts.length);
     const concept = conceptFromSpec(args.concept, bundle, names);
     const label = names[String(concept)] ? `“${names[String(concept)]}”` : `Concept #${bundle.ranking.indexOf(concept) + 1}`;
+    // Every way out before the run tells the page (its button shows "Refining…" from the click on).
+    if (this.runs.running) {
+      this.panels.refining(runDir, concept, false, 'another CRAFT run is in progress.');
+      void vscode.window.showWarningMessage('CRAFT: a run is already in progress.', 'Cancel It').then((c) => {
+        if (c === 'Cancel It') this.runs.cancel();
+      });
+      return undefined;
+    }
     let layer = args.layer;
     if (!layer && interactive) {
       layer = await this.pickLayer(runDir, concept, label, bundle);
       if (!layer) {
+        this.panels.refining(runDir, concept, false);
         this.log.info('Refine: the layer prompt was dismissed; nothing ran.');
         return undefined;
       }

@@ -124,6 +124,19 @@ describe('craft.refine', () => {
       assert.equal(mine.layer, '/g/Relu_3_output_0', 'the default layer, first in the prompt');
       assert.ok(log.lines().some((l) => l.includes(`Refine: Concept #2 (concept ${concept})`)), log.lines().join('\n'));
       assert.equal(manager.get(run)?.children.length, 2);
+
+      // Dismissing the layer prompt runs nothing, and the page is told (its button is "Refining…" since the click).
+      const dismissed: typeof echoed = [];
+      panel.webview.onDidReceiveMessage((m: { type?: string; data?: (typeof echoed)[number] }) => {
+        if (m?.type === 'echo' && m.data) dismissed.push(m.data);
+      });
+      panel.webview.html = echoPage(parent.ranking[2]);
+      await waitFor('the dismissed prompt to end the refinement', async () => {
+        await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+        return dismissed.length > 0;
+      }, 90_000, 300);
+      assert.deepEqual(dismissed, [{ type: 'refining', concept: parent.ranking[2], running: false }]);
+      assert.equal(fs.readdirSync(path.join(run, 'refined')).filter((n) => !n.startsWith('.') && n !== 'latest.json').length, 2);
     } finally {
       manager.dispose();
       status.dispose();
