@@ -205,6 +205,59 @@ export interface ResultsBundle {
   /** Seconds per stage, plus 'total'. */
   timings: Record<string, number>;
   warnings: string[];
+  /** Set on a refined run: the run and concept it refines (docs/method.md §8). */
+  parent?: ParentLink;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recursive sub-concepts (docs/method.md §8): a refined run factorises the crops where one concept of
+// its parent run is strong at an earlier layer. It is a normal run whose images are those crops (kept
+// inside its folder, `datasetRoot` relative to it) and which links back to its parent.
+
+/** A refined run's link to the run it refines. */
+export interface ParentLink {
+  /** The parent run folder, relative to this run's folder (forward slashes). */
+  run: string;
+  /** The parent's concept (index) whose crops were factorised again. */
+  concept: number;
+  /** The percentile of that concept's crop coefficients the crops had to reach (the paper's 90). */
+  percentile: number;
+  /** Its value: the crops kept have a coefficient ≥ threshold (and > 0). */
+  threshold: number;
+  /** The crops kept, as rows of the parent's crop coefficients ((image, crop) order): image i here is crop crops[i]. */
+  crops: number[];
+}
+
+/** One sub-concept as the parent's page shows it nested in the concept's card. */
+export interface SubConcept {
+  /** Concept index in the refined run. */
+  index: number;
+  color: string;
+  importance: number;
+  share: number;
+  /** 0 = most important. */
+  rank: number;
+  /** The name the user gave it in the refined run's panel. */
+  name?: string;
+  /** Its first top crops (files relative to the refined run's folder). */
+  crops: CropEntry[];
+}
+
+/** A refined run of one of this run's concepts, found in this run's `refined/` folder. */
+export interface RefinedRun {
+  /** The refined run's folder, relative to this run's folder (forward slashes). */
+  path: string;
+  /** The concept of this run it refines. */
+  concept: number;
+  /** The earlier layer its crops were factorised at. */
+  layer: string;
+  createdAt: string;
+  /** Crops factorised (those at or above the threshold). */
+  crops: number;
+  percentile: number;
+  threshold: number;
+  /** Its concepts, most important first. */
+  concepts: SubConcept[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -287,6 +340,10 @@ export interface BundleView {
   names?: ConceptNames;
   /** When the run is one class of a set: the set, to switch class and compare concepts. */
   set?: ClassSetView;
+  /** Refined runs of this run's concepts (sub-concepts), newest first. */
+  children?: RefinedRun[];
+  /** For a refined run: what it refines, in words (e.g. "Concept #2 of the run 20261125-…-ankle-boot"). */
+  parentLabel?: string;
 }
 
 /** A set as the page sees it: the index, which class is shown, and each class's concepts with their crops. */
@@ -343,7 +400,11 @@ export type ToWebview =
   /** The concept names changed (after a rename, here or in another panel of the same run). */
   | { type: 'names'; names: ConceptNames }
   /** The answer to the page's what-if `id` (or why there is none). */
-  | { type: 'whatIfAnswer'; id: number; answer?: WhatIfAnswer; error?: string };
+  | { type: 'whatIfAnswer'; id: number; answer?: WhatIfAnswer; error?: string }
+  /** The refined runs of this run changed (a refinement finished). */
+  | { type: 'children'; children: RefinedRun[] }
+  /** A refinement of `concept` started or ended (`error`: why it failed). */
+  | { type: 'refining'; concept: number; running: boolean; error?: string };
 
 /** Webview → host. */
 export type FromWebview =
@@ -360,7 +421,13 @@ export type FromWebview =
   /** What would h say of image `image` with concept c scaled by scales[c] (0…MAX_WHATIF_SCALE)? */
   | { type: 'whatIf'; id: number; image: number; scales: number[] }
   /** Show class `position` of the run's set (index into ClassSet.classes) in this panel. */
-  | { type: 'showClass'; position: number };
+  | { type: 'showClass'; position: number }
+  /** Refine concept `concept` into sub-concepts (the host asks for the layer). */
+  | { type: 'refineConcept'; concept: number }
+  /** Open refined run `child` (index into the children last sent) in its own panel. */
+  | { type: 'openChild'; child: number }
+  /** Open the run this run refines. */
+  | { type: 'openParent' };
 
 /** State the webview keeps with setState so a reload restores the same view. */
 export interface WebviewState {
@@ -376,6 +443,16 @@ export interface WebviewState {
   pair?: [number, number];
 }
 
+/** How many of each thing the shown run has: what a message's indices may address (none when absent). */
+export interface MessageCounts {
+  images: number;
+  concepts?: number;
+  /** Classes of the run's set. */
+  classes?: number;
+  /** Refined runs last sent to the page. */
+  children?: number;
+}
+
 /** The keys each webview message carries: exactly these, no more (see parseFromWebview). */
 const FROM_WEBVIEW_KEYS: Record<FromWebview['type'], readonly string[]> = {
   ready: ['type'],
@@ -385,18 +462,23 @@ const FROM_WEBVIEW_KEYS: Record<FromWebview['type'], readonly string[]> = {
   renameConcept: ['type', 'concept', 'name'],
   whatIf: ['type', 'id', 'image', 'scales'],
   showClass: ['type', 'position'],
+  refineConcept: ['type', 'concept'],
+  openChild: ['type', 'child'],
+  openParent: ['type'],
 };
 
 /**
  * Checks a message coming from the webview: anything else is ignored by the host. Accepted: a plain
  * object (as the page's postMessage delivers it) with exactly the own keys of a known type, and for
- * 'openImage' an integer index into the bundle's `imageCount` images; for 'renameConcept' an index
- * into its `conceptCount` concepts and a name cleanConceptName accepts; for 'whatIf' an image index and
+ * 'openImage' an integer index into the run's `images`; for 'renameConcept' an index
+ * into its `concepts` and a name cleanConceptName accepts; for 'whatIf' an image index and
  * one finite scale in 0…MAX_WHATIF_SCALE per concept; for 'showClass' a position among the
- * `classCount` classes of the run's set (none when the run belongs to none). The result is a fresh object,
- * so nothing else the page sent (e.g. a `__proto__` key) reaches the host's code.
+ * `classes` of the run's set (none when the run belongs to none); for 'refineConcept' a concept index;
+ * for 'openChild' an index into the `children` (refined runs) the page was sent. The result is a fresh
+ * object, so nothing else the page sent (e.g. a `__proto__` key) reaches the host's code.
  */
-export function parseFromWebview(value: unknown, imageCount: number, conceptCount = 0, classCount = 0): FromWebview | undefined {
+export function parseFromWebview(value: unknown, counts: MessageCounts): FromWebview | undefined {
+  const { images: imageCount, concepts: conceptCount = 0, classes: classCount = 0, children: childCount = 0 } = counts;
   if (typeof value !== 'object' || value === null) return undefined;
   // Plain objects only (arrays, class instances and anything inheriting fields are not messages).
   const proto = Object.getPrototypeOf(value);
@@ -412,6 +494,7 @@ export function parseFromWebview(value: unknown, imageCount: number, conceptCoun
     case 'ready':
     case 'openFolder':
     case 'exportHtml':
+    case 'openParent':
       return { type };
     case 'openImage':
       return Number.isInteger(m.image) && (m.image as number) >= 0 && (m.image as number) < imageCount
@@ -430,10 +513,17 @@ export function parseFromWebview(value: unknown, imageCount: number, conceptCoun
       return name === undefined ? undefined : { type: 'renameConcept', concept: m.concept as number, name };
     }
     case 'showClass':
-      return Number.isInteger(m.position) && (m.position as number) >= 0 && (m.position as number) < classCount
-        ? { type: 'showClass', position: m.position as number }
-        : undefined;
+      return isIndex(m.position, classCount) ? { type: 'showClass', position: m.position } : undefined;
+    case 'refineConcept':
+      return isIndex(m.concept, conceptCount) ? { type: 'refineConcept', concept: m.concept } : undefined;
+    case 'openChild':
+      return isIndex(m.child, childCount) ? { type: 'openChild', child: m.child } : undefined;
     default:
       return undefined;
   }
+}
+
+/** An integer from 0 to count − 1. */
+function isIndex(v: unknown, count: number): v is number {
+  return Number.isInteger(v) && (v as number) >= 0 && (v as number) < count;
 }

@@ -80,6 +80,8 @@ function card(vm: ViewModel, c: ConceptEntry, topIn: number, actions: ConceptAct
   const cropList = strip(vm, c, crops, 'crop', actions);
   const regionList = regions.length ? strip(vm, c, regions, 'region', actions) : undefined;
   const solo = button({ label: 'Show only this concept', onClick: () => actions.solo(c) });
+  // Its sub-concepts (refined runs), nested below the strips, and "Refine…" beside "Show only" (webview/refine.ts).
+  const refined = vm.refinements.forCard(c, () => names.label(c.index));
   const rho = c.scaleAgreement;
   const agreement =
     typeof rho === 'number' && Number.isFinite(rho)
@@ -113,7 +115,8 @@ function card(vm: ViewModel, c: ConceptEntry, topIn: number, actions: ConceptAct
     ),
     agreement,
     h('div', { class: 'strips' }, stripBlock('Top crops', `where the concept is strongest among all ${vm.bundle.settings?.patchSize ?? ''} px crops`, cropList, crops.length ? undefined : 'No crops were kept for this concept.'), regionList ? stripBlock('Top image regions', 'where its map is strongest in whole images, one region per image', regionList) : null),
-    h('div', { class: 'card-actions' }, solo),
+    refined.section,
+    h('div', { class: 'card-actions' }, solo, refined.action),
   );
 
   // Everything that names the concept, redrawn when the names change.
@@ -129,6 +132,7 @@ function card(vm: ViewModel, c: ConceptEntry, topIn: number, actions: ConceptAct
     regionList?.setAttribute('aria-label', `Top image regions of ${label}`);
     for (const img of element.querySelectorAll<HTMLImageElement>('img[data-alt]')) img.alt = `${label}, ${img.dataset.alt}`;
     rename?.update(label, named);
+    refined.update();
   });
   return element;
 }

@@ -14,6 +14,7 @@ import { renderConcepts } from './concepts';
 import { h, replaceChildren } from './dom';
 import { FIDELITY_READING, renderFidelity, usableFidelity } from './fidelity';
 import { renderHeader } from './header';
+import { renderLineage } from './refine';
 import { makeViewModel, type Mode, type ReportData, type ViewModel } from './view-model';
 import { receiveWhatIf } from './whatif';
 
@@ -62,6 +63,8 @@ function boot(): void {
         showError(root, m.message);
       } else if (m.type === 'names' && typeof m.names === 'object' && m.names !== null) current?.names.set(m.names);
       else if (m.type === 'whatIfAnswer' && Number.isInteger(m.id)) receiveWhatIf(m);
+      else if (m.type === 'children' && Array.isArray(m.children)) current?.refinements.set(m.children);
+      else if (m.type === 'refining' && Number.isInteger(m.concept)) current?.refinements.state(m.concept, m.running === true, typeof m.error === 'string' ? m.error : undefined);
     });
     api.postMessage({ type: 'ready' });
     return;
@@ -162,9 +165,10 @@ function render(root: HTMLElement, view: ReportData, mode: Mode, store: StateSto
   replaceChildren(
     root,
     renderHeader(vm, set && post ? classSelector(set, post) : null),
+    renderLineage(vm),
     h('section', { class: 'panel-section section-importance', attrs: { 'aria-labelledby': 'importance-title' } }, h('h2', { attrs: { id: 'importance-title' } }, 'Concept importance'), importanceHelp, chart),
     fidelity,
-    section('concepts', 'Concepts', `${cropsIntro} ${post ? 'Activate a picture to open its source image; name a concept with the ✎ beside its title.' : 'Activate a picture to show its source image below.'}`, concepts.element),
+    section('concepts', 'Concepts', `${cropsIntro} ${post ? 'Activate a picture to open its source image; name a concept with the ✎ beside its title; Refine… splits a concept into sub-concepts found at an earlier layer.' : 'Activate a picture to show its source image below.'}`, concepts.element),
     shared,
     section('images', 'Images', images, browser.element),
   );

@@ -1,6 +1,7 @@
 /** What the sections read from a BundleView: concepts in importance order and URLs of the bundle's PNGs. */
 import type { BundleView, ConceptEntry, FromWebview, ResultsBundle } from '../src/protocol';
 import { ConceptNamer } from './names';
+import { Refinements } from './refine';
 
 /** The HTML report's global: a BundleView plus the bundle's PNGs as data: URIs, keyed by relative path. */
 export interface ReportData extends BundleView {
@@ -34,6 +35,10 @@ export interface ViewModel {
   hasPredictions: boolean;
   /** Images the model predicts as another class than the explained one. */
   otherClass: number[];
+  /** The refined runs of this run's concepts, nested in their cards (VS Code; absent from reports). */
+  refinements: Refinements;
+  /** For a refined run: what it refines, in words (from the host). */
+  parentLabel?: string;
 }
 
 const DATA_PNG = /^data:image\/(png|jpeg|webp);base64,[A-Za-z0-9+/]+=*$/;
@@ -62,7 +67,7 @@ export function makeViewModel(view: ReportData, mode: Mode, post?: (m: FromWebvi
   const className = (i: number): string =>
     (typeof labels[i] === 'string' && labels[i]) || (i === bundle.class.index ? bundle.class.label : undefined) || `class ${i}`;
   const hasPredictions = bundle.images.some((im) => Number.isInteger(im.predicted));
-  return {
+  const vm: ViewModel = {
     bundle,
     runDir: view.runDir,
     mode,
@@ -77,7 +82,11 @@ export function makeViewModel(view: ReportData, mode: Mode, post?: (m: FromWebvi
     className,
     hasPredictions,
     otherClass: bundle.images.flatMap((im, i) => (Number.isInteger(im.predicted) && im.predicted !== bundle.class.index ? [i] : [])),
+    refinements: undefined as unknown as Refinements,
+    parentLabel: typeof view.parentLabel === 'string' ? view.parentLabel : undefined,
   };
+  vm.refinements = new Refinements(() => vm, view.children);
+  return vm;
 }
 
 /** URL of a file of the run folder at `base` (a webview URL), or undefined when the path is not a plain relative path. */

@@ -83,7 +83,9 @@ export function checkCommand(args: ParsedArgs, command: Command, positional: { m
     const o = flagOptions().find((x) => x.name === name)!;
     if (!o.commands!.includes(command)) {
       const others = COMMANDS.filter((c) => o.commands!.includes(c)).map((c) => `craft ${c}`).join(', ');
-      throw usage(`--${o.flag} is not an option of craft ${command} (it belongs to ${others}).`, `Usage: ${positional.usage}`);
+      // `craft explain --concept 3` most likely meant --concepts (--concept belongs to craft refine).
+      const near = suggest(o.flag!, flagOptions().filter((x) => x.commands!.includes(command)).map((x) => x.flag!));
+      throw usage(`--${o.flag} is not an option of craft ${command} (it belongs to ${others}).${near ? ` Did you mean --${near}?` : ''}`, `Usage: ${positional.usage}`);
     }
   }
   if (args.positional.length > positional.max) {

@@ -32,7 +32,17 @@ function wrap(head: string, text: string): string {
   return lines.join('\n');
 }
 
-function optionLine(o: OptionSpec): string {
+/** Options whose meaning or default differs under craft refine. */
+const REFINE_HELP: Record<string, string> = {
+  layer: 'the earlier layer to factorise the crops at (default: the last usable layer before the run\'s with a finer grid)',
+  concepts: 'number of sub-concepts (1–512; default 5, or the crops kept when fewer)',
+  batch: "batch size of every forward pass (default: the run's)",
+  designs: "Sobol designs per concept block (default: the run's)",
+  out: "results root of the refined run (default: RESULTS_DIR/refined, where the run's panel finds it)",
+};
+
+function optionLine(o: OptionSpec, override?: string): string {
+  if (override) return wrap(`  --${o.flag}${o.meta ? ` ${o.meta}` : ''}`, override);
   const extra = suffix(o);
   // "(NMF rank)" + "(1–512; default 10)" → "(NMF rank; 1–512; default 10)"
   const text = extra && o.help.endsWith(')') ? `${o.help.slice(0, -1)}; ${extra.slice(2)}` : `${o.help}${extra}`;
@@ -42,7 +52,7 @@ function optionLine(o: OptionSpec): string {
 /** `craft --help`, from the option table. */
 export function helpText(): string {
   const flags = flagOptions();
-  const forCommand = (c: 'explain' | 'layers' | 'report') => flags.filter((o) => o.commands!.includes(c) && o.name !== 'help' && o.name !== 'version');
+  const forCommand = (c: 'explain' | 'layers' | 'report' | 'refine') => flags.filter((o) => o.commands!.includes(c) && o.name !== 'help' && o.name !== 'version');
   const layers = forCommand('layers').map((o) => `--${o.flag}`).join(', ');
 
   return `craft — explain an ONNX image classifier's decision for one class with CRAFT concepts
@@ -53,14 +63,22 @@ Usage:
   craft explain --config craft.config.json [options]
   craft layers  --model M.onnx [--size H[xW]] [--images DIR]
   craft report  RESULTS_DIR [--output FILE.html] [--include-paths]   (a standalone HTML page of a run)
+  craft refine  RESULTS_DIR --concept K|#N|NAME [--layer TENSOR] [--concepts R]
   craft --help | --version
 
 explain options:
-${forCommand('explain').map(optionLine).join('\n')}
+${forCommand('explain').map((o) => optionLine(o)).join('\n')}
 
 ${wrap('layers options:', `${layers} (as for explain; the probe runs on the CPU unless --provider says otherwise)`)}
 report options:
-${forCommand('report').map(optionLine).join('\n')}
+${forCommand('report').map((o) => optionLine(o)).join('\n')}
+
+${wrap('refine:', "the crops where the concept's coefficient reaches its 90th percentile, cut again from the run's images, factorised whole at an earlier layer into sub-concepts with their own importances (a new run, linked to its parent, in RESULTS_DIR/refined; refine it again for a tree)")}
+refine options:
+${forCommand('refine')
+  .sort((a, b) => Number(b.name === 'concept') - Number(a.name === 'concept'))
+  .map((o) => optionLine(o, REFINE_HELP[o.name]))
+  .join('\n')}
 
 Flags take a value as --flag VALUE or --flag=VALUE; a value that starts with "--" needs the = form.
 Each flag may be given once (twice is an error). Flags override the --config file, whose keys are

@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import { checkCommand, parseArgs, value, type ParsedArgs } from './args';
 import { SIGNAL_EXIT, helpText } from './help';
@@ -15,6 +16,9 @@ import { removePartialsOf } from '../craft/bundle/partials';
 import { describeModel } from '../craft/onnx/inspect';
 import { findLabels, resolveClass } from '../craft/labels';
 import { toolVersion } from '../craft/stages/write';
+import { refine } from '../craft/refine/refine';
+import { REFINE_PERCENTILE } from '../craft/refine/select';
+import { REFINED_FOLDER } from '../craft/refine/children';
 import type { PreprocessConfig, ProviderRequest } from '../protocol';
 
 const EXIT: Record<Exclude<ErrorKind, 'cancelled'>, number> = { usage: 2, input: 3, model: 4, provider: 5, io: 6 };
@@ -23,6 +27,7 @@ const USAGE = {
   explain: 'craft explain --model M.onnx --images DIR --class K|LABEL [options]   (craft --help lists them)',
   layers: 'craft layers --model M.onnx [--size H[xW]] [--images DIR] [--preset NAME] [--provider NAME] [--json]',
   report: 'craft report RESULTS_DIR [--output FILE.html] [--include-paths]',
+  refine: 'craft refine RESULTS_DIR --concept K|#N|NAME [--layer TENSOR] [--concepts R] [options]',
 };
 
 type StopSignal = keyof typeof SIGNAL_EXIT;
@@ -75,9 +80,11 @@ export async function main(argv: string[]): Promise<number> {
         return await runLayers(args);
       case 'report':
         return await runReport(args);
+      case 'refine':
+        return await runRefine(args, printer, controller.signal, stopping);
       default: {
         const near = suggest(args.command, Object.keys(USAGE));
-        throw new CraftError('usage', `Unknown command ${JSON.stringify(args.command)}.${near ? ` Did you mean ${near}?` : ''}`, 'Commands: explain, layers, report. Run `craft --help`.');
+        throw new CraftError('usage', `Unknown command ${JSON.stringify(args.command)}.${near ? ` Did you mean ${near}?` : ''}`, 'Commands: explain, layers, report, refine. Run `craft --help`.');
       }
     }
   } catch (e) {
@@ -244,4 +251,83 @@ async function runReport(args: ParsedArgs): Promise<number> {
   });
   process.stdout.write(`Report: ${file}\n`);
   return 0;
+}
+
+/** craft refine: the crops where one concept of a run is strong, factorised again at an earlier layer (docs/method.md §8). */
+async function runRefine(args: ParsedArgs, printer: ProgressPrinter, signal: AbortSignal, stopping: Stopping): Promise<number> {
+  if (args.positional.length === 0) throw new CraftError('usage', 'Missing RESULTS_DIR (the run folder whose concept to refine).', `Usage: ${USAGE.refine}`);
+  checkCommand(args, 'refine', { min: 1, max: 1, usage: USAGE.refine });
+  const concept = value<string>(args, 'concept');
+  if (concept === undefined) throw new CraftError('usage', 'Missing --concept: which concept to refine.', `Usage: ${USAGE.refine}`);
+  const quiet = args.given.has('quiet');
+  const out = value<string>(args, 'out');
+  const runDir = path.resolve(args.positional[0]);
+  if (!quiet) printer.label = refineLabel(runDir, concept);
+  const partialRoot = out === undefined ? path.join(runDir, REFINED_FOLDER) : path.resolve(out);
+  stopping.cleanup = () => removePartialsOf(partialRoot, process.pid);
+  stopping.cancellable = true;
+  const result = await refine({
+    run: runDir,
+    concept,
+    layer: value<string>(args, 'layer'),
+    concepts: value<number>(args, 'concepts'),
+    designs: value<number>(args, 'designs'),
+    batch: value<number>(args, 'batch'),
+    provider: value<ProviderRequest>(args, 'provider') ?? (option('provider').default as ProviderRequest),
+    out: out === undefined ? undefined : path.resolve(out),
+    threads: value<number>(args, 'threads'),
+    topCrops: value<number>(args, 'topCrops'),
+    signal,
+    onProgress: quiet ? undefined : (p) => printer.update(p),
+    log: (line) => {
+      if (!quiet || isWarning(line)) printer.log(line);
+    },
+  }).finally(() => {
+    stopping.cancellable = false;
+    stopping.cleanup = undefined;
+  });
+  printer.endLine();
+  const { dir, bundle } = result;
+  const link = bundle.parent!;
+  if (args.given.has('json')) {
+    process.stdout.write(
+      JSON.stringify({
+        dir,
+        parent: result.parentDir,
+        concept: result.concept,
+        layer: bundle.layer.name,
+        percentile: link.percentile,
+        threshold: link.threshold,
+        crops: link.crops.length,
+        provider: bundle.provider,
+        importances: bundle.importances,
+        ranking: bundle.ranking,
+        timings: bundle.timings,
+        warnings: bundle.warnings,
+      }) + '\n',
+    );
+    return 0;
+  }
+  const p = result.parent;
+  const cls = p.class.label ? `${p.class.index} (${p.class.label})` : String(p.class.index);
+  const lines = [
+    `CRAFT refine: concept ${result.concept} of class ${cls} at ${p.layer.name}: ${link.crops.length} crops with a coefficient ≥ ${link.threshold.toPrecision(4)} (its ${REFINE_PERCENTILE}th percentile), ` +
+      `factorised at ${bundle.layer.name} into ${bundle.concepts.length} sub-concepts, provider ${bundle.provider.toUpperCase()}, ${formatSeconds(bundle.timings.total)}`,
+    'Sub-concepts by importance (Sobol total order through the rest of the model, share of total):',
+    ...bundle.ranking.map((c, k) => `  ${String(k + 1).padStart(2)}. sub-concept ${c}: ${bundle.importances[c].toFixed(4)} (${(100 * bundle.concepts[c].share).toFixed(1)}%)`),
+    ...(bundle.warnings.length ? ['Warnings:', ...bundle.warnings.map((w) => `  - ${w}`)] : []),
+    `Results: ${dir}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
+
+/** "Ankle boot › concept #1" for the progress line; best effort (the run itself reports a folder it cannot read). */
+function refineLabel(runDir: string, concept: string): string {
+  try {
+    const b = JSON.parse(fs.readFileSync(path.join(runDir, 'results.json'), 'utf8')) as { class?: { index?: number; label?: string } };
+    return `${b.class?.label ?? `class ${b.class?.index ?? '?'}`} › concept ${concept}`;
+  } catch {
+    return `concept ${concept}`;
+  }
 }

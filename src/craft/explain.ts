@@ -23,7 +23,15 @@ import type { ResultsBundle } from '../protocol';
 /** `prepared`: a class's run within a run over several classes (classes/set.ts), its model prepared once for all. */
 export async function explain(o: ExplainOptions, prepared?: PreparedRun): Promise<{ dir: string; bundle: ResultsBundle }> {
   checkOptions(o);
-  const run = new Run(o);
+  return runStages(new Run(o), prepared);
+}
+
+/**
+ * The stages over a Run; refine() prepares its Run (its images written into the bundle folder) and calls
+ * this. `prepared`: the model as a run over several classes prepared it once for all.
+ */
+export async function runStages(run: Run, prepared?: PreparedRun): Promise<{ dir: string; bundle: ResultsBundle }> {
+  const o = run.options;
   try {
     const m = await modelStage(run, prepared);
     const acts = await activationsStage(run, m);

@@ -10,8 +10,8 @@ import { KERNELS, LAYOUTS, MAX_INPUT_SIDE, ORDERS, PRESET_NAMES, presetName } fr
 import type { ClassSetOptions, ExplainOptions } from './options';
 import { PROVIDER_REQUESTS, type PreprocessConfig, type ProviderRequest } from '../protocol';
 
-export type Command = 'explain' | 'layers' | 'report';
-export const COMMANDS: readonly Command[] = ['explain', 'layers', 'report'];
+export type Command = 'explain' | 'layers' | 'report' | 'refine';
+export const COMMANDS: readonly Command[] = ['explain', 'layers', 'report', 'refine'];
 
 /**
  * int, number: bounded by min..max (and `above`: a strict lower bound). file: a path that must name a
@@ -162,7 +162,7 @@ export const OPTIONS = [
     type: 'string',
     flag: 'layer',
     meta: 'TENSOR',
-    commands: ['explain'],
+    commands: ['explain', 'refine'],
     config: 'layer',
     arg: 'layer',
     help: 'split tensor (default: the last non-negative 4-D map feeding the final pooling; list them with `craft layers`)',
@@ -309,7 +309,7 @@ export const OPTIONS = [
     type: 'int',
     flag: 'concepts',
     meta: 'N',
-    commands: ['explain'],
+    commands: ['explain', 'refine'],
     config: 'concepts',
     arg: 'concepts',
     setting: { key: 'concepts' },
@@ -348,7 +348,7 @@ export const OPTIONS = [
     type: 'int',
     flag: 'batch',
     meta: 'N',
-    commands: ['explain'],
+    commands: ['explain', 'refine'],
     config: 'batch',
     arg: 'batch',
     setting: { key: 'batchSize' },
@@ -366,7 +366,7 @@ export const OPTIONS = [
     type: 'int',
     flag: 'designs',
     meta: 'N',
-    commands: ['explain'],
+    commands: ['explain', 'refine'],
     config: 'designs',
     arg: 'designs',
     setting: { key: 'designs' },
@@ -382,7 +382,7 @@ export const OPTIONS = [
     type: 'choice',
     flag: 'provider',
     meta: 'NAME',
-    commands: ['explain', 'layers'],
+    commands: ['explain', 'layers', 'refine'],
     config: 'provider',
     arg: 'provider',
     setting: {
@@ -402,7 +402,7 @@ export const OPTIONS = [
     type: 'folder',
     flag: 'out',
     meta: 'DIR',
-    commands: ['explain'],
+    commands: ['explain', 'refine'],
     config: 'out',
     arg: 'out',
     setting: {
@@ -450,7 +450,7 @@ export const OPTIONS = [
     type: 'int',
     flag: 'top-crops',
     meta: 'N',
-    commands: ['explain'],
+    commands: ['explain', 'refine'],
     config: 'topCrops',
     arg: 'topCrops',
     // Each is a PNG per concept; the results page shows a handful, so 100 is plenty.
@@ -482,7 +482,7 @@ export const OPTIONS = [
     type: 'int',
     flag: 'threads',
     meta: 'N',
-    commands: ['explain'],
+    commands: ['explain', 'refine'],
     config: 'threads',
     arg: 'threads',
     min: 1,
@@ -495,6 +495,16 @@ export const OPTIONS = [
   { name: 'maxIter', target: 'maxIter', type: 'int', default: 200, min: 1, max: 100_000, help: 'NMF iterations at most' },
   // A gigapixel image is 3 GB of RGB once decoded.
   { name: 'maxPixels', target: 'maxPixels', type: 'int', min: 1, max: 1_000_000_000, help: 'largest image (pixels) decoded' },
+  // ---- craft refine (recursive sub-concepts, docs/method.md §8) ------------------------------------
+  {
+    // Not an engine option of explain: refine() reads it (an index, "#rank" or a name from names.json).
+    name: 'concept',
+    type: 'string',
+    flag: 'concept',
+    meta: 'K|#N|NAME',
+    commands: ['refine'],
+    help: 'the concept to refine: its index K, #N for the rank the panel shows, or the name it was given',
+  },
   // ---- the command line and the command's own switches -------------------------------------------
   {
     name: 'config',
@@ -504,12 +514,12 @@ export const OPTIONS = [
     commands: ['explain'],
     help: 'read options from a JSON config file (flags override it)',
   },
-  { name: 'json', type: 'switch', flag: 'json', commands: ['explain', 'layers'], help: 'print the result as JSON on stdout' },
+  { name: 'json', type: 'switch', flag: 'json', commands: ['explain', 'layers', 'refine'], help: 'print the result as JSON on stdout' },
   {
     name: 'quiet',
     type: 'switch',
     flag: 'quiet',
-    commands: ['explain'],
+    commands: ['explain', 'refine'],
     help: 'no progress or notices on stderr (lines starting with "Warning:" are still printed)',
   },
   {

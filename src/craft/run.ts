@@ -10,7 +10,7 @@ import { relativeImagePath } from './images/list';
 import { PixelStore } from './images/pixel-store';
 import { handled } from './pending';
 import type { ExplainOptions, Stage } from './options';
-import type { SkippedImage } from '../protocol';
+import type { ParentLink, SkippedImage } from '../protocol';
 
 /**
  * Input floats one forward batch may hold. On CPU, bigger batches do not run faster but grow ORT's arena:
@@ -57,10 +57,15 @@ export class Run {
   readonly listingSkipped: SkippedImage[] = [];
   private readonly sessions: ort.InferenceSession[] = [];
   private readonly background: Promise<unknown>[] = [];
-  private bundleWriter?: BundleWriter;
   private pixelStore?: PixelStore;
+  /** A refined run's link to its parent (refine/refine.ts), written into results.json. */
+  parent?: ParentLink;
 
-  constructor(readonly options: ExplainOptions) {
+  /** `writer`: a bundle folder opened already (refine writes the run's images into it first). */
+  constructor(
+    readonly options: ExplainOptions,
+    private bundleWriter?: BundleWriter,
+  ) {
     this.log = options.log ?? (() => undefined);
     this.signal = options.signal;
   }
@@ -99,7 +104,7 @@ export class Run {
 
   /** Opens the hidden folder the bundle is written into, and the pixel scratch file inside it. */
   async openBundle(name: string, size: [number, number]): Promise<void> {
-    this.bundleWriter = await BundleWriter.begin(this.options.out, name);
+    this.bundleWriter ??= await BundleWriter.begin(this.options.out, name);
     this.pixelStore = await PixelStore.create(path.join(this.bundleWriter.tempDir, PIXELS_FILE), size[1], size[0]);
   }
 

@@ -12,12 +12,15 @@ import { explain } from './explain';
 import { explainClasses } from './classes/set';
 import { writeReport } from './bundle/report';
 import type { ClassSetOptions, ExplainOptions, Progress } from './options';
+import { refine, refineLayerChoices, type RefineLayerChoice, type RefineOptions } from './refine/refine';
 import type { ProviderName, ProviderRequest, ResultsBundle } from '../protocol';
 
 /** ExplainOptions as they cross the process boundary (JSON: no signal, no callbacks). */
 export type WorkerExplainOptions = Omit<ExplainOptions, 'signal' | 'onProgress' | 'log'>;
 /** The same for a run over several classes. */
 export type WorkerClassSetOptions = Omit<ClassSetOptions, 'signal' | 'onProgress' | 'log'>;
+/** RefineOptions as they cross the process boundary. */
+export type WorkerRefineOptions = Omit<RefineOptions, 'signal' | 'onProgress' | 'log'>;
 
 /** What the extension needs to ask its prompts about a model, without parsing it in the host. */
 export interface ModelSummary {
@@ -52,6 +55,10 @@ export type ToWorker =
   | { type: 'describe'; model: string; labelsFile?: string }
   /** Write the standalone HTML report of a run (embedding every PNG is too much work for the host). */
   | { type: 'report'; runDir: string; output?: string }
+  /** Refine one concept of a run into sub-concepts (a new run, answered like 'explain' with 'done'). */
+  | { type: 'refine'; options: WorkerRefineOptions }
+  /** The layers a concept of a run can be refined at. */
+  | { type: 'refineLayers'; runDir: string; concept: string | number }
   /** Abort the running task: the engine stops at its next check and removes its partial bundle. */
   | { type: 'cancel' };
 
@@ -77,8 +84,8 @@ export type FromWorker =
   | { type: 'log'; line: string }
   /** explain finished: the bundle folder, committed. */
   | { type: 'done'; dir: string; summary: RunSummary }
-  /** layers/describe/report finished (report: the written file's path). */
-  | { type: 'result'; value: LayerListing | ModelSummary | string }
+  /** layers/describe/report/refineLayers finished (report: the written file's path). */
+  | { type: 'result'; value: LayerListing | ModelSummary | RefineLayerChoice | string }
   /** Any failure; kind 'cancelled' after a cancel. `kind` is undefined for unexpected errors (bugs). */
   | { type: 'error'; kind?: CraftError['kind']; message: string; hint?: string; stack?: string };
 
@@ -121,7 +128,7 @@ async function describe(model: string, labelsFile?: string): Promise<ModelSummar
   };
 }
 
-function summary(bundle: ResultsBundle): RunSummary {
+function summarise(bundle: ResultsBundle): RunSummary {
   return {
     provider: bundle.provider,
     classIndex: bundle.class.index,
@@ -139,13 +146,19 @@ async function handle(task: ToWorker, controller: AbortController): Promise<From
   switch (task.type) {
     case 'explain': {
       const { dir, bundle } = await explain({ ...task.options, signal: controller.signal, onProgress: progressSender(), log });
-      return { type: 'done', dir, summary: summary(bundle) };
+      return { type: 'done', dir, summary: summarise(bundle) };
     }
     case 'explainClasses': {
       const set = await explainClasses({ ...task.options, signal: controller.signal, onProgress: progressSender(), log });
       const runs = set.runs.map((r) => ({ dir: r.dir, classIndex: r.bundle.class.index, classLabel: r.bundle.class.label }));
-      return { type: 'done', dir: set.runs[0].dir, summary: { ...summary(set.runs[0].bundle), set: { dir: set.dir, runs } } };
+      return { type: 'done', dir: set.runs[0].dir, summary: { ...summarise(set.runs[0].bundle), set: { dir: set.dir, runs } } };
     }
+    case 'refine': {
+      const { dir, bundle } = await refine({ ...task.options, signal: controller.signal, onProgress: progressSender(), log });
+      return { type: 'done', dir, summary: summarise(bundle) };
+    }
+    case 'refineLayers':
+      return { type: 'result', value: await refineLayerChoices(task.runDir, task.concept) };
     case 'layers':
       return { type: 'result', value: await listLayers(task.request) };
     case 'describe':

@@ -15,6 +15,7 @@ import type { Log } from './log';
 import type { PanelManager } from './panel';
 import { askSize, pickModel, quickPick } from './pickers';
 import type { Runs } from './progress';
+import { Refiner } from './refine';
 import { WorkerError } from './runner';
 import { readSetting, readSettings } from './settings';
 import type { ProviderStatus } from './statusbar';
@@ -30,13 +31,17 @@ export interface ReportedError {
 export class Commands {
   /** The last error shown to the user (the integration tests read it through the API). */
   lastError?: ReportedError;
+  private readonly refiner: Refiner;
 
   constructor(
     private readonly log: Log,
     private readonly runs: Runs,
     private readonly panels: PanelManager,
     private readonly status: ProviderStatus,
-  ) {}
+  ) {
+    this.refiner = new Refiner(log, runs, panels, status, (command, e) => this.report(command, e));
+    panels.actions = { refine: (run, concept) => this.refiner.fromPanel(run, concept) };
+  }
 
   /** Registers every command; the returned disposables are owned by the caller. */
   register(): vscode.Disposable[] {
@@ -45,6 +50,7 @@ export class Commands {
       ['craft.explainChooseAgain', (a) => this.explain(a, true)],
       ['craft.openResults', (a) => this.openResults(a)],
       ['craft.listLayers', (a) => this.listLayers(a)],
+      ['craft.refine', (a) => this.refiner.refine(a)],
       ['craft.cancel', () => this.runs.cancel()],
       ['craft.exportReport', (a, b) => this.exportReport(a, b)],
       ['craft.showLog', () => this.log.show()],

@@ -10,7 +10,8 @@ import { describeError } from '../craft/errors';
 import { readBundle } from '../craft/bundle/writer';
 import { CLASS_SET_FILE } from '../craft/classes/index-file';
 import { readNames, writeConceptName } from '../craft/bundle/names';
-import { parseFromWebview, type ConceptNames, type FromWebview, type ResultsBundle, type ToWebview, type WebviewState } from '../protocol';
+import { listChildren, parentDir } from '../craft/refine/children';
+import { parseFromWebview, type ConceptNames, type FromWebview, type RefinedRun, type ResultsBundle, type ToWebview, type WebviewState } from '../protocol';
 import { classSetView, runOfSet } from './class-set';
 import type { Log } from './log';
 import { resultsHtml } from './webviewHtml';
@@ -36,6 +37,22 @@ export interface PanelInfo {
   error?: string;
   /** When the run is one class of a set: the set folder, its number of classes and this class's position. */
   set?: { dir: string; classes: number; position: number };
+  /** The refined runs last sent to the page: the concept each refines and its sub-concepts' count. */
+  children: { path: string; concept: number; concepts: number }[];
+}
+
+/** What the panel asks of the rest of the extension (refining runs in a worker, see refine.ts). */
+export interface PanelActions {
+  /** The page asked to refine `concept` of the run in `runDir`. */
+  refine(runDir: string, concept: number): void;
+}
+
+/** What a panel asks of its manager. */
+interface PanelHooks extends PanelActions {
+  /** The panel now shows another class's run of the same set (the manager re-files it). */
+  moved(from: string): void;
+  /** Open another run (a refined run, or the run a refined run refines) in its own panel. */
+  open(dir: string): Promise<unknown>;
 }
 
 /**
@@ -50,6 +67,8 @@ function resourceRoot(runDir: string): string {
 /** "Ankle boot · ankle_boot (200)": the class, the image folder and how many images; runs differ by these first. */
 export function runHeadline(bundle: ResultsBundle): string {
   const label = bundle.class.label ?? bundle.labels?.[bundle.class.index] ?? `class ${bundle.class.index}`;
+  // A refined run's images are crops of its parent's concept (docs/method.md §8), kept in its own folder.
+  if (bundle.parent) return `${label} › concept ${bundle.parent.concept} at ${bundle.layer.name} (${bundle.images.length} crops)`;
   return `${label} · ${path.basename(bundle.datasetRoot)} (${bundle.images.length})`;
 }
 
@@ -73,6 +92,7 @@ class ResultsPanel {
   ready = 0;
   shown = 0;
   names?: ConceptNames;
+  private children: RefinedRun[] = [];
   private readonly disposables: vscode.Disposable[] = [];
   /** The what-if engine process, started by the page's first question. */
   private whatIf?: WhatIfClient;
@@ -87,10 +107,9 @@ class ResultsPanel {
     private readonly log: Log,
     private readonly onDispose: () => void,
     private readonly trustedRoots: () => string[],
+    private readonly hooks: PanelHooks,
     private readonly loadError?: string,
     title?: string,
-    /** The panel now shows another class's run of the same set (the manager re-files it). */
-    private readonly onMoved: (from: string) => void = () => undefined,
   ) {
     panel.webview.options = {
       enableScripts: true,
@@ -117,15 +136,21 @@ class ResultsPanel {
       names: this.names,
       error: this.bundle ? undefined : (this.loadError ?? `The results in ${this.runDir} could not be read.`),
       set: this.set,
+      children: this.children.map((c) => ({ path: c.path, concept: c.concept, concepts: c.concepts.length })),
     };
   }
 
-  private post(message: ToWebview): void {
+  post(message: ToWebview): void {
     void this.panel.webview.postMessage(message).then(undefined, () => undefined);
   }
 
   private receive(raw: unknown): void {
-    const message = parseFromWebview(raw, this.bundle?.images.length ?? 0, this.bundle?.concepts.length ?? 0, this.set?.classes ?? 0);
+    const message = parseFromWebview(raw, {
+      images: this.bundle?.images.length ?? 0,
+      concepts: this.bundle?.concepts.length ?? 0,
+      classes: this.set?.classes ?? 0,
+      children: this.children.length,
+    });
     if (!message) {
       this.log.warn(`Results panel: ignored a malformed message ${truncate(JSON.stringify(raw))}.`);
       return;
@@ -181,6 +206,38 @@ class ResultsPanel {
       case 'showClass':
         await this.showClass(message.position);
         return;
+      case 'refineConcept':
+        if (this.bundle) this.hooks.refine(this.runDir, message.concept);
+        return;
+      case 'openChild': {
+        const child = this.children[message.child];
+        if (child) await this.hooks.open(path.join(this.runDir, ...child.path.split('/')));
+        return;
+      }
+      case 'openParent':
+        if (this.bundle?.parent) await this.hooks.open(parentDir(this.runDir, this.bundle.parent));
+        return;
+    }
+  }
+
+  /** Lists the refined runs again and sends them to the page. */
+  async refreshChildren(): Promise<void> {
+    this.children = await listChildren(this.runDir);
+    this.post({ type: 'children', children: this.children });
+  }
+
+  /** For a refined run: "Concept #2 of the run <folder>" (the parent's name for it, when it has one). */
+  private async parentLabel(): Promise<string | undefined> {
+    const link = this.bundle?.parent;
+    if (!link) return undefined;
+    const dir = parentDir(this.runDir, link);
+    try {
+      const parent = await readBundle(dir);
+      const name = readNames(dir, parent.concepts.length)[String(link.concept)];
+      const rank = parent.ranking.indexOf(link.concept) + 1;
+      return `${name ? `“${name}”` : `Concept #${rank}`} of the run ${path.basename(dir)}`;
+    } catch {
+      return `concept ${link.concept} of a run no longer at ${dir}`;
     }
   }
 
@@ -194,6 +251,8 @@ class ResultsPanel {
     this.set = set && { dir: path.dirname(this.runDir), classes: set.index.classes.length, position: set.current };
     this.shown++;
     this.names = readNames(this.runDir, this.bundle.concepts.length);
+    // The refined runs are found again in the run's folder each time the page loads (reopened, restored).
+    this.children = await listChildren(this.runDir);
     this.post({
       type: 'show',
       view: {
@@ -202,6 +261,8 @@ class ResultsPanel {
         runDir: this.runDir,
         names: this.names,
         set,
+        children: this.children,
+        parentLabel: await this.parentLabel(),
       },
     });
   }
@@ -218,7 +279,7 @@ class ResultsPanel {
     this.whatIf?.dispose();
     this.whatIf = undefined;
     this.panel.title = panelTitle(bundle);
-    this.onMoved(from);
+    this.hooks.moved(from);
     this.log.info(`Results panel: class ${bundle.class.label ?? bundle.class.index} of the set ${path.dirname(target.dir)}.`);
     await this.show();
   }
@@ -302,10 +363,23 @@ export class PanelManager implements vscode.WebviewPanelSerializer<WebviewState>
   /** Image folders the user ran explanations on in this session (their images open without asking). */
   private readonly imageFolders = new Set<string>();
 
+  /** Set by the commands: what the pages' "Refine…" runs. */
+  actions?: PanelActions;
+
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly log: Log,
   ) {}
+
+  /** Sends a run's page its refined runs again (after a refinement), when its panel is open. */
+  async refreshChildren(runDir: string): Promise<void> {
+    await this.panels.get(path.resolve(runDir))?.refreshChildren();
+  }
+
+  /** Tells a run's page that a refinement of `concept` started or ended. */
+  refining(runDir: string, concept: number, running: boolean, error?: string): void {
+    this.panels.get(path.resolve(runDir))?.post({ type: 'refining', concept, running, ...(error ? { error } : {}) });
+  }
 
   /**
    * Opens (or reveals) the panel of a run folder. A new run's panel opens as a tab beside the other
@@ -358,10 +432,14 @@ export class PanelManager implements vscode.WebviewPanelSerializer<WebviewState>
   private adopt(panel: vscode.WebviewPanel, dir: string, bundle: ResultsBundle | undefined, loadError?: string, title?: string): ResultsPanel {
     const p = new ResultsPanel(panel, dir, bundle, this.extensionUri, this.log, () => {
       if (this.panels.get(p.runDir) === p) this.panels.delete(p.runDir);
-    }, () => this.trustedRoots(), loadError, title, (from) => {
-      if (this.panels.get(from) === p) this.panels.delete(from);
-      this.panels.set(p.runDir, p);
-    });
+    }, () => this.trustedRoots(), {
+      moved: (from) => {
+        if (this.panels.get(from) === p) this.panels.delete(from);
+        this.panels.set(p.runDir, p);
+      },
+      refine: (run, concept) => this.actions?.refine(run, concept),
+      open: (run) => this.open(run),
+    }, loadError, title);
     this.panels.set(dir, p);
     return p;
   }

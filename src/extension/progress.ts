@@ -3,11 +3,14 @@
  * (its title names the class; the message the run's percentage, the stage with done/total and the time
  * left; an incremental bar), a window-progress for the quick queries of the prompts.
  */
+import * as path from 'path';
 import * as vscode from 'vscode';
 import type { LayerListing } from '../craft/layers';
 import type { Progress } from '../craft/options';
 import { RunEta, formatSeconds, overallPercent } from '../craft/progress';
-import type { LayersRequest, ModelSummary, RunSummary, WorkerClassSetOptions, WorkerExplainOptions } from '../craft/worker';
+import type { LayersRequest, ModelSummary, RunSummary, ToWorker, WorkerClassSetOptions, WorkerExplainOptions, WorkerRefineOptions } from '../craft/worker';
+import { REFINED_FOLDER } from '../craft/refine/children';
+import type { RefineLayerChoice } from '../craft/refine/refine';
 import type { Log } from './log';
 import { CancelledError } from '../craft/errors';
 import { checkNodePath, startWorker, WorkerError, type WorkerRun } from './runner';
@@ -65,6 +68,16 @@ export class Runs {
 
   /** Runs one explanation (or one per class of a set) under a cancellable progress notification. Never rejects. */
   explain(options: WorkerExplainOptions | WorkerClassSetOptions, title: string): Thenable<RunOutcome> {
+    return this.track('classes' in options ? { type: 'explainClasses', options } : { type: 'explain', options }, options.out, title);
+  }
+
+  /** Refines a concept of a run into sub-concepts (a new run) under the same notification. Never rejects. */
+  refine(options: WorkerRefineOptions, title: string): Thenable<RunOutcome> {
+    return this.track({ type: 'refine', options }, options.out ?? path.join(options.run, REFINED_FOLDER), title);
+  }
+
+  /** A task that writes a run (explain, a set, refine), under a cancellable progress notification. `out`: its results root. */
+  private track(task: Extract<ToWorker, { type: 'explain' | 'explainClasses' | 'refine' }>, out: string, title: string): Thenable<RunOutcome> {
     return vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title, cancellable: true },
       async (progress, token) => {
@@ -82,10 +95,10 @@ export class Runs {
           return { status: 'error', error: new WorkerError('usage', (e as Error).message) } as const;
         }
         const run = startWorker(
-          'classes' in options ? { type: 'explainClasses', options } : { type: 'explain', options },
+          task,
           {
             execPath,
-            partialRoot: options.out,
+            partialRoot: out,
             onLog: (line) => this.log.info(line),
             onProgress: (p) => {
               const named = p.part ? `${p.part.label}: ${p.stage}` : p.stage;
@@ -109,7 +122,7 @@ export class Runs {
         this.log.info(`Engine process ${run.pid ?? '?'} started.`);
         try {
           const final = await run.finished;
-          if (final.type !== 'done') throw new WorkerError(undefined, 'The engine answered an explain task without a result folder.');
+          if (final.type !== 'done') throw new WorkerError(undefined, `The engine answered a ${task.type} task without a result folder.`);
           this.log.info(`Run finished in ${((Date.now() - started) / 1000).toFixed(2)} s: ${final.dir}`);
           return { status: 'done', dir: final.dir, summary: final.summary } as const;
         } catch (e) {
@@ -137,12 +150,17 @@ export class Runs {
     return this.query({ type: 'layers', request: { provider: 'cpu', ...request } }, 'CRAFT: probing the layers…') as Promise<LayerListing>;
   }
 
+  /** The layers a concept of a run can be refined at (a probe run of the model) in a worker. */
+  refineLayers(runDir: string, concept: string | number): Promise<RefineLayerChoice> {
+    return this.query({ type: 'refineLayers', runDir, concept }, 'CRAFT: probing the earlier layers…') as Promise<RefineLayerChoice>;
+  }
+
   /** Writes a run's standalone HTML report in a worker; returns its path. */
   report(runDir: string, output?: string): Promise<string> {
     return this.query({ type: 'report', runDir, output }, 'CRAFT: writing the report…') as Promise<string>;
   }
 
-  private async query(task: Parameters<typeof startWorker>[0], title: string): Promise<LayerListing | ModelSummary | string> {
+  private async query(task: Parameters<typeof startWorker>[0], title: string): Promise<LayerListing | ModelSummary | RefineLayerChoice | string> {
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title }, async () => {
       const run = startWorker(task, { onLog: (line) => this.log.info(line), execPath: this.engineRuntime() });
       const final = await run.finished;

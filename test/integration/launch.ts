@@ -28,7 +28,7 @@ import { Browser, Frame, Page, chromium } from 'playwright-core';
 import { CspWatch } from './csp-watch';
 import type { SuiteResult } from './index';
 import { severalClassesFromThePrompt } from './class-set-ui';
-import { conceptCards, explainAnsweringEveryPrompt, openWorkbench, runFromPalette, tabTitles, waitForPrompt } from './ui';
+import { conceptCards, explainAnsweringEveryPrompt, openWorkbench, refineFromCard, runFromPalette, tabTitles, waitForPrompt } from './ui';
 import { postAsPage, received, recordWebviewMessages, type Received } from './webview-messages';
 
 export const CODE_SERVER_VERSION = '4.100.3';
@@ -375,8 +375,9 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
       'names: the restored panel is shown the concept name from names.json',
       'panel (restored): clicking a crop opens its source image in an editor',
       'what-if: the large view\'s sliders ask the engine, whose answer (score and probability against the reconstruction) arrives in well under a second',
+      'panel: "Refine…" on a concept card asks for the layer, then nests the sub-concepts in that card; "Open sub-concepts" opens the refined run',
       'palette: "Several classes…" in the class prompt runs two classes; the panel switches class with its selector',
-      'panel: no CSP violation in the results webview frames (first open, report, reload, restored panel)',
+      'panel: no CSP violation in the results webview frames (first open, report, reload, restored panel, refined run, a set)',
     ];
     if (!ran || !run) {
       for (const name of names) results.push({ name, error: 'the palette run failed' });
@@ -529,8 +530,11 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
       await page.screenshot({ path: path.join(screenshotDir, 'ui-whatif.png') });
       if (ms > 1000) throw new Error(`the what-if answer took ${ms} ms`);
     });
-    await check(names[12], () => severalClassesFromThePrompt(page, workspace, log));
-    await check(names[13], async () => {
+    await check(names[12], async () => {
+      await refineFromCard(page, r.runDir, r.concepts, screenshotDir);
+    });
+    await check(names[13], () => severalClassesFromThePrompt(page, workspace, log));
+    await check(names[14], async () => {
       const { frame, count } = await conceptCards(page, r.concepts, 10_000);
       if (count < 1) throw new Error('no results frame to check');
       if (!(await CspWatch.watching(frame))) throw new Error('the CSP recorder does not run in the results frame');

@@ -31,7 +31,7 @@ describe('smoke: real extension host', () => {
   it('registers the CRAFT commands', async () => {
     await vscode.extensions.getExtension(EXTENSION_ID)?.activate();
     const all = await vscode.commands.getCommands(true);
-    for (const id of ['craft.explain', 'craft.explainChooseAgain', 'craft.openResults', 'craft.listLayers', 'craft.cancel', 'craft.exportReport', 'craft.showLog']) {
+    for (const id of ['craft.explain', 'craft.explainChooseAgain', 'craft.openResults', 'craft.listLayers', 'craft.refine', 'craft.cancel', 'craft.exportReport', 'craft.showLog']) {
       assert.ok(all.includes(id), `${id} is registered`);
     }
   });

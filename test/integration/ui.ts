@@ -225,6 +225,37 @@ export async function explainAnsweringEveryPrompt(page: Page, workspace: string,
   return { runDir, concepts: bundle.concepts.length, cards: count, picked, config, offered, progress };
 }
 
+/**
+ * "Refine…" on the first concept card of the run's panel: the layer prompt answered with the default
+ * (the end of the previous resolution stage), then the sub-concepts nested in that card, every picture
+ * loaded, and "Open sub-concepts" opening the refined run in a panel of its own.
+ */
+export async function refineFromCard(page: Page, runDir: string, concepts: number, screenshotDir?: string): Promise<void> {
+  const { frame } = await conceptCards(page, concepts, 10_000);
+  const card = frame.locator('.concept-card').first();
+  await card.locator('.refine-btn').click();
+  await answer(page, 'layer', 'Relu_3', '/g/Relu_3_output_0', 90_000);
+  const subs = card.locator('.refinement .subconcept');
+  await subs.first().waitFor({ state: 'visible', timeout: 180_000 });
+  const refined = path.join(runDir, 'refined');
+  const child = fs.readdirSync(refined).find((n) => !n.startsWith('.') && fs.existsSync(path.join(refined, n, 'results.json')));
+  if (!child) throw new Error(`no refined run in ${refined}`);
+  const bundle = JSON.parse(fs.readFileSync(path.join(refined, child, 'results.json'), 'utf8')) as { concepts: unknown[]; layer: { name: string }; parent?: { concept: number } };
+  if (bundle.layer.name !== '/g/Relu_3_output_0') throw new Error(`refined at ${bundle.layer.name}`);
+  if (String(bundle.parent?.concept) !== (await card.getAttribute('data-concept'))) throw new Error('the refined run is not of the card\'s concept');
+  const shown = await subs.count();
+  if (shown !== Math.min(8, bundle.concepts.length)) throw new Error(`${shown} sub-concepts in the card for ${bundle.concepts.length}`);
+  const broken = await card.locator('img.sub-crop').evaluateAll((imgs) => imgs.filter((i) => !((i as unknown as { naturalWidth: number }).naturalWidth > 0)).length);
+  if (broken > 0) throw new Error(`${broken} sub-concept crops did not load`);
+  if (screenshotDir) await card.screenshot({ path: path.join(screenshotDir, 'ui-refined-card.png') });
+  await card.locator('.open-child').click();
+  const tab = page.locator('.tabs-container .tab .label-name', { hasText: 'Relu_3_output_0' }).first();
+  await tab.waitFor({ state: 'visible', timeout: 60_000 });
+  await conceptCards(page, bundle.concepts.length, 60_000).then(({ count }) => {
+    if (count !== bundle.concepts.length) throw new Error(`the refined run's panel shows ${count} cards for ${bundle.concepts.length} sub-concepts`);
+  });
+}
+
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -201,7 +201,7 @@ test('a class listed twice (in any spelling) and too many classes are usage erro
 });
 
 test("the page's request to show another class of the set is checked like every message", () => {
-  assert.deepEqual(parseFromWebview({ type: 'showClass', position: 1 }, 5, 3, 2), { type: 'showClass', position: 1 });
+  assert.deepEqual(parseFromWebview({ type: 'showClass', position: 1 }, { images: 5, concepts: 3, classes: 2 }), { type: 'showClass', position: 1 });
   for (const bad of [
     { type: 'showClass', position: 2 },
     { type: 'showClass', position: -1 },
@@ -210,10 +210,10 @@ test("the page's request to show another class of the set is checked like every 
     { type: 'showClass' },
     { type: 'showClass', position: 0, run: '../x' },
   ]) {
-    assert.equal(parseFromWebview(bad, 5, 3, 2), undefined, JSON.stringify(bad));
+    assert.equal(parseFromWebview(bad, { images: 5, concepts: 3, classes: 2 }), undefined, JSON.stringify(bad));
   }
   // A run of its own has no set: no class to show.
-  assert.equal(parseFromWebview({ type: 'showClass', position: 0 }, 5, 3), undefined);
+  assert.equal(parseFromWebview({ type: 'showClass', position: 0 }, { images: 5, concepts: 3 }), undefined);
 });
 
 test('classes.json is checked before the host or the page relies on it', () => {

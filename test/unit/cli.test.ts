@@ -319,7 +319,10 @@ test('usage errors exit 2 with a message naming the flag', () => {
     [['explain', '--model', MODEL, ...base, '--max-images', '10000001'], /--max-images must be an integer ≥ 1 and ≤ 10,000,000/],
     [['explain', '--model', MODEL, '--images', dir, '--class', '7', '--size', '9000'], /--size: the size must be H or HxW in pixels, each side from 1 to 8192/],
     [['explain', '--model', MODEL, ...base, '--concepts', '3', '--concepts', '4'], /--concepts is given twice/],
-    [['explain', '--model', MODEL, ...base, '--concept', '3'], /Unknown option --concept\. Did you mean --concepts\?/],
+    [
+      ['explain', '--model', MODEL, ...base, '--concept', '3'],
+      /--concept is not an option of craft explain \(it belongs to craft refine\)\. Did you mean --concepts\?/,
+    ],
     [['explain', '--model', SAMPLE, ...base], /--model: .*sample is a folder, not a file/],
     [['explain', '--model', path.join(SAMPLE, 'nope.onnx'), ...base], /--model: no such file: .*nope\.onnx/],
     [['explain', '--model', fifo, ...base], /--model: .*model\.onnx is not a regular file \(a FIFO, socket or device\)/],

@@ -9,6 +9,7 @@ import { brokenImages, js, openPage, posted, type Opened, type OpenOptions } fro
 import { HOSTILE_HTML, HOSTILE_QUOTES, HOSTILE_SCRIPT, withManyConcepts, type Fixture } from './fixture';
 import type { ClassSetFixture } from './class-set-cases';
 import type { Host, Theme } from './host';
+import type { RefinedFixture } from './refine-cases';
 
 export interface Ctx {
   browser: Browser;
@@ -19,6 +20,8 @@ export interface Ctx {
   /** The clip-art run (host bundle 'clipart') and its report. */
   clipart: Fixture;
   clipartReport: string;
+  /** A refined run of the fixture's most important concept (host bundle 'refined'). */
+  refined: RefinedFixture;
   artifacts: string;
   log(line: string): void;
   /** A run over three classes (host set 'set'), for the class selector and shared concepts. */

@@ -12,7 +12,7 @@ import * as http from 'http';
 import type { AddressInfo } from 'net';
 import * as path from 'path';
 import { nonce, resultsPageHtml } from '../../src/extension/resultsPageHtml';
-import type { BundleView, ClassSet, ConceptNames, ResultsBundle } from '../../src/protocol';
+import type { BundleView, ClassSet, ConceptNames, RefinedRun, ResultsBundle } from '../../src/protocol';
 
 export type Theme = 'light' | 'dark' | 'high-contrast';
 
@@ -24,7 +24,7 @@ export interface Host {
    * The script to run in the page before its own (Playwright's addInitScript): VS Code's part of the
    * webview. `bundle` names the bundle sent with 'show' (e.g. a synthetic big one; default 'main').
    */
-  vscodeApi(o?: { theme?: Theme; bundle?: string; names?: ConceptNames; set?: string; position?: number }): string;
+  vscodeApi(o?: { theme?: Theme; bundle?: string; names?: ConceptNames; children?: RefinedRun[]; parentLabel?: string; set?: string; position?: number }): string;
   /**
    * Registers an alternative bundle under a name for vscodeApi({ bundle }); its files are read from
    * `runDir` (served under /runs/<name>/) when given, else from the main run folder.
@@ -167,18 +167,20 @@ export async function startHost(o: { runDir: string; mediaDir: string; bundle: R
   const sets = new Map<string, { index: ClassSet; runs: string[] }>();
   let origin = '';
 
-  const viewOf = (name: string, names?: ConceptNames): BundleView => {
+  const viewOf = (name: string, extra: Pick<BundleView, 'names' | 'children' | 'parentLabel'> = {}): BundleView => {
     const entry = bundles.get(name);
     if (!entry) throw new Error(`no bundle named ${name}`);
     return {
       bundle: entry.bundle,
       baseUrl: entry.runDir ? `${origin}/runs/${encodeURIComponent(name)}` : `${origin}/run`,
       runDir: entry.runDir ?? o.runDir,
-      ...(names ? { names } : {}),
+      ...(extra.names ? { names: extra.names } : {}),
+      ...(extra.children ? { children: extra.children } : {}),
+      ...(extra.parentLabel ? { parentLabel: extra.parentLabel } : {}),
     };
   };
 
-  const vscodeApi = (q: { theme?: Theme; bundle?: string; names?: ConceptNames; set?: string; position?: number } = {}): string => {
+  const vscodeApi = (q: { theme?: Theme; bundle?: string; names?: ConceptNames; children?: RefinedRun[]; parentLabel?: string; set?: string; position?: number } = {}): string => {
     const theme = q.theme ?? 'light';
     const set = q.set === undefined ? undefined : sets.get(q.set);
     if (q.set !== undefined && !set) throw new Error(`no set named ${q.set}`);
@@ -189,9 +191,9 @@ export async function startHost(o: { runDir: string; mediaDir: string; bundle: R
             const v = viewOf(n);
             return { baseUrl: v.baseUrl, concepts: v.bundle.concepts, ranking: v.bundle.ranking, names: {} };
           });
-          return { ...viewOf(name, q.names), set: { index: set.index, current, runs } };
+          return { ...viewOf(name, q), set: { index: set.index, current, runs } };
         })
-      : [viewOf(q.bundle ?? 'main', q.names)];
+      : [viewOf(q.bundle ?? 'main', q)];
     return `(() => {
   const views = ${JSON.stringify(views)};
   let view = views[${set ? (q.position ?? 0) : 0}];

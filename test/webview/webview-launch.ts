@@ -17,6 +17,7 @@ import { classSetCases, makeClassSetFixture } from './class-set-cases';
 import { makeClipartBundle, makeFixtureBundle, repoRoot } from './fixture';
 import { startHost } from './host';
 import { trustCases } from './trust-cases';
+import { refineCases, refineFixture } from './refine-cases';
 
 interface Options {
   summary?: string;
@@ -76,6 +77,9 @@ async function main(): Promise<number> {
     const fixture = await makeFixtureBundle();
     cleanups.push(() => (o.keepTemp ? console.log(`kept ${fixture.temp}`) : fixture.cleanup()));
     console.log(`fixture bundle: ${fixture.bundle.images.length} images, ${fixture.bundle.concepts.length} concepts (${Date.now() - t0} ms)`);
+    const tr = Date.now();
+    const refined = await refineFixture(fixture);
+    console.log(`refined run: ${refined.child.bundle.images.length} crops, ${refined.child.bundle.concepts.length} sub-concepts (${Date.now() - tr} ms)`);
     const t1 = Date.now();
     const clipart = await makeClipartBundle();
     cleanups.push(() => (o.keepTemp ? console.log(`kept ${clipart.temp}`) : clipart.cleanup()));
@@ -93,12 +97,13 @@ async function main(): Promise<number> {
     cleanups.push(() => host.close());
     host.addBundle('clipart', clipart.bundle, clipart.runDir);
     host.addSet('set', classSet.index, classSet.runs.map((r) => ({ bundle: r.bundle, runDir: r.dir })));
+    host.addBundle('refined', refined.child.bundle, refined.child.dir);
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     cleanups.push(() => browser.close());
     fs.mkdirSync(o.artifacts, { recursive: true });
 
-    const ctx: Ctx = { browser, host, fixture, reportFile, clipart, clipartReport, classSet, artifacts: o.artifacts, log: (line) => console.log(line) };
-    const cases: Case[] = [...webviewCases, ...trustCases, ...classSetCases, ...reportCases].filter((c) => !o.grep || c.name.includes(o.grep));
+    const ctx: Ctx = { browser, host, fixture, reportFile, clipart, clipartReport, classSet, refined, artifacts: o.artifacts, log: (line) => console.log(line) };
+    const cases: Case[] = [...webviewCases, ...trustCases, ...classSetCases, ...refineCases, ...reportCases].filter((c) => !o.grep || c.name.includes(o.grep));
     for (const c of cases) {
       const start = Date.now();
       try {

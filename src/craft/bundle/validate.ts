@@ -196,6 +196,15 @@ export function validateBundle(value: unknown, file: string): ResultsBundle {
     num(sc.maxAbsDiff, 'splitCheck.maxAbsDiff');
     int(sc.images, 'splitCheck.images');
   });
+  optional(b.parent, (v) => {
+    const link = obj(v, 'parent');
+    str(link.run, 'parent.run');
+    int(link.concept, 'parent.concept');
+    num(link.percentile, 'parent.percentile');
+    num(link.threshold, 'parent.threshold');
+    const crops = arr(link.crops, 'parent.crops', images.length, 'one per image').map((k, i) => int(k, `parent.crops[${i}]`));
+    if (new Set(crops).size !== crops.length) fail('parent.crops', 'distinct crop indices', link.crops);
+  });
   const timings = obj(b.timings, 'timings');
   for (const [k, v] of Object.entries(timings)) num(v, `timings.${k}`);
   arr(b.warnings, 'warnings').forEach((w, i) => str(w, `warnings[${i}]`));

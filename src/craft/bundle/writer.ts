@@ -211,7 +211,10 @@ export async function readBundle(dir: string): Promise<ResultsBundle> {
   } catch (e) {
     throw new CraftError('input', `${file} is missing or is not valid JSON: ${(e as Error).message}`, 'Choose a folder written by `craft explain`.');
   }
-  return validateBundle(value, file);
+  const bundle = validateBundle(value, file);
+  // A refined run keeps its images inside its folder and records them relative to it (stages/write.ts).
+  if (!path.isAbsolute(bundle.datasetRoot)) bundle.datasetRoot = path.resolve(dir, bundle.datasetRoot);
+  return bundle;
 }
 
 /** The most recent run in a results root, from latest.json, or undefined. */

@@ -290,7 +290,7 @@ const SHAPE_ONLY = new Set(['Shape', 'Size']);
  * The tensors `from` is computed from, `from` included, walking back through the producers; the walk
  * does not go past a tensor for which `stop` says so (it is still included).
  */
-function upstream(model: OnnxModel, from: readonly string[], stop: (tensor: string) => boolean = () => false): Set<string> {
+export function upstream(model: OnnxModel, from: readonly string[], stop: (tensor: string) => boolean = () => false): Set<string> {
   const producer = new Map(model.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
   const seen = new Set<string>();
   const stack = [...from];

@@ -29,6 +29,15 @@ export function toolVersion(): { name: string; version: string } {
   }
 }
 
+/**
+ * The image folder as results.json records it: absolute, or relative to the run folder when it lies inside
+ * it (a refined run's crops, docs/method.md §8), so that the run can be moved with its images.
+ */
+function datasetRoot(images: string, runDir: string): string {
+  const rel = path.relative(runDir, path.resolve(images));
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : path.resolve(images);
+}
+
 export interface RunOutcome {
   m: Model;
   acts: Activations;
@@ -101,7 +110,7 @@ export async function writeStage(
     layer: { name: m.layer, shape: m.layerShape, spatial: m.spatial },
     class: { index: m.classIndex, label: m.classLabel },
     labels: m.labels,
-    datasetRoot: path.resolve(o.images),
+    datasetRoot: datasetRoot(o.images, run.writer.tempDir),
     settings: {
       concepts: o.concepts,
       patchSize: o.patch,
@@ -128,6 +137,7 @@ export async function writeStage(
     splitCheck: m.splitCheck,
     timings: { ...run.timer.timings, total: run.timer.total() },
     warnings: [...m.warnings, ...run.warnings],
+    ...(run.parent ? { parent: run.parent } : {}),
   };
   const dir = await run.writer.commit(bundle, (line) => run.log(`Warning: ${line}`));
   run.progress('write', 1, 1, 'bundle');
