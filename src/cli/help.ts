@@ -42,7 +42,7 @@ function optionLine(o: OptionSpec): string {
 /** `craft --help`, from the option table. */
 export function helpText(): string {
   const flags = flagOptions();
-  const forCommand = (c: 'explain' | 'layers' | 'report') => flags.filter((o) => o.commands!.includes(c) && o.name !== 'help' && o.name !== 'version');
+  const forCommand = (c: 'explain' | 'layers' | 'report' | 'cache') => flags.filter((o) => o.commands!.includes(c) && o.name !== 'help' && o.name !== 'version');
   const layers = forCommand('layers').map((o) => `--${o.flag}`).join(', ');
 
   return `craft — explain an ONNX image classifier's decision for one class with CRAFT concepts
@@ -53,6 +53,7 @@ Usage:
   craft explain --config craft.config.json [options]
   craft layers  --model M.onnx [--size H[xW]] [--images DIR]
   craft report  RESULTS_DIR [--output FILE.html] [--include-paths]   (a standalone HTML page of a run)
+  craft cache   info|clear [--out DIR] [--json]    (the cache in DIR/.cache: what it holds, or empty it)
   craft --help | --version
 
 explain options:
@@ -61,6 +62,8 @@ ${forCommand('explain').map(optionLine).join('\n')}
 ${wrap('layers options:', `${layers} (as for explain; the probe runs on the CPU unless --provider says otherwise)`)}
 report options:
 ${forCommand('report').map(optionLine).join('\n')}
+cache options:
+${forCommand('cache').map(optionLine).join('\n')}
 
 Flags take a value as --flag VALUE or --flag=VALUE; a value that starts with "--" needs the = form.
 Each flag may be given once (twice is an error). Flags override the --config file, whose keys are

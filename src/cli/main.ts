@@ -13,6 +13,7 @@ import { removePartialsOf } from '../craft/bundle/partials';
 import { describeModel } from '../craft/onnx/inspect';
 import { findLabels, resolveClass } from '../craft/labels';
 import { toolVersion } from '../craft/stages/write';
+import { CACHE_USAGE, runCache } from './cache-command';
 import type { PreprocessConfig, ProviderRequest } from '../protocol';
 
 const EXIT: Record<Exclude<ErrorKind, 'cancelled'>, number> = { usage: 2, input: 3, model: 4, provider: 5, io: 6 };
@@ -21,6 +22,7 @@ const USAGE = {
   explain: 'craft explain --model M.onnx --images DIR --class K|LABEL [options]   (craft --help lists them)',
   layers: 'craft layers --model M.onnx [--size H[xW]] [--images DIR] [--preset NAME] [--provider NAME] [--json]',
   report: 'craft report RESULTS_DIR [--output FILE.html] [--include-paths]',
+  cache: CACHE_USAGE,
 };
 
 type StopSignal = keyof typeof SIGNAL_EXIT;
@@ -73,9 +75,11 @@ export async function main(argv: string[]): Promise<number> {
         return await runLayers(args);
       case 'report':
         return await runReport(args);
+      case 'cache':
+        return await runCache(args);
       default: {
         const near = suggest(args.command, Object.keys(USAGE));
-        throw new CraftError('usage', `Unknown command ${JSON.stringify(args.command)}.${near ? ` Did you mean ${near}?` : ''}`, 'Commands: explain, layers, report. Run `craft --help`.');
+        throw new CraftError('usage', `Unknown command ${JSON.stringify(args.command)}.${near ? ` Did you mean ${near}?` : ''}`, 'Commands: explain, layers, report, cache. Run `craft --help`.');
       }
     }
   } catch (e) {
@@ -139,6 +143,7 @@ function explainOptions(args: ParsedArgs): ExplainOptions {
   return {
     ...DEFAULTS,
     out: path.resolve(option('out').default as string),
+    cacheSize: option('cacheSize').default as number,
     ...merged,
   } as ExplainOptions;
 }

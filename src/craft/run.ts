@@ -6,6 +6,7 @@
 import * as path from 'path';
 import type * as ort from 'onnxruntime-node';
 import { BundleWriter } from './bundle/writer';
+import { RunCache } from './cache/run-cache';
 import { relativeImagePath } from './images/list';
 import { PixelStore } from './images/pixel-store';
 import { handled } from './pending';
@@ -59,10 +60,13 @@ export class Run {
   private readonly background: Promise<unknown>[] = [];
   private bundleWriter?: BundleWriter;
   private pixelStore?: PixelStore;
+  /** Activations and results kept by content in the results root (cache/run-cache.ts). */
+  readonly cache: RunCache;
 
   constructor(readonly options: ExplainOptions) {
     this.log = options.log ?? (() => undefined);
     this.signal = options.signal;
+    this.cache = new RunCache(options, this.log);
   }
 
   progress(stage: Stage, done: number, total: number, unit: string): void {

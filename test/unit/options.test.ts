@@ -360,6 +360,7 @@ test("command arguments of craft.explain: the table's keys", () => {
     [
       'alphaW',
       'batch',
+      'cacheSize',
       'class',
       'concepts',
       'designs',
