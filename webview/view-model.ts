@@ -34,6 +34,8 @@ export interface ViewModel {
   hasPredictions: boolean;
   /** Images the model predicts as another class than the explained one. */
   otherClass: number[];
+  /** The host found the model file changed or gone since the run (BundleView.stale). */
+  stale?: 'changed' | 'missing';
 }
 
 const DATA_PNG = /^data:image\/(png|jpeg|webp);base64,[A-Za-z0-9+/]+=*$/;
@@ -80,6 +82,7 @@ export function makeViewModel(view: ReportData, mode: Mode, post?: (m: FromWebvi
     className,
     hasPredictions,
     otherClass: bundle.images.flatMap((im, i) => (Number.isInteger(im.predicted) && im.predicted !== bundle.class.index ? [i] : [])),
+    stale: view.stale === 'changed' || view.stale === 'missing' ? view.stale : undefined,
   };
 }
 

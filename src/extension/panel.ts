@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { describeError } from '../craft/errors';
 import { readBundle } from '../craft/bundle/writer';
 import { readNames, writeConceptName } from '../craft/bundle/names';
+import { staleModel } from '../craft/bundle/stale';
 import { parseFromWebview, type ConceptNames, type FromWebview, type ResultsBundle, type ToWebview, type WebviewState } from '../protocol';
 import type { Log } from './log';
 import { resultsHtml } from './webviewHtml';
@@ -32,6 +33,8 @@ export interface PanelInfo {
   names?: ConceptNames;
   /** Why the run could not be read (the page shows it instead of the results). */
   error?: string;
+  /** What the last 'show' said about the model file (changed or missing since the run; undefined: unchanged). */
+  stale?: 'changed' | 'missing';
 }
 
 /** "Ankle boot · ankle_boot (200)": the class, the image folder and how many images; runs differ by these first. */
@@ -60,6 +63,7 @@ class ResultsPanel {
   ready = 0;
   shown = 0;
   names?: ConceptNames;
+  stale?: 'changed' | 'missing';
   private readonly disposables: vscode.Disposable[] = [];
   /** The what-if engine process, started by the page's first question. */
   private whatIf?: WhatIfClient;
@@ -98,6 +102,7 @@ class ResultsPanel {
       visible: this.panel.visible,
       active: this.panel.active,
       names: this.names,
+      stale: this.stale,
       error: this.bundle ? undefined : (this.loadError ?? `The results in ${this.runDir} could not be read.`),
     };
   }
@@ -126,6 +131,9 @@ class ResultsPanel {
           this.post({ type: 'error', message: this.info().error! });
           return;
         }
+        // The model is hashed again at every show: it may have been retrained since the run.
+        this.stale = await staleModel(this.bundle);
+        if (this.stale) this.log.info(`Results panel: the model of ${this.runDir} is ${this.stale === 'changed' ? 'changed' : 'gone'} since the run (${this.bundle.model.path}).`);
         this.shown++;
         this.names = readNames(this.runDir, this.bundle.concepts.length);
         this.post({
@@ -135,6 +143,7 @@ class ResultsPanel {
             baseUrl: this.panel.webview.asWebviewUri(vscode.Uri.file(this.runDir)).toString(),
             runDir: this.runDir,
             names: this.names,
+            ...(this.stale ? { stale: this.stale } : {}),
           },
         });
         return;

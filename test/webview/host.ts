@@ -24,7 +24,7 @@ export interface Host {
    * The script to run in the page before its own (Playwright's addInitScript): VS Code's part of the
    * webview. `bundle` names the bundle sent with 'show' (e.g. a synthetic big one; default 'main').
    */
-  vscodeApi(o?: { theme?: Theme; bundle?: string; names?: ConceptNames }): string;
+  vscodeApi(o?: { theme?: Theme; bundle?: string; names?: ConceptNames; stale?: BundleView['stale'] }): string;
   /**
    * Registers an alternative bundle under a name for vscodeApi({ bundle }); its files are read from
    * `runDir` (served under /runs/<name>/) when given, else from the main run folder.
@@ -160,7 +160,7 @@ export async function startHost(o: { runDir: string; mediaDir: string; bundle: R
   const bundles = new Map<string, { bundle: ResultsBundle; runDir?: string }>([['main', { bundle: o.bundle }]]);
   let origin = '';
 
-  const vscodeApi = (q: { theme?: Theme; bundle?: string; names?: ConceptNames } = {}): string => {
+  const vscodeApi = (q: { theme?: Theme; bundle?: string; names?: ConceptNames; stale?: BundleView['stale'] } = {}): string => {
     const theme = q.theme ?? 'light';
     const name = q.bundle ?? 'main';
     const entry = bundles.get(name);
@@ -170,6 +170,7 @@ export async function startHost(o: { runDir: string; mediaDir: string; bundle: R
       baseUrl: entry.runDir ? `${origin}/runs/${encodeURIComponent(name)}` : `${origin}/run`,
       runDir: entry.runDir ?? o.runDir,
       ...(q.names ? { names: q.names } : {}),
+      ...(q.stale ? { stale: q.stale } : {}),
     };
     return `(() => {
   const view = ${JSON.stringify(view)};
