@@ -95,6 +95,14 @@ export class Run {
     return session;
   }
 
+  /** Releases a session before the run ends (its memory is not needed any more). Never throws. */
+  async release(session: ort.InferenceSession): Promise<void> {
+    const i = this.sessions.indexOf(session);
+    if (i < 0) return;
+    this.sessions.splice(i, 1);
+    await session.release().catch(() => undefined);
+  }
+
   /** Work started now and awaited later; a failed run waits for it before removing its folder. */
   inBackground<T>(p: Promise<T>): Promise<T> {
     this.background.push(handled(p));

@@ -40,6 +40,7 @@ export async function activationsStage(run: Run, m: Model): Promise<Activations>
   const o = run.options;
   run.stage('activations');
   const crops = cropsGraph(m, o.patch);
+  // Released as soon as the pass is done: its arena (~175 MB for MobileNetV2 at 16 crops) is not needed after.
   const session = run.own(await m.factory.create(crops.model.bytes, 'g with the crop resize'));
   const acts = await computeActivations({
     files: m.files,
@@ -56,7 +57,7 @@ export async function activationsStage(run: Run, m: Model): Promise<Activations>
     onSkip: (s) => run.log(`Skipped ${s.path}: ${s.reason}`),
     onProgress: (done, total) => run.progress('activations', done, total, 'images'),
     signal: run.signal,
-  });
+  }).finally(() => run.release(session));
   const nImages = acts.images.length;
   const [H, W] = m.preprocess.size;
   const thumbnails = run.inBackground(

@@ -81,6 +81,7 @@ export async function transformStage(run: Run, m: Model, acts: Activations, fit:
   const images = acts.images.length;
   // From the cache when this fit's second pass was run before (its key holds W, the images and the model).
   const { U, outputs, cached } = await run.cache.coefficients(images, async () => {
+    // Both released once the pass is done (their arenas are not needed by the solve and the later stages).
     const session = run.own(await m.factory.create(projectionGraph(m, fit.W, true).bytes, 'g with the projection on the concepts'));
     const h = run.own(await m.factory.create(m.h.bytes, 'h (layer → output)'));
     const projection = await projectImages({
@@ -95,7 +96,7 @@ export async function transformStage(run: Run, m: Model, acts: Activations, fit:
       onProgress: (done, total) => run.progress('transform', done, total, 'images'),
       signal: run.signal,
       h: { session: h, layer: m.layer, input: m.h.inputs[0].name, output: m.h.outputs[0].name },
-    });
+    }).finally(() => Promise.all([run.release(session), run.release(h)]));
     if (projection.nonFinite > 0)
       throw nonFiniteActivations(m.layer, projection.nonFinite, projection.projected.length, 'projections of the whole images on the concepts');
     if (projection.minActivation < 0) throw negativeActivations(m.layer, projection.minActivation, 'on some images');
