@@ -102,20 +102,21 @@ export async function reuseRun(run: Run, m: Model): Promise<{ dir: string; bundl
 export async function rememberRun(run: Run, acts: Activations | undefined, dir: string): Promise<void> {
   const cache = run.cache;
   if (!cache.enabled) return;
-  if (acts) run.log(cache.summary());
   const wanted = pending.get(run);
-  if (!wanted || (acts && acts.images.length + acts.skipped.length !== wanted.images)) return;
-  try {
-    const files = await listFiles(dir);
-    const results = crypto
-      .createHash('sha256')
-      .update(await fs.promises.readFile(path.join(dir, RESULTS_FILE)))
-      .digest('hex');
-    const entry: RunEntry = { run: path.basename(dir), results, files };
-    await cache.store.put('runs', wanted.key, pack(entry));
-  } catch {
-    // The run is complete; only its reuse is lost.
+  if (wanted && !(acts && acts.images.length + acts.skipped.length !== wanted.images)) {
+    try {
+      const files = await listFiles(dir);
+      const results = crypto
+        .createHash('sha256')
+        .update(await fs.promises.readFile(path.join(dir, RESULTS_FILE)))
+        .digest('hex');
+      const entry: RunEntry = { run: path.basename(dir), results, files };
+      await cache.store.put('runs', wanted.key, pack(entry));
+    } catch {
+      // The run is complete; only its reuse is lost.
+    }
   }
+  if (acts) run.log(cache.summary());
 }
 
 function readEntry(payload: Buffer): RunEntry | undefined {

@@ -263,6 +263,9 @@ export async function computeActivations(args: {
   };
   let next = load(0, want);
   const saving = new Pending(Math.max(4, batch));
+  // Cache entries are written beside the pass (up to two batches in flight, ~0.5 MB each for 224-px
+  // images), not in turn with the pixels: a slow disk then delays the pass only when it falls behind.
+  const caching = new Pending(Math.max(8, 2 * batch));
   // One crops buffer for every chunk: ORT is done with it once runBatched returns.
   const cropBuffer = new Float32Array(Math.min(batch, files.length) * grid.perImage * cropSize);
   const rowsPerImage = grid.perImage * args.channels;
@@ -313,7 +316,7 @@ export async function computeActivations(args: {
           rows = computed.subarray(c * rowsPerImage, (c + 1) * rowsPerImage);
           c++;
           img = r.image;
-          if (cache) await saving.add(cache.put(img.path, { width: img.width, height: img.height, rows, rgb: img.rgb }));
+          if (cache) await caching.add(cache.put(img.path, { width: img.width, height: img.height, rows, rgb: img.rgb }));
         }
         track(rows);
         A.append(rows);
@@ -325,8 +328,10 @@ export async function computeActivations(args: {
       else args.onProgress(consumed, files.length);
     }
     await saving.drain();
+    await caching.drain();
   } finally {
     await saving.settle();
+    await caching.settle();
   }
   return { A, images, skipped, minActivation, maxActivation, nonFinite, fromCache };
 }
