@@ -1,17 +1,20 @@
 // Scale benchmark: peak RSS and time against the number of images on the clip-art MobileNetV2 (CPU,
 // r = 10, P = 64, split out_relu), on images derived from the fixtures by bench/scale-images.ts.
-//   node out/bench/scale.js [--counts 300,1244,2500,5000] [--runs 3,3,1,1] [--write]
+//   node out/bench/scale.js [--counts 300,1244,2500,5000] [--runs 3,3,1,1] [--no-cache] [--write]
 // Each run is its own process (peak RSS from process.resourceUsage()); the child also samples
 // process.memoryUsage() every 100 ms and keeps each stage's largest sample, so the table says which
 // stage holds the peak and how much of it is the JavaScript heap, array buffers or native memory
 // (ONNX Runtime), and the CPU time (user + system) per image, which other work on a shared machine
 // does not inflate as it does the wall time. --write records the numbers in bench/scale.json (the
-// table goes into bench/scale.md by hand, with what it means). No cache: every point does all the work.
+// table goes into bench/scale.md by hand, with what it means). Each run starts with an empty cache of
+// the default size (2048 MB), as a first run does, so every point does all the work and writes its
+// entries; --no-cache runs without one.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { explain } from '../src/craft/explain';
+import { option } from '../src/craft/option-table';
 import { DEFAULTS, type Stage } from '../src/craft/options';
 import { scaleImages, SCALE_IMAGES_DIR } from './scale-images';
 
@@ -44,7 +47,7 @@ export interface ScaleResult {
 
 const MB = 1024 * 1024;
 
-async function child(count: number, images: string): Promise<void> {
+async function child(count: number, images: string, cacheSize: number): Promise<void> {
   const model = FIXTURE_MODELS.find((m) => fs.existsSync(m));
   if (!model) throw new Error('The clip-art model is missing.');
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-scale-out-'));
@@ -77,7 +80,7 @@ async function child(count: number, images: string): Promise<void> {
       provider: 'cpu',
       maxImages: count,
       out,
-      cacheSize: 0,
+      cacheSize,
       onProgress: (p) => {
         if (p.stage !== stage) {
           sample();
@@ -106,8 +109,8 @@ async function child(count: number, images: string): Promise<void> {
   }
 }
 
-function runChild(count: number, images: string): ScaleResult {
-  const r = spawnSync(process.execPath, [...process.execArgv, __filename, '--child', String(count), images], {
+function runChild(count: number, images: string, cacheSize: number): ScaleResult {
+  const r = spawnSync(process.execPath, [...process.execArgv, __filename, '--child', String(count), images, String(cacheSize)], {
     encoding: 'utf8',
     maxBuffer: 1 << 24,
   });
@@ -127,12 +130,13 @@ async function main(): Promise<void> {
   };
   const counts = (arg('--counts') ?? '300,1244,2500,5000').split(',').map(Number);
   const runs = (arg('--runs') ?? '3,3,1,1').split(',').map(Number);
+  const cacheSize = process.argv.includes('--no-cache') ? 0 : (option('cacheSize').default as number);
   const images = await scaleImages(Math.max(...counts), SCALE_IMAGES_DIR, (s) => console.error(s));
   const rows: { count: number; runs: ScaleResult[] }[] = [];
   for (const [k, count] of counts.entries()) {
     const results: ScaleResult[] = [];
     for (let j = 0; j < (runs[k] ?? 1); j++) {
-      const r = runChild(count, images);
+      const r = runChild(count, images, cacheSize);
       results.push(r);
       const peak = Object.entries(r.stages).sort((a, b) => b[1].rssMB - a[1].rssMB)[0];
       console.error(
@@ -177,7 +181,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--child') {
-  child(Number(process.argv[3]), process.argv[4]).catch((e) => {
+  child(Number(process.argv[3]), process.argv[4], Number(process.argv[5])).catch((e) => {
     process.stderr.write(String(e instanceof Error ? e.stack : e) + '\n');
     process.exit(1);
   });
