@@ -8,7 +8,8 @@ import * as os from 'os';
 import * as path from 'path';
 
 const ROOT = path.resolve(__dirname, '../..');
-const FIXTURES = path.resolve(ROOT, '../shared/fixtures');
+// $CRAFT_FIXTURES names the shared fixtures where they are not ../shared/fixtures (e.g. from a git worktree).
+const FIXTURES = process.env.CRAFT_FIXTURES ? path.resolve(process.env.CRAFT_FIXTURES) : path.resolve(ROOT, '../shared/fixtures');
 
 export interface Workload {
   key: string;

@@ -148,6 +148,12 @@ export interface ResultsBundle {
     /** Absolute path of the ONNX file (or of g when g and h were given separately). */
     path: string;
     hPath?: string;
+    /**
+     * SHA-256 (hex) of the model file's bytes (of g when h was given apart) and of h's, as they were
+     * explained: the results panel compares them with the files now (absent in older runs).
+     */
+    sha256?: string;
+    hSha256?: string;
     inputName: string;
     inputShape: (number | string)[];
     outputName: string;
@@ -344,6 +350,11 @@ export interface BundleView {
   children?: RefinedRun[];
   /** For a refined run: what it refines, in words (e.g. "Concept #2 of the run 20261125-…-ankle-boot"). */
   parentLabel?: string;
+  /**
+   * Set when the model file no longer holds what was explained (its SHA-256 differs from results.json's)
+   * or is gone: the page says the results are stale. Absent when the model is unchanged or not checked.
+   */
+  stale?: 'changed' | 'missing';
 }
 
 /** A set as the page sees it: the index, which class is shown, and each class's concepts with their crops. */

@@ -92,6 +92,17 @@ export function renderHeader(vm: ViewModel, classSwitch?: HTMLElement | null): H
       )
     : null;
 
+  const stale = vm.stale
+    ? h(
+        'div',
+        { class: 'notice notice-warning stale', attrs: { role: 'alert' } },
+        h('strong', null, vm.stale === 'changed' ? 'Stale results: the model has changed since this run. ' : 'The model file is gone. '),
+        vm.stale === 'changed'
+          ? `${modelName} no longer holds the model these concepts were found in. Run the explanation again to explain the model as it is now.`
+          : `${b.model.path} cannot be read any more, so these results cannot be checked against it.`,
+      )
+    : null;
+
   const warnings = b.warnings?.length
     ? h(
         'div',
@@ -128,6 +139,7 @@ export function renderHeader(vm: ViewModel, classSwitch?: HTMLElement | null): H
       h('div', { class: 'title-block' }, h('p', { class: 'eyebrow' }, vm.mode === 'report' ? 'CRAFT concept explanation · standalone report' : 'CRAFT concept explanation'), h('h1', null, title, h('span', { class: 'class-index' }, ` class ${b.class.index}`)), classSwitch),
       actions,
     ),
+    stale,
     facts,
     timingLine,
     runLine,

@@ -39,6 +39,8 @@ export interface ViewModel {
   refinements: Refinements;
   /** For a refined run: what it refines, in words (from the host). */
   parentLabel?: string;
+  /** The host found the model file changed or gone since the run (BundleView.stale). */
+  stale?: 'changed' | 'missing';
 }
 
 const DATA_PNG = /^data:image\/(png|jpeg|webp);base64,[A-Za-z0-9+/]+=*$/;
@@ -84,6 +86,7 @@ export function makeViewModel(view: ReportData, mode: Mode, post?: (m: FromWebvi
     otherClass: bundle.images.flatMap((im, i) => (Number.isInteger(im.predicted) && im.predicted !== bundle.class.index ? [i] : [])),
     refinements: undefined as unknown as Refinements,
     parentLabel: typeof view.parentLabel === 'string' ? view.parentLabel : undefined,
+    stale: view.stale === 'changed' || view.stale === 'missing' ? view.stale : undefined,
   };
   vm.refinements = new Refinements(() => vm, view.children);
   return vm;

@@ -52,7 +52,7 @@ function optionLine(o: OptionSpec, override?: string): string {
 /** `craft --help`, from the option table. */
 export function helpText(): string {
   const flags = flagOptions();
-  const forCommand = (c: 'explain' | 'layers' | 'report' | 'refine') => flags.filter((o) => o.commands!.includes(c) && o.name !== 'help' && o.name !== 'version');
+  const forCommand = (c: 'explain' | 'layers' | 'report' | 'refine' | 'cache') => flags.filter((o) => o.commands!.includes(c) && o.name !== 'help' && o.name !== 'version');
   const layers = forCommand('layers').map((o) => `--${o.flag}`).join(', ');
 
   return `craft — explain an ONNX image classifier's decision for one class with CRAFT concepts
@@ -64,6 +64,7 @@ Usage:
   craft layers  --model M.onnx [--size H[xW]] [--images DIR]
   craft report  RESULTS_DIR [--output FILE.html] [--include-paths]   (a standalone HTML page of a run)
   craft refine  RESULTS_DIR --concept K|#N|NAME [--layer TENSOR] [--concepts R]
+  craft cache   info|clear [--out DIR] [--json]    (the cache in DIR/.cache: what it holds, or empty it)
   craft --help | --version
 
 explain options:
@@ -79,6 +80,8 @@ ${forCommand('refine')
   .sort((a, b) => Number(b.name === 'concept') - Number(a.name === 'concept'))
   .map((o) => optionLine(o, REFINE_HELP[o.name]))
   .join('\n')}
+cache options:
+${forCommand('cache').map((o) => optionLine(o)).join('\n')}
 
 Flags take a value as --flag VALUE or --flag=VALUE; a value that starts with "--" needs the = form.
 Each flag may be given once (twice is an error). Flags override the --config file, whose keys are

@@ -19,6 +19,7 @@ import { toolVersion } from '../craft/stages/write';
 import { refine } from '../craft/refine/refine';
 import { REFINE_PERCENTILE } from '../craft/refine/select';
 import { REFINED_FOLDER } from '../craft/refine/children';
+import { CACHE_USAGE, runCache } from './cache-command';
 import type { PreprocessConfig, ProviderRequest } from '../protocol';
 
 const EXIT: Record<Exclude<ErrorKind, 'cancelled'>, number> = { usage: 2, input: 3, model: 4, provider: 5, io: 6 };
@@ -28,6 +29,7 @@ const USAGE = {
   layers: 'craft layers --model M.onnx [--size H[xW]] [--images DIR] [--preset NAME] [--provider NAME] [--json]',
   report: 'craft report RESULTS_DIR [--output FILE.html] [--include-paths]',
   refine: 'craft refine RESULTS_DIR --concept K|#N|NAME [--layer TENSOR] [--concepts R] [options]',
+  cache: CACHE_USAGE,
 };
 
 type StopSignal = keyof typeof SIGNAL_EXIT;
@@ -82,9 +84,11 @@ export async function main(argv: string[]): Promise<number> {
         return await runReport(args);
       case 'refine':
         return await runRefine(args, printer, controller.signal, stopping);
+      case 'cache':
+        return await runCache(args);
       default: {
         const near = suggest(args.command, Object.keys(USAGE));
-        throw new CraftError('usage', `Unknown command ${JSON.stringify(args.command)}.${near ? ` Did you mean ${near}?` : ''}`, 'Commands: explain, layers, report, refine. Run `craft --help`.');
+        throw new CraftError('usage', `Unknown command ${JSON.stringify(args.command)}.${near ? ` Did you mean ${near}?` : ''}`, 'Commands: explain, layers, report, refine, cache. Run `craft --help`.');
       }
     }
   } catch (e) {
@@ -150,6 +154,7 @@ function explainOptions(args: ParsedArgs): ExplainOptions | ClassSetOptions {
   return runOptions({
     ...DEFAULTS,
     out: path.resolve(option('out').default as string),
+    cacheSize: option('cacheSize').default as number,
     ...merged,
   } as GatheredOptions);
 }

@@ -10,6 +10,7 @@ import { CraftError } from './errors';
 import { checkEngineOptions } from './option-table';
 import type { ExplainOptions } from './options';
 import { Run } from './run';
+import { rememberRun, reuseRun } from './cache/reuse';
 import { activationsStage } from './stages/activations';
 import { fidelityStage } from './stages/fidelity';
 import { importanceStage } from './stages/importance';
@@ -34,13 +35,18 @@ export async function runStages(run: Run, prepared?: PreparedRun): Promise<{ dir
   const o = run.options;
   try {
     const m = await modelStage(run, prepared);
+    // Cache (docs/method.md §13): an identical earlier run is copied; else the stages reuse what they can.
+    const reused = await reuseRun(run, m);
+    if (reused) return reused;
     const acts = await activationsStage(run, m);
     const fit = await nmfStage(run, m, acts);
     const coefficients = await transformStage(run, m, acts, fit);
     const importance = await importanceStage(run, m, coefficients, fit.W);
     const fidelity = await fidelityStage(run, m, coefficients, importance);
     const maps = await mapsStage(run, m, coefficients, fit.U, o.topCrops);
-    return await writeStage(run, { m, acts, fit, importance, fidelity, maps, predictions: coefficients.predictions, coefficients: coefficients.U });
+    const written = await writeStage(run, { m, acts, fit, importance, fidelity, maps, predictions: coefficients.predictions, coefficients: coefficients.U });
+    await rememberRun(run, acts, written.dir);
+    return written;
   } catch (e) {
     await run.abort();
     throw e;

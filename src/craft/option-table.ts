@@ -10,8 +10,8 @@ import { KERNELS, LAYOUTS, MAX_INPUT_SIDE, ORDERS, PRESET_NAMES, presetName } fr
 import type { ClassSetOptions, ExplainOptions } from './options';
 import { PROVIDER_REQUESTS, type PreprocessConfig, type ProviderRequest } from '../protocol';
 
-export type Command = 'explain' | 'layers' | 'report' | 'refine';
-export const COMMANDS: readonly Command[] = ['explain', 'layers', 'report', 'refine'];
+export type Command = 'explain' | 'layers' | 'report' | 'refine' | 'cache';
+export const COMMANDS: readonly Command[] = ['explain', 'layers', 'report', 'refine', 'cache'];
 
 /**
  * int, number: bounded by min..max (and `above`: a strict lower bound). file: a path that must name a
@@ -402,7 +402,7 @@ export const OPTIONS = [
     type: 'folder',
     flag: 'out',
     meta: 'DIR',
-    commands: ['explain', 'refine'],
+    commands: ['explain', 'refine', 'cache'],
     config: 'out',
     arg: 'out',
     setting: {
@@ -490,6 +490,27 @@ export const OPTIONS = [
     help: 'ONNX Runtime intra-op threads (default: all cores)',
     doc: 'ONNX Runtime intra-op threads (default: all cores).',
   },
+  {
+    // A cache of 1 TB is beyond any disk this runs on; the bound only catches typos.
+    name: 'cacheSize',
+    target: 'cacheSize',
+    type: 'int',
+    flag: 'cache-size',
+    meta: 'MB',
+    commands: ['explain'],
+    config: 'cacheSize',
+    arg: 'cacheSize',
+    setting: {
+      key: 'cacheSize',
+      scope: 'machine-overridable',
+      help: 'Largest size of the cache (MB) kept in the results folder (`.cache`): crop activations and results by content, so a repeated run, a run on more images or a cancelled run does only the new work. Least recently used entries go first. `0` turns it off. **CRAFT: Clear cache** empties it.',
+    },
+    default: 2048,
+    min: 0,
+    max: 1_048_576,
+    help: 'cache size limit in MB; 0 turns off the cache (.cache in the results folder, see `craft cache`) for the run',
+    doc: 'Largest size of the cache in MB (crop activations and results kept by content in .cache inside the results folder); 0 turns it off.',
+  },
   // Engine-only: sklearn's stopping rule, checked by explain() with these bounds.
   { name: 'tol', target: 'tol', type: 'number', default: 1e-4, min: 0, max: 1, help: 'NMF tolerance' },
   { name: 'maxIter', target: 'maxIter', type: 'int', default: 200, min: 1, max: 100_000, help: 'NMF iterations at most' },
@@ -514,7 +535,7 @@ export const OPTIONS = [
     commands: ['explain'],
     help: 'read options from a JSON config file (flags override it)',
   },
-  { name: 'json', type: 'switch', flag: 'json', commands: ['explain', 'layers', 'refine'], help: 'print the result as JSON on stdout' },
+  { name: 'json', type: 'switch', flag: 'json', commands: ['explain', 'layers', 'refine', 'cache'], help: 'print the result as JSON on stdout' },
   {
     name: 'quiet',
     type: 'switch',

@@ -48,6 +48,11 @@ export interface ExplainOptions {
   maxImages?: number;
   maxPixels?: number;
   threads?: number;
+  /**
+   * Cache size limit in MB; 0 or absent: no cache. The CLI and the extension pass the option table's
+   * default (2048). The cache is `<out>/.cache` (docs/method.md §13).
+   */
+  cacheSize?: number;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
   /** One line per event worth keeping (notices, skipped files, timings). */

@@ -6,6 +6,7 @@
 import * as path from 'path';
 import type * as ort from 'onnxruntime-node';
 import { BundleWriter } from './bundle/writer';
+import { RunCache } from './cache/run-cache';
 import { relativeImagePath } from './images/list';
 import { PixelStore } from './images/pixel-store';
 import { handled } from './pending';
@@ -60,6 +61,8 @@ export class Run {
   private pixelStore?: PixelStore;
   /** A refined run's link to its parent (refine/refine.ts), written into results.json. */
   parent?: ParentLink;
+  /** Activations and results kept by content in the results root (cache/run-cache.ts). */
+  readonly cache: RunCache;
 
   /** `writer`: a bundle folder opened already (refine writes the run's images into it first). */
   constructor(
@@ -68,6 +71,7 @@ export class Run {
   ) {
     this.log = options.log ?? (() => undefined);
     this.signal = options.signal;
+    this.cache = new RunCache(options, this.log);
   }
 
   progress(stage: Stage, done: number, total: number, unit: string): void {
@@ -94,6 +98,14 @@ export class Run {
   own<T extends ort.InferenceSession>(session: T): T {
     this.sessions.push(session);
     return session;
+  }
+
+  /** Releases a session before the run ends (its memory is not needed any more). Never throws. */
+  async release(session: ort.InferenceSession): Promise<void> {
+    const i = this.sessions.indexOf(session);
+    if (i < 0) return;
+    this.sessions.splice(i, 1);
+    await session.release().catch(() => undefined);
   }
 
   /** Work started now and awaited later; a failed run waits for it before removing its folder. */

@@ -9,6 +9,7 @@ import { CraftError, describeError } from '../craft/errors';
 import type { LayerListing } from '../craft/layers';
 import { RESULTS_FILE } from '../craft/bundle/writer';
 import { readText } from '../craft/text';
+import { cacheRoots, clearCaches } from './cache';
 import { planRun, normaliseArgs, folderFor, type ExplainArgs } from './flow';
 import { entryHeadline, listRuns, type RunEntry } from './history';
 import type { Log } from './log';
@@ -54,6 +55,7 @@ export class Commands {
       ['craft.cancel', () => this.runs.cancel()],
       ['craft.exportReport', (a, b) => this.exportReport(a, b)],
       ['craft.showLog', () => this.log.show()],
+      ['craft.clearCache', (a) => clearCaches(cacheRoots(a, resultRoots), this.log)],
     ];
     return entries.map(([id, fn]) => vscode.commands.registerCommand(id, (...args: unknown[]) => this.guard(id, () => fn(...args))));
   }

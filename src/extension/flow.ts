@@ -257,6 +257,7 @@ async function resolvePlan(args: ExplainArgs, engine: EngineQueries, onNote: (li
     topCrops: args.topCrops ?? c.topCrops ?? DEFAULTS.topCrops,
     mapPercentile: args.mapPercentile ?? c.mapPercentile ?? DEFAULTS.mapPercentile,
     threads: args.threads ?? c.threads,
+    cacheSize: args.cacheSize ?? c.cacheSize ?? settings.cacheSize,
   });
   // Remembered: what came neither from an argument nor from a prompt of this call.
   const fromConfig = classFromConfig || (['model', 'images', 'layer'] as const).some((k) => remember[k] === undefined);

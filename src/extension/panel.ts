@@ -11,6 +11,7 @@ import { readBundle } from '../craft/bundle/writer';
 import { CLASS_SET_FILE } from '../craft/classes/index-file';
 import { readNames, writeConceptName } from '../craft/bundle/names';
 import { listChildren, parentDir } from '../craft/refine/children';
+import { staleModel } from '../craft/bundle/stale';
 import { parseFromWebview, type ConceptNames, type FromWebview, type RefinedRun, type ResultsBundle, type ToWebview, type WebviewState } from '../protocol';
 import { classSetView, runOfSet } from './class-set';
 import type { Log } from './log';
@@ -35,6 +36,8 @@ export interface PanelInfo {
   names?: ConceptNames;
   /** Why the run could not be read (the page shows it instead of the results). */
   error?: string;
+  /** What the last 'show' said about the model file (changed or missing since the run; undefined: unchanged). */
+  stale?: 'changed' | 'missing';
   /** When the run is one class of a set: the set folder, its number of classes and this class's position. */
   set?: { dir: string; classes: number; position: number };
   /** The refined runs last sent to the page: the concept each refines and its sub-concepts' count. */
@@ -93,6 +96,7 @@ class ResultsPanel {
   shown = 0;
   names?: ConceptNames;
   private children: RefinedRun[] = [];
+  stale?: 'changed' | 'missing';
   private readonly disposables: vscode.Disposable[] = [];
   /** The what-if engine process, started by the page's first question. */
   private whatIf?: WhatIfClient;
@@ -134,6 +138,7 @@ class ResultsPanel {
       visible: this.panel.visible,
       active: this.panel.active,
       names: this.names,
+      stale: this.stale,
       error: this.bundle ? undefined : (this.loadError ?? `The results in ${this.runDir} could not be read.`),
       set: this.set,
       children: this.children.map((c) => ({ path: c.path, concept: c.concept, concepts: c.concepts.length })),
@@ -249,6 +254,9 @@ class ResultsPanel {
       return undefined;
     });
     this.set = set && { dir: path.dirname(this.runDir), classes: set.index.classes.length, position: set.current };
+    // The model is hashed again at every show: it may have been retrained since the run.
+    this.stale = await staleModel(this.bundle);
+    if (this.stale) this.log.info(`Results panel: the model of ${this.runDir} is ${this.stale === 'changed' ? 'changed' : 'gone'} since the run (${this.bundle.model.path}).`);
     this.shown++;
     this.names = readNames(this.runDir, this.bundle.concepts.length);
     // The refined runs are found again in the run's folder each time the page loads (reopened, restored).
@@ -263,6 +271,7 @@ class ResultsPanel {
         set,
         children: this.children,
         parentLabel: await this.parentLabel(),
+        ...(this.stale ? { stale: this.stale } : {}),
       },
     });
   }

@@ -13,6 +13,8 @@ export interface CraftSettings {
   designs: number;
   /** Results root, relative to the workspace folder (or absolute). */
   resultsFolder: string;
+  /** Cache size limit in MB (0: no cache). */
+  cacheSize: number;
 }
 
 /**
@@ -37,6 +39,7 @@ export function readSettings(scope?: vscode.Uri): CraftSettings {
     batchSize: readSetting('batch', scope) as number,
     designs: readSetting('designs', scope) as number,
     resultsFolder: readSetting('out', scope) as string,
+    cacheSize: readSetting('cacheSize', scope) as number,
   };
 }
 

@@ -372,6 +372,7 @@ test("command arguments of craft.explain: the table's keys", () => {
       'alphaW',
       'batch',
       'byPrediction',
+      'cacheSize',
       'class',
       'concepts',
       'designs',

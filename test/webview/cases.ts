@@ -47,8 +47,12 @@ function expectedPercent(share: number): string {
 }
 
 /** Opens the webview page from the stand-in host, or `url` (the report) as it is. */
-async function withPage(ctx: Ctx, o: OpenOptions & { theme?: Theme; bundle?: string; url?: string }, body: (p: Opened) => Promise<void>): Promise<void> {
-  const host = o.url === undefined ? { initScript: ctx.host.vscodeApi({ theme: o.theme, bundle: o.bundle }) } : {};
+async function withPage(
+  ctx: Ctx,
+  o: OpenOptions & { theme?: Theme; bundle?: string; url?: string; stale?: 'changed' | 'missing' },
+  body: (p: Opened) => Promise<void>,
+): Promise<void> {
+  const host = o.url === undefined ? { initScript: ctx.host.vscodeApi({ theme: o.theme, bundle: o.bundle, stale: o.stale }) } : {};
   const opened = await openPage(ctx.browser, o.url ?? ctx.host.pageUrl(), { ...o, ...host });
   try {
     await body(opened);
@@ -123,6 +127,24 @@ export const webviewCases: Case[] = [
         const first = await js<string>(page, `document.querySelector('.concept-card .crop img').alt`);
         const crop = firstCrop(b);
         assert.equal(first, `Concept #1, crop 1 from ${b.images[crop.image].path}, crop coefficient ${num(crop.coefficient)}`);
+      });
+    },
+  },
+  {
+    name: 'stale results: the header says when the model file changed or is gone since the run, and nothing when it is unchanged',
+    async run(ctx) {
+      const b = ctx.fixture.bundle;
+      const notice = (page: Page) => js<{ role: string; text: string } | null>(page, `(() => { const n = document.querySelector('.run-header .stale'); return n && { role: n.getAttribute('role'), text: n.textContent }; })()`);
+      await withPage(ctx, {}, async ({ page }) => assert.equal(await notice(page), null, 'an unchanged model: no notice'));
+      await withPage(ctx, { stale: 'changed' }, async ({ page }) => {
+        const n = await notice(page);
+        assert.equal(n?.role, 'alert');
+        assert.match(n?.text ?? '', /^Stale results: the model has changed since this run\. fmnist_cnn\.onnx no longer holds the model these concepts were found in\. Run the explanation again/);
+        assert.ok(await js<boolean>(page, `document.querySelector('.run-header .stale').compareDocumentPosition(document.querySelector('.run-header .facts')) === Node.DOCUMENT_POSITION_FOLLOWING`), 'above the facts');
+        await page.locator('.run-header').screenshot({ path: path.join(ctx.artifacts, 'stale-header.png') });
+      });
+      await withPage(ctx, { stale: 'missing' }, async ({ page }) => {
+        assert.equal((await notice(page))?.text, `The model file is gone. ${b.model.path} cannot be read any more, so these results cannot be checked against it.`);
       });
     },
   },

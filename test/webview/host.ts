@@ -24,7 +24,7 @@ export interface Host {
    * The script to run in the page before its own (Playwright's addInitScript): VS Code's part of the
    * webview. `bundle` names the bundle sent with 'show' (e.g. a synthetic big one; default 'main').
    */
-  vscodeApi(o?: { theme?: Theme; bundle?: string; names?: ConceptNames; children?: RefinedRun[]; parentLabel?: string; set?: string; position?: number }): string;
+  vscodeApi(o?: { theme?: Theme; bundle?: string; names?: ConceptNames; children?: RefinedRun[]; parentLabel?: string; stale?: BundleView['stale']; set?: string; position?: number }): string;
   /**
    * Registers an alternative bundle under a name for vscodeApi({ bundle }); its files are read from
    * `runDir` (served under /runs/<name>/) when given, else from the main run folder.
@@ -167,7 +167,7 @@ export async function startHost(o: { runDir: string; mediaDir: string; bundle: R
   const sets = new Map<string, { index: ClassSet; runs: string[] }>();
   let origin = '';
 
-  const viewOf = (name: string, extra: Pick<BundleView, 'names' | 'children' | 'parentLabel'> = {}): BundleView => {
+  const viewOf = (name: string, extra: Pick<BundleView, 'names' | 'children' | 'parentLabel' | 'stale'> = {}): BundleView => {
     const entry = bundles.get(name);
     if (!entry) throw new Error(`no bundle named ${name}`);
     return {
@@ -177,10 +177,11 @@ export async function startHost(o: { runDir: string; mediaDir: string; bundle: R
       ...(extra.names ? { names: extra.names } : {}),
       ...(extra.children ? { children: extra.children } : {}),
       ...(extra.parentLabel ? { parentLabel: extra.parentLabel } : {}),
+      ...(extra.stale ? { stale: extra.stale } : {}),
     };
   };
 
-  const vscodeApi = (q: { theme?: Theme; bundle?: string; names?: ConceptNames; children?: RefinedRun[]; parentLabel?: string; set?: string; position?: number } = {}): string => {
+  const vscodeApi = (q: { theme?: Theme; bundle?: string; names?: ConceptNames; children?: RefinedRun[]; parentLabel?: string; stale?: BundleView['stale']; set?: string; position?: number } = {}): string => {
     const theme = q.theme ?? 'light';
     const set = q.set === undefined ? undefined : sets.get(q.set);
     if (q.set !== undefined && !set) throw new Error(`no set named ${q.set}`);

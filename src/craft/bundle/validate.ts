@@ -64,6 +64,8 @@ export function validateBundle(value: unknown, file: string): ResultsBundle {
   const model = obj(b.model, 'model');
   str(model.path, 'model.path');
   optional(model.hPath, (v) => str(v, 'model.hPath'));
+  optional(model.sha256, (v) => str(v, 'model.sha256'));
+  optional(model.hSha256, (v) => str(v, 'model.hSha256'));
   str(model.inputName, 'model.inputName');
   arr(model.inputShape, 'model.inputShape').forEach((d, i) => (typeof d === 'string' ? d : int(d, `model.inputShape[${i}]`)));
   str(model.outputName, 'model.outputName');

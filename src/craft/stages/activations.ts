@@ -6,7 +6,8 @@
 import type * as ort from 'onnxruntime-node';
 import { cropGrid, extractCrop } from '../images/crops';
 import { CraftError, throwIfCancelled } from '../errors';
-import { loadImages } from '../images/load';
+import { loadImages, type LoadedImage } from '../images/load';
+import type { CachedImage, ImageCache } from '../cache/run-cache';
 import { relativeImagePath } from '../images/list';
 import { writeThumbnails } from '../bundle/pictures';
 import { withInputResize, withSpatialMean } from '../onnx/build';
@@ -39,6 +40,7 @@ export async function activationsStage(run: Run, m: Model): Promise<Activations>
   const o = run.options;
   run.stage('activations');
   const crops = cropsGraph(m, o.patch);
+  // Released as soon as the pass is done: its arena (~175 MB for MobileNetV2 at 16 crops) is not needed after.
   const session = run.own(await m.factory.create(crops.model.bytes, 'g with the crop resize'));
   const acts = await computeActivations({
     files: m.files,
@@ -52,10 +54,11 @@ export async function activationsStage(run: Run, m: Model): Promise<Activations>
     maxImages: o.maxImages,
     load: m.load,
     savePixels: (i, rgb) => run.pixels.write(i, rgb),
+    cache: run.cache.images(),
     onSkip: (s) => run.log(`Skipped ${s.path}: ${s.reason}`),
     onProgress: (done, total) => run.progress('activations', done, total, 'images'),
     signal: run.signal,
-  });
+  }).finally(() => run.release(session));
   const nImages = acts.images.length;
   const [H, W] = m.preprocess.size;
   const thumbnails = run.inBackground(
@@ -85,6 +88,7 @@ export async function activationsStage(run: Run, m: Model): Promise<Activations>
     );
   }
   run.log(`Activations: ${nImages} images (${acts.skipped.length} skipped), ${n} crops × ${m.channels} channels at ${m.layer}.`);
+  if (run.cache.enabled) run.log(`Activations from the cache: ${acts.fromCache} of ${nImages} images (${nImages - acts.fromCache} computed).`);
   return { ...acts, thumbnails };
 }
 
@@ -171,6 +175,21 @@ export interface ActivationResult {
   maxActivation: number;
   /** Activations that are NaN or ±Inf. */
   nonFinite: number;
+  /** Images whose activations and pixels came from the cache (not decoded, no forward pass). */
+  fromCache: number;
+}
+
+/** A file of a chunk: decoded now, taken from the cache, or unreadable. */
+type Loaded = { ok: true; image: LoadedImage } | { ok: true; file: string; cached: CachedImage } | { ok: false; path: string; reason: string };
+
+function concatRows(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
 }
 
 /**
@@ -193,6 +212,8 @@ export async function computeActivations(args: {
   /** Images decoded already (a run over several classes decodes each image once); default: decode the files. */
   load?: ImageLoader;
   savePixels: (index: number, rgb: Uint8Array) => Promise<void>;
+  /** Each image's activations and pixels from an earlier run (by content), and where new ones are kept. */
+  cache?: ImageCache;
   onSkip: (s: SkippedImage) => void;
   onProgress: (done: number, total: number) => void;
   signal?: AbortSignal;
@@ -202,7 +223,8 @@ export async function computeActivations(args: {
   const grid = cropGrid(H, W, patch);
   const cropDims = pre.layout === 'NCHW' ? [3, patch, patch] : [patch, patch, 3];
   const cropSize = 3 * patch * patch;
-  const A = new Float32Rows(args.channels, args.files.length * grid.perImage);
+  // Sized for the images wanted, not the whole folder (--max-images on a big folder).
+  const A = new Float32Rows(args.channels, Math.min(args.files.length, args.maxImages ?? Infinity) * grid.perImage);
   const images: ActivationResult['images'] = [];
   const skipped: SkippedImage[] = [];
   let minActivation = Infinity;
@@ -225,22 +247,38 @@ export async function computeActivations(args: {
   // Decoding the next chunk, and saving the pixels, overlap with ONNX Runtime working on this one. A
   // chunk asks for no more files than the images still wanted if all of them load, so --max-images
   // counts usable images: when some fail, further chunks make up for them.
+  const cache = args.cache;
+  let fromCache = 0;
+  // Cached images skip the decode and the forward pass: their rows and pixels come from the cache.
+  const loadChunk = async (chunk: string[]): Promise<Loaded[]> => {
+    const cached = cache ? await Promise.all(chunk.map((f) => cache.get(f))) : [];
+    const missing = chunk.filter((_, j) => !cached[j]);
+    const loaded = missing.length === 0 ? [] : args.load ? await args.load(missing) : await loadImages(missing, pre, { maxPixels: args.maxPixels });
+    let k = 0;
+    return chunk.map((file, j): Loaded => {
+      const hit = cached[j];
+      return hit ? { ok: true, file, cached: hit } : loaded[k++];
+    });
+  };
   const load = (from: number, wanted: number) => {
     const count = Math.min(batch, wanted, files.length - from);
-    const chunk = files.slice(from, from + count);
-    return count > 0 ? { from, count, results: handled(args.load ? args.load(chunk) : loadImages(chunk, pre, { maxPixels: args.maxPixels })) } : undefined;
+    return count > 0 ? { from, count, results: handled(loadChunk(files.slice(from, from + count))) } : undefined;
   };
   let next = load(0, want);
   const saving = new Pending(Math.max(4, batch));
+  // Cache entries are written beside the pass (up to two batches in flight, ~0.5 MB each for 224-px
+  // images), not in turn with the pixels: a slow disk then delays the pass only when it falls behind.
+  const caching = new Pending(Math.max(8, 2 * batch));
   // One crops buffer for every chunk: ORT is done with it once runBatched returns.
   const cropBuffer = new Float32Array(Math.min(batch, files.length) * grid.perImage * cropSize);
+  const rowsPerImage = grid.perImage * args.channels;
   try {
     while (next) {
       throwIfCancelled(args.signal);
       const loaded = await next.results;
       const consumed = next.from + next.count;
       next = load(consumed, want - images.length - next.count);
-      const ok = loaded.flatMap((r) => (r.ok ? [r.image] : []));
+      const ok = loaded.flatMap((r) => (r.ok ? [r] : []));
       for (const r of loaded) {
         if (!r.ok) {
           const entry = { path: relativeImagePath(args.root, r.path), reason: r.reason };
@@ -248,39 +286,57 @@ export async function computeActivations(args: {
           args.onSkip(entry);
         }
       }
-      if (ok.length > 0) {
-        const crops = cropBuffer.subarray(0, ok.length * grid.perImage * cropSize);
-        for (let i = 0; i < ok.length; i++) {
-          const img = ok[i];
-          grid.positions.forEach((pos, j) => extractCrop(img.tensor, pre.layout, H, W, pos.y, pos.x, patch, crops, (i * grid.perImage + j) * cropSize));
-          const index = images.length;
-          await saving.add(args.savePixels(index, img.rgb));
-          images.push({ path: relativeImagePath(args.root, img.path), file: img.path, width: img.width, height: img.height });
-        }
-        const batches = runBatched(
+      const decoded = ok.flatMap((r) => ('image' in r ? [r.image] : []));
+      let computed: Float32Array = new Float32Array(0);
+      if (decoded.length > 0) {
+        const crops = cropBuffer.subarray(0, decoded.length * grid.perImage * cropSize);
+        decoded.forEach((img, i) =>
+          grid.positions.forEach((pos, j) => extractCrop(img.tensor, pre.layout, H, W, pos.y, pos.x, patch, crops, (i * grid.perImage + j) * cropSize)),
+        );
+        const batches = await runBatched(
           s.session,
           { name: s.input, itemDims: cropDims },
           s.output,
           crops,
-          ok.length * grid.perImage,
+          decoded.length * grid.perImage,
           batch,
           s.fixedBatch,
           args.signal,
         );
-        for (const out of await batches) {
-          track(out);
-          A.append(out);
+        computed = batches.length === 1 ? batches[0] : concatRows(batches);
+      }
+      // A's rows in image order, whether computed or cached.
+      let c = 0;
+      for (const r of ok) {
+        const index = images.length;
+        let rows: Float32Array;
+        let img: { path: string; width: number; height: number; rgb: Uint8Array };
+        if ('cached' in r) {
+          rows = r.cached.rows;
+          img = { path: r.file, ...r.cached };
+          fromCache++;
+        } else {
+          rows = computed.subarray(c * rowsPerImage, (c + 1) * rowsPerImage);
+          c++;
+          img = r.image;
+          if (cache) await caching.add(cache.put(img.path, { width: img.width, height: img.height, rows, rgb: img.rgb }));
         }
+        track(rows);
+        A.append(rows);
+        await saving.add(args.savePixels(index, img.rgb));
+        images.push({ path: relativeImagePath(args.root, img.path), file: img.path, width: img.width, height: img.height });
       }
       next ??= load(consumed, want - images.length);
       if (Number.isFinite(want)) args.onProgress(images.length, Math.min(want, files.length - skipped.length));
       else args.onProgress(consumed, files.length);
     }
     await saving.drain();
+    await caching.drain();
   } finally {
     await saving.settle();
+    await caching.settle();
   }
-  return { A, images, skipped, minActivation, maxActivation, nonFinite };
+  return { A, images, skipped, minActivation, maxActivation, nonFinite, fromCache };
 }
 
 /** [h, w] of a layer's per-item shape ([p, h, w] NCHW, [h, w, p] NHWC); [1, 1] for vectors ([p]). */

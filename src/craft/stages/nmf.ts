@@ -33,23 +33,28 @@ export interface Factorisation extends NmfFit {
 export async function nmfStage(run: Run, m: Model, acts: Activations): Promise<Factorisation> {
   const o = run.options;
   run.stage('nmf');
-  const products = await productsFor(acts.A.view(), acts.A.rows, m.channels, o.concepts, m.factory);
-  let fit: NmfFit;
-  try {
-    fit = await fitNmf(products, {
-      components: o.concepts,
-      tol: o.tol,
-      maxIter: o.maxIter,
-      alphaW: o.alphaW,
-      signal: run.signal,
-      onIteration: (it, max) => run.progress('nmf', it, max, 'iterations'),
-    });
-  } finally {
-    await products.dispose();
-  }
+  // From the cache when these images were factorised with these settings before (run-cache.ts).
+  const fit = await run.cache.fit(
+    acts.images.map((im) => im.file),
+    async () => {
+      const products = await productsFor(acts.A.view(), acts.A.rows, m.channels, o.concepts, m.factory);
+      try {
+        return await fitNmf(products, {
+          components: o.concepts,
+          tol: o.tol,
+          maxIter: o.maxIter,
+          alphaW: o.alphaW,
+          signal: run.signal,
+          onIteration: (it, max) => run.progress('nmf', it, max, 'iterations'),
+        });
+      } finally {
+        await products.dispose();
+      }
+    },
+  );
   run.progress('nmf', fit.iterations, fit.iterations, 'iterations');
   run.log(
-    `NMF: ${fit.iterations} iterations${fit.converged ? '' : ' (stopped at max_iter, as the reference usually does)'}, relative reconstruction error ${fit.relativeError.toFixed(4)}.`,
+    `NMF${fit.cached ? ' (from the cache)' : ''}: ${fit.iterations} iterations${fit.converged ? '' : ' (stopped at max_iter, as the reference usually does)'}, relative reconstruction error ${fit.relativeError.toFixed(4)}.`,
   );
   const topCrops = run.inBackground(
     writeTopCrops({

@@ -79,26 +79,35 @@ export async function transformStage(run: Run, m: Model, acts: Activations, fit:
   run.stage('transform');
   const r = o.concepts;
   const images = acts.images.length;
-  const session = run.own(await m.factory.create(projectionGraph(m, fit.W, true).bytes, 'g with the projection on the concepts'));
-  const h = run.own(await m.factory.create(m.h.bytes, 'h (layer → output)'));
-  const projection = await projectImages({
-    pixels: (i) => run.pixels.read(i),
-    count: images,
-    preprocess: m.preprocess,
-    session,
-    input: m.info.inputName,
-    concepts: r,
-    batch: m.gBatch,
-    fixedBatch: m.info.fixedBatch,
-    onProgress: (done, total) => run.progress('transform', done, total, 'images'),
-    signal: run.signal,
-    h: { session: h, layer: m.layer, input: m.h.inputs[0].name, output: m.h.outputs[0].name },
+  // From the cache when this fit's second pass was run before (its key holds W, the images and the model).
+  const { U, outputs, cached } = await run.cache.coefficients(images, async () => {
+    // Both released once the pass is done (their arenas are not needed by the solve and the later stages).
+    const session = run.own(await m.factory.create(projectionGraph(m, fit.W, true).bytes, 'g with the projection on the concepts'));
+    const h = run.own(await m.factory.create(m.h.bytes, 'h (layer → output)'));
+    const projection = await projectImages({
+      pixels: (i) => run.pixels.read(i),
+      count: images,
+      preprocess: m.preprocess,
+      session,
+      input: m.info.inputName,
+      concepts: r,
+      batch: m.gBatch,
+      fixedBatch: m.info.fixedBatch,
+      onProgress: (done, total) => run.progress('transform', done, total, 'images'),
+      signal: run.signal,
+      h: { session: h, layer: m.layer, input: m.h.inputs[0].name, output: m.h.outputs[0].name },
+    }).finally(() => Promise.all([run.release(session), run.release(h)]));
+    if (projection.nonFinite > 0)
+      throw nonFiniteActivations(m.layer, projection.nonFinite, projection.projected.length, 'projections of the whole images on the concepts');
+    if (projection.minActivation < 0) throw negativeActivations(m.layer, projection.minActivation, 'on some images');
+    const rows = { rows: projection.positions, cols: r, data: projection.projected };
+    const { U } = await transformProjected(rows, fit.W, m.channels, { tol: o.tol, maxIter: o.maxIter, alphaW: o.alphaW, signal: run.signal });
+    return { U, outputs: projection.outputs! };
   });
-  if (projection.nonFinite > 0)
-    throw nonFiniteActivations(m.layer, projection.nonFinite, projection.projected.length, 'projections of the whole images on the concepts');
-  if (projection.minActivation < 0) throw negativeActivations(m.layer, projection.minActivation, 'on some images');
-  const rows = { rows: projection.positions, cols: r, data: projection.projected };
-  const { U } = await transformProjected(rows, fit.W, m.channels, { tol: o.tol, maxIter: o.maxIter, alphaW: o.alphaW, signal: run.signal });
+  if (cached) {
+    run.progress('transform', images, images, 'images');
+    run.log('Transform: the coefficients of every image and the predictions from the cache.');
+  }
   const latent = latentSize(m.layerShape, m.layerLayout);
   const hw = latent[0] * latent[1];
   return {
@@ -106,7 +115,7 @@ export async function transformStage(run: Run, m: Model, acts: Activations, fit:
     images,
     latent,
     of: (i) => Float32Array.from(U.data.subarray(i * hw * r, (i + 1) * hw * r)),
-    predictions: predictions(projection.outputs!, m.classes, m.classIndex, outputIsProbability(m)),
+    predictions: predictions(outputs, m.classes, m.classIndex, outputIsProbability(m)),
   };
 }
 

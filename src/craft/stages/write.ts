@@ -103,6 +103,8 @@ export async function writeStage(
     model: {
       path: m.info.path,
       hPath: m.hPath,
+      sha256: run.cache.modelSha256,
+      hSha256: run.cache.hSha256,
       inputName: m.info.inputName,
       inputShape: m.info.inputShape.map((d) => d ?? '?'),
       outputName: m.info.outputName,
