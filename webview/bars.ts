@@ -41,7 +41,11 @@ export function barList(bars: Bar[], o: BarListOptions): HTMLElement {
       const content = [
         swatch(b.concept.color),
         o.names.text(c, 'bar-name'),
-        h('span', { class: 'bar-track', attrs: { 'aria-hidden': 'true' } }, h('span', { class: 'bar-fill', style: { width: `${width.toFixed(2)}%`, '--concept': safeColor(b.concept.color) } })),
+        h(
+          'span',
+          { class: 'bar-track', attrs: { 'aria-hidden': 'true' } },
+          h('span', { class: 'bar-fill', style: { width: `${width.toFixed(2)}%`, '--concept': safeColor(b.concept.color) } }),
+        ),
         h('span', { class: 'bar-share' }, percent(b.share)),
         h('span', { class: 'bar-value' }, num(b.value)),
       ];

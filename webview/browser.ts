@@ -86,7 +86,16 @@ export class ImageBrowser {
     this.stageImg = h('img', { class: 'stage-img', attrs: { alt: '', draggable: 'false' } });
     this.overlays = h('div', { class: 'overlays', attrs: { 'aria-hidden': 'true' } });
     this.cropBox = h('div', { class: 'crop-box', attrs: { hidden: true, 'aria-hidden': 'true' } });
-    this.stage = h('div', { class: `stage${vm.pixelated ? ' pixelated' : ''}`, style: { 'aspect-ratio': W > 0 && H > 0 ? `${W} / ${H}` : '1 / 1', '--aspect': W > 0 && H > 0 ? String(W / H) : '1' } }, this.stageImg, this.overlays, this.cropBox);
+    this.stage = h(
+      'div',
+      {
+        class: `stage${vm.pixelated ? ' pixelated' : ''}`,
+        style: { 'aspect-ratio': W > 0 && H > 0 ? `${W} / ${H}` : '1 / 1', '--aspect': W > 0 && H > 0 ? String(W / H) : '1' },
+      },
+      this.stageImg,
+      this.overlays,
+      this.cropBox,
+    );
     // Least important first, so the most important concept's map is drawn on top.
     const tiles = vm.bundle.concepts.length;
     for (const c of [...vm.ordered].reverse()) {
@@ -103,7 +112,9 @@ export class ImageBrowser {
     this.whatIf = h('div', { class: 'whatif-slot' });
 
     const hasMaps = images.some((im) => im.maps);
-    const controls = hasMaps ? this.renderOverlayControls() : h('p', { class: 'muted' }, `No attribution maps: layer ${vm.bundle.layer.name} is not a spatial feature map.`);
+    const controls = hasMaps
+      ? this.renderOverlayControls()
+      : h('p', { class: 'muted' }, `No attribution maps: layer ${vm.bundle.layer.name} is not a spatial feature map.`);
     this.detail = h(
       'div',
       { class: 'browser-detail', attrs: { 'aria-label': 'Selected image', role: 'region' } },
@@ -153,7 +164,11 @@ export class ImageBrowser {
       this.otherOnly?.element,
       this.count,
     );
-    const hint = h('p', { class: 'muted hint' }, vm.post ? 'Arrow keys move through the images; Enter or double-click opens one in the editor.' : 'Arrow keys move through the images.');
+    const hint = h(
+      'p',
+      { class: 'muted hint' },
+      vm.post ? 'Arrow keys move through the images; Enter or double-click opens one in the editor.' : 'Arrow keys move through the images.',
+    );
     const list = h('div', { class: 'browser-list' }, toolbar, this.grid, h('div', { class: 'more-row' }, this.more), hint);
     this.element = h('div', { class: 'browser' }, this.notice(), this.detail, list);
 
@@ -400,7 +415,14 @@ export class ImageBrowser {
         { class: 'detail-actions' },
         button({ label: 'Previous', title: 'Previous image', onClick: () => this.step(-1) }),
         button({ label: 'Next', title: 'Next image', onClick: () => this.step(1) }),
-        vm.post ? button({ label: 'Open image', appearance: 'primary', title: 'Open the source image in an editor', onClick: () => vm.post?.({ type: 'openImage', image: i }) }) : null,
+        vm.post
+          ? button({
+              label: 'Open image',
+              appearance: 'primary',
+              title: 'Open the source image in an editor',
+              onClick: () => vm.post?.({ type: 'openImage', image: i }),
+            })
+          : null,
       ),
     );
     // A fresh what-if for each image, opened if it was open for the previous one.
@@ -410,7 +432,13 @@ export class ImageBrowser {
     replaceChildren(this.whatIf, section);
     replaceChildren(
       this.imageBars,
-      barList(barsFromValues(img.importances ?? [], vm.byIndex), { label: `Concept importance in ${img.path}`, of: 'this image', names: vm.names, valueName: 'Sobol total order', compact: true }),
+      barList(barsFromValues(img.importances ?? [], vm.byIndex), {
+        label: `Concept importance in ${img.path}`,
+        of: 'this image',
+        names: vm.names,
+        valueName: 'Sobol total order',
+        compact: true,
+      }),
     );
   }
 
@@ -437,9 +465,20 @@ export class ImageBrowser {
     return h(
       'p',
       { class: `detail-pred${other ? ' pred-other' : ''}` },
-      h('span', { attrs: { title: `The class the model gives the highest score${other ? `: not the explained ${vm.classLabel}, whose score the concepts still explain` : ''}.` } }, other ? '▲ Predicted as ' : 'Predicted as ', h('strong', null, predicted)),
+      h(
+        'span',
+        {
+          attrs: {
+            title: `The class the model gives the highest score${other ? `: not the explained ${vm.classLabel}, whose score the concepts still explain` : ''}.`,
+          },
+        },
+        other ? '▲ Predicted as ' : 'Predicted as ',
+        h('strong', null, predicted),
+      ),
       prob ? h('span', { attrs: { title: `Softmax probability the model gives ${vm.classLabel}.` } }, ` · ${vm.classLabel} probability ${prob}`) : null,
-      score ? h('span', { attrs: { title: `The model's output for ${vm.classLabel} before softmax (a logit): what the concepts explain.` } }, ` · score ${score}`) : null,
+      score
+        ? h('span', { attrs: { title: `The model's output for ${vm.classLabel} before softmax (a logit): what the concepts explain.` } }, ` · score ${score}`)
+        : null,
     );
   }
 
@@ -502,7 +541,10 @@ export class ImageBrowser {
               dblclick: () => vm.post?.({ type: 'openImage', image: i }),
             },
           },
-          h('img', { class: vm.pixelated ? 'pixelated' : '', attrs: { src: vm.url(img.thumbnail), alt: '', loading: 'lazy', decoding: 'async', draggable: 'false' } }),
+          h('img', {
+            class: vm.pixelated ? 'pixelated' : '',
+            attrs: { src: vm.url(img.thumbnail), alt: '', loading: 'lazy', decoding: 'async', draggable: 'false' },
+          }),
           mix,
           this.prediction(img, 'thumb'),
           h('span', { class: 'thumb-path' }, ...breakable(img.path)),

@@ -136,9 +136,16 @@ function matchRow(vm: ViewModel, set: ClassSetView, first: number, second: numbe
     left,
     h(
       'div',
-      { class: 'shared-cosine', attrs: { title: 'Cosine of the two concepts\' directions in the layer\'s channels (rows of W, normalised): 1 = the same direction, 0 = unrelated.' } },
+      {
+        class: 'shared-cosine',
+        attrs: { title: "Cosine of the two concepts' directions in the layer's channels (rows of W, normalised): 1 = the same direction, 0 = unrelated." },
+      },
       h('span', { class: 'cosine-value' }, m.cosine.toFixed(2)),
-      h('span', { class: 'cosine-track', attrs: { 'aria-hidden': 'true' } }, h('span', { class: 'cosine-fill', style: { width: `${(100 * cos).toFixed(1)}%` } })),
+      h(
+        'span',
+        { class: 'cosine-track', attrs: { 'aria-hidden': 'true' } },
+        h('span', { class: 'cosine-fill', style: { width: `${(100 * cos).toFixed(1)}%` } }),
+      ),
       h('span', { class: 'sr-only' }, ` cosine ${m.cosine.toFixed(3)}`),
     ),
     right,
@@ -152,7 +159,8 @@ function side(vm: ViewModel, set: ClassSetView, k: number, concept: number): HTM
   const cls = className(set.index.classes[k]);
   if (!run || !c) return h('div', { class: 'shared-side muted' }, `${cls}: concept ${concept} (not in its results)`);
   const rank = run.ranking.indexOf(concept) + 1;
-  const given = run.names && Object.prototype.hasOwnProperty.call(run.names, String(concept)) ? cleanConceptName(String(run.names[String(concept)])) : undefined;
+  const given =
+    run.names && Object.prototype.hasOwnProperty.call(run.names, String(concept)) ? cleanConceptName(String(run.names[String(concept)])) : undefined;
   const title = h('span', { class: 'shared-name' });
   // The rank beside a name the user gave (a name alone does not say it).
   const rankNote = h('span', { class: 'muted shared-rank' });
@@ -165,8 +173,24 @@ function side(vm: ViewModel, set: ClassSetView, k: number, concept: number): HTM
   const element = h(
     'div',
     { class: 'shared-side', style: { '--concept': safeColor(c.color) }, attrs: { 'data-class': k } },
-    h('div', { class: 'shared-head' }, swatch(c.color), h('span', { class: 'shared-class' }, cls), title, rankNote, h('span', { class: 'muted shared-share', attrs: { title: `Importance ${num(c.importance)} (Sobol total order)` } }, `${percent(c.share)} of the importance`)),
-    h('div', { class: `shared-crops${vm.pixelated ? ' pixelated' : ''}` }, ...crops.map((src, j) => h('img', { attrs: { src, alt: '', 'data-alt': `crop ${j + 1}`, loading: 'lazy', decoding: 'async', draggable: 'false' } }))),
+    h(
+      'div',
+      { class: 'shared-head' },
+      swatch(c.color),
+      h('span', { class: 'shared-class' }, cls),
+      title,
+      rankNote,
+      h(
+        'span',
+        { class: 'muted shared-share', attrs: { title: `Importance ${num(c.importance)} (Sobol total order)` } },
+        `${percent(c.share)} of the importance`,
+      ),
+    ),
+    h(
+      'div',
+      { class: `shared-crops${vm.pixelated ? ' pixelated' : ''}` },
+      ...crops.map((src, j) => h('img', { attrs: { src, alt: '', 'data-alt': `crop ${j + 1}`, loading: 'lazy', decoding: 'async', draggable: 'false' } })),
+    ),
   );
   const apply = () => {
     const text = label();
@@ -196,12 +220,30 @@ function confusionTable(set: ClassSetView): HTMLElement {
       'table',
       { class: 'confusion-table' },
       h('caption', { class: 'muted' }, caption),
-      h('thead', null, h('tr', null, h('th', { attrs: { scope: 'col' } }, ''), ...classes.map((c) => h('th', { attrs: { scope: 'col' } }, className(c))), h('th', { attrs: { scope: 'col' } }, 'other'), h('th', { attrs: { scope: 'col' } }, 'images'))),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          h('th', { attrs: { scope: 'col' } }, ''),
+          ...classes.map((c) => h('th', { attrs: { scope: 'col' } }, className(c))),
+          h('th', { attrs: { scope: 'col' } }, 'other'),
+          h('th', { attrs: { scope: 'col' } }, 'images'),
+        ),
+      ),
       h(
         'tbody',
         null,
         ...classes.map((c, a) =>
-          h('tr', null, h('th', { attrs: { scope: 'row' } }, className(c)), ...counts[a].map((v, b) => h('td', { class: a === b ? 'diagonal' : undefined }, String(v))), h('td', null, String(other[a])), h('td', null, String(totals[a]))),
+          h(
+            'tr',
+            null,
+            h('th', { attrs: { scope: 'row' } }, className(c)),
+            ...counts[a].map((v, b) => h('td', { class: a === b ? 'diagonal' : undefined }, String(v))),
+            h('td', null, String(other[a])),
+            h('td', null, String(totals[a])),
+          ),
         ),
       ),
     ),

@@ -54,10 +54,7 @@ export interface ButtonOptions {
 
 export function button(o: ButtonOptions): HTMLElement {
   const appearance = o.appearance ?? 'secondary';
-  const el =
-    kind === 'toolkit'
-      ? h('vscode-button', { attrs: { appearance } })
-      : h('button', { class: `btn btn-${appearance}`, attrs: { type: 'button' } });
+  const el = kind === 'toolkit' ? h('vscode-button', { attrs: { appearance } }) : h('button', { class: `btn btn-${appearance}`, attrs: { type: 'button' } });
   el.textContent = o.label;
   if (o.class) el.classList.add(...o.class.split(/\s+/).filter(Boolean));
   if (o.title) el.title = o.title;
@@ -94,7 +91,12 @@ export function checkbox(o: CheckboxOptions): CheckboxHandle {
     element = box;
   } else {
     box = h('input', { attrs: { type: 'checkbox', 'aria-label': o.label } });
-    element = h('label', { class: o.color ? 'check native-check concept-check' : 'check native-check', style }, box, h('span', { class: 'check-label' }, ...(o.content ?? [o.label])));
+    element = h(
+      'label',
+      { class: o.color ? 'check native-check concept-check' : 'check native-check', style },
+      box,
+      h('span', { class: 'check-label' }, ...(o.content ?? [o.label])),
+    );
   }
   box.checked = o.checked;
   // The toolkit's checkbox fires 'change' when `checked` is set from code too: only the user's changes

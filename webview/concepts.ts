@@ -96,7 +96,11 @@ function card(vm: ViewModel, c: ConceptEntry, topIn: number, actions: ConceptAct
 
   const element = h(
     'article',
-    { class: 'concept-card', attrs: { id: `concept-${c.index}`, tabindex: -1, 'data-concept': c.index, 'aria-labelledby': headingId }, style: { '--concept': safeColor(c.color) } },
+    {
+      class: 'concept-card',
+      attrs: { id: `concept-${c.index}`, tabindex: -1, 'data-concept': c.index, 'aria-labelledby': headingId },
+      style: { '--concept': safeColor(c.color) },
+    },
     h(
       'div',
       { class: 'card-head' },
@@ -106,15 +110,24 @@ function card(vm: ViewModel, c: ConceptEntry, topIn: number, actions: ConceptAct
       rename?.button,
       h('span', { class: 'card-share', attrs: { title: 'Share of the total importance' } }, percent(c.share)),
     ),
-    h('div', { class: 'share-track', attrs: { 'aria-hidden': 'true' } }, h('span', { class: 'share-fill', style: { width: `${Math.min(100, Math.max(0, c.share * 100)).toFixed(2)}%` } })),
     h(
-      'p',
-      { class: 'card-meta muted' },
-      `importance ${num(c.importance)}`,
-      images.length ? ` · most important in ${topIn} of ${images.length} images` : '',
+      'div',
+      { class: 'share-track', attrs: { 'aria-hidden': 'true' } },
+      h('span', { class: 'share-fill', style: { width: `${Math.min(100, Math.max(0, c.share * 100)).toFixed(2)}%` } }),
     ),
+    h('p', { class: 'card-meta muted' }, `importance ${num(c.importance)}`, images.length ? ` · most important in ${topIn} of ${images.length} images` : ''),
     agreement,
-    h('div', { class: 'strips' }, stripBlock('Top crops', `where the concept is strongest among all ${vm.bundle.settings?.patchSize ?? ''} px crops`, cropList, crops.length ? undefined : 'No crops were kept for this concept.'), regionList ? stripBlock('Top image regions', 'where its map is strongest in whole images, one region per image', regionList) : null),
+    h(
+      'div',
+      { class: 'strips' },
+      stripBlock(
+        'Top crops',
+        `where the concept is strongest among all ${vm.bundle.settings?.patchSize ?? ''} px crops`,
+        cropList,
+        crops.length ? undefined : 'No crops were kept for this concept.',
+      ),
+      regionList ? stripBlock('Top image regions', 'where its map is strongest in whole images, one region per image', regionList) : null,
+    ),
     refined.section,
     h('div', { class: 'card-actions' }, solo, refined.action),
   );
@@ -143,7 +156,12 @@ function tiles(vm: ViewModel, list: CropEntry[]): CropEntry[] {
 }
 
 function stripBlock(title: string, help: string, list: HTMLElement | undefined, empty?: string): HTMLElement {
-  return h('div', { class: 'strip' }, h('h4', { class: 'strip-title', attrs: { title: help } }, title, h('span', { class: 'strip-help muted' }, ` ${help}`)), list ?? h('p', { class: 'muted' }, empty ?? ''));
+  return h(
+    'div',
+    { class: 'strip' },
+    h('h4', { class: 'strip-title', attrs: { title: help } }, title, h('span', { class: 'strip-help muted' }, ` ${help}`)),
+    list ?? h('p', { class: 'muted' }, empty ?? ''),
+  );
 }
 
 function strip(vm: ViewModel, c: ConceptEntry, list: CropEntry[], kind: 'crop' | 'region', actions: ConceptActions): HTMLElement | undefined {
@@ -163,10 +181,23 @@ function strip(vm: ViewModel, c: ConceptEntry, list: CropEntry[], kind: 'crop' |
           'button',
           {
             class: 'crop',
-            attrs: { type: 'button', title: `${path}\n${where} · ${coefficient} ${num(k.coefficient)}\n${vm.post ? 'Open the image' : 'Show the image below'}`, 'data-image': k.image },
+            attrs: {
+              type: 'button',
+              title: `${path}\n${where} · ${coefficient} ${num(k.coefficient)}\n${vm.post ? 'Open the image' : 'Show the image below'}`,
+              'data-image': k.image,
+            },
             on: { click: () => actions.openCrop(c, k) },
           },
-          h('img', { attrs: { src: vm.url(k.file), alt: '', 'data-alt': `${kind} ${j + 1} from ${path}, ${coefficient} ${num(k.coefficient)}`, loading: 'lazy', decoding: 'async', draggable: 'false' } }),
+          h('img', {
+            attrs: {
+              src: vm.url(k.file),
+              alt: '',
+              'data-alt': `${kind} ${j + 1} from ${path}, ${coefficient} ${num(k.coefficient)}`,
+              loading: 'lazy',
+              decoding: 'async',
+              draggable: 'false',
+            },
+          }),
         ),
         h('span', { class: 'tile-coef', attrs: { 'aria-hidden': 'true' } }, num(k.coefficient)),
       );
@@ -179,10 +210,17 @@ function strip(vm: ViewModel, c: ConceptEntry, list: CropEntry[], kind: 'crop' |
  * leaving the field saves; an empty name removes it. The page shows the new name when the host
  * answers with 'names' (so a name that could not be saved is never shown).
  */
-function renameControl(vm: ViewModel, c: ConceptEntry, heading: HTMLElement): { button: HTMLElement; editor: HTMLElement; update(label: string, named: boolean): void } {
+function renameControl(
+  vm: ViewModel,
+  c: ConceptEntry,
+  heading: HTMLElement,
+): { button: HTMLElement; editor: HTMLElement; update(label: string, named: boolean): void } {
   const hintId = `concept-${c.index}-name-hint`;
   const HINT = 'Enter saves · Escape cancels · empty removes the name';
-  const input = h('input', { class: 'text-field name-input', attrs: { type: 'text', maxlength: MAX_CONCEPT_NAME, spellcheck: 'false', autocomplete: 'off', 'aria-describedby': hintId } });
+  const input = h('input', {
+    class: 'text-field name-input',
+    attrs: { type: 'text', maxlength: MAX_CONCEPT_NAME, spellcheck: 'false', autocomplete: 'off', 'aria-describedby': hintId },
+  });
   const hint = h('p', { class: 'name-hint muted', attrs: { id: hintId } }, HINT);
   const editor = h('div', { class: 'name-editor', attrs: { hidden: true } }, input, hint);
   const btn = h('button', { class: 'name-btn', attrs: { type: 'button' } }, h('span', { attrs: { 'aria-hidden': 'true' } }, '✎'));

@@ -12,7 +12,11 @@ const W = 320;
 const H = 190;
 const M = { left: 40, right: 10, top: 22, bottom: 34 };
 
-function s<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}, ...children: (SVGElement | string)[]): SVGElementTagNameMap[K] {
+function s<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | number> = {},
+  ...children: (SVGElement | string)[]
+): SVGElementTagNameMap[K] {
   const el = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
   for (const c of children) el.append(c);
@@ -21,10 +25,17 @@ function s<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, s
 
 /** True when `f` holds two curves of the same length ≥ 2 and their baselines, all finite. */
 export function usableFidelity(f: FidelityCurves | undefined): f is FidelityCurves {
-  const ok = (a: unknown, n?: number): a is number[] => Array.isArray(a) && a.length >= 2 && (n === undefined || a.length === n) && a.every((v) => typeof v === 'number' && Number.isFinite(v));
+  const ok = (a: unknown, n?: number): a is number[] =>
+    Array.isArray(a) && a.length >= 2 && (n === undefined || a.length === n) && a.every((v) => typeof v === 'number' && Number.isFinite(v));
   if (!f || typeof f !== 'object' || !ok(f.deletion)) return false;
   const n = f.deletion.length;
-  return ok(f.insertion, n) && !!f.random && ok(f.random.deletion, n) && ok(f.random.insertion, n) && [f.deletionAuc, f.insertionAuc, f.random.deletionAuc, f.random.insertionAuc].every(Number.isFinite);
+  return (
+    ok(f.insertion, n) &&
+    !!f.random &&
+    ok(f.random.deletion, n) &&
+    ok(f.random.insertion, n) &&
+    [f.deletionAuc, f.insertionAuc, f.random.deletionAuc, f.random.insertionAuc].every(Number.isFinite)
+  );
 }
 
 export const FIDELITY_READING =
@@ -77,7 +88,12 @@ export function renderFidelity(f: FidelityCurves, classLabel: string): HTMLEleme
       ),
       h(
         'p',
-        { class: 'fidelity-area muted', attrs: { title: `Area under the curve (trapezoids, x from 0 to 1), in logits; ${kind === 'deletion' ? 'a smaller area means the score falls faster' : 'a larger area means the score rises faster'}.` } },
+        {
+          class: 'fidelity-area muted',
+          attrs: {
+            title: `Area under the curve (trapezoids, x from 0 to 1), in logits; ${kind === 'deletion' ? 'a smaller area means the score falls faster' : 'a larger area means the score rises faster'}.`,
+          },
+        },
         `Area ${num(auc)} · random ${num(randomAuc)} (${kind === 'deletion' ? 'smaller' : 'larger'} is better)`,
       ),
     );
@@ -90,17 +106,15 @@ export function renderFidelity(f: FidelityCurves, classLabel: string): HTMLEleme
     h('span', { class: 'legend-item' }, legendLine('random'), ` random orders (mean of ${orders})`),
   );
 
-  return h(
-    'div',
-    { class: 'fidelity' },
-    legend,
-    h('div', { class: 'fidelity-panels' }, panel('deletion'), panel('insertion')),
-    table(f, classLabel),
-  );
+  return h('div', { class: 'fidelity' }, legend, h('div', { class: 'fidelity-panels' }, panel('deletion'), panel('insertion')), table(f, classLabel));
 }
 
 function legendLine(kind: 'ranked' | 'random'): SVGElement {
-  return s('svg', { class: 'legend-swatch', width: 26, height: 10, viewBox: '0 0 26 10', 'aria-hidden': 'true' }, s('line', { class: `curve curve-${kind}`, x1: 1, y1: 5, x2: 25, y2: 5 }));
+  return s(
+    'svg',
+    { class: 'legend-swatch', width: 26, height: 10, viewBox: '0 0 26 10', 'aria-hidden': 'true' },
+    s('line', { class: `curve curve-${kind}`, x1: 1, y1: 5, x2: 25, y2: 5 }),
+  );
 }
 
 function chart(ranked: number[], random: number[], lo: number, hi: number, r: number, xLabel: string, summary: string): SVGElement {
@@ -141,7 +155,12 @@ function chart(ranked: number[], random: number[], lo: number, hi: number, r: nu
 function table(f: FidelityCurves, classLabel: string): HTMLElement {
   const r = f.deletion.length - 1;
   const rows = Array.from({ length: r + 1 }, (_, k) =>
-    h('tr', null, h('th', { attrs: { scope: 'row' } }, String(k)), ...[f.deletion[k], f.random.deletion[k], f.insertion[k], f.random.insertion[k]].map((v) => h('td', null, num(v)))),
+    h(
+      'tr',
+      null,
+      h('th', { attrs: { scope: 'row' } }, String(k)),
+      ...[f.deletion[k], f.random.deletion[k], f.insertion[k], f.random.insertion[k]].map((v) => h('td', null, num(v))),
+    ),
   );
   return h(
     'details',
@@ -150,7 +169,11 @@ function table(f: FidelityCurves, classLabel: string): HTMLElement {
     h(
       'table',
       null,
-      h('caption', null, `The ${classLabel} score (class logit, mean over the images) with k concepts removed or added, in importance order and in random orders (mean of ${f.random.orders}).`),
+      h(
+        'caption',
+        null,
+        `The ${classLabel} score (class logit, mean over the images) with k concepts removed or added, in importance order and in random orders (mean of ${f.random.orders}).`,
+      ),
       h(
         'thead',
         null,
@@ -168,7 +191,12 @@ function table(f: FidelityCurves, classLabel: string): HTMLElement {
       h(
         'tfoot',
         null,
-        h('tr', null, h('th', { attrs: { scope: 'row' } }, 'Area'), ...[f.deletionAuc, f.random.deletionAuc, f.insertionAuc, f.random.insertionAuc].map((v) => h('td', null, num(v)))),
+        h(
+          'tr',
+          null,
+          h('th', { attrs: { scope: 'row' } }, 'Area'),
+          ...[f.deletionAuc, f.random.deletionAuc, f.insertionAuc, f.random.insertionAuc].map((v) => h('td', null, num(v))),
+        ),
       ),
     ),
   );

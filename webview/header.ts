@@ -16,7 +16,12 @@ export function renderHeader(vm: ViewModel, classSwitch?: HTMLElement | null): H
         'div',
         { class: 'header-actions', attrs: { role: 'group', 'aria-label': 'Export' } },
         button({ label: 'Open results folder', title: vm.runDir, onClick: () => vm.post?.({ type: 'openFolder' }) }),
-        button({ label: 'Save HTML report', appearance: 'primary', title: 'Write one self-contained HTML file with these results', onClick: () => vm.post?.({ type: 'exportHtml' }) }),
+        button({
+          label: 'Save HTML report',
+          appearance: 'primary',
+          title: 'Write one self-contained HTML file with these results',
+          onClick: () => vm.post?.({ type: 'exportHtml' }),
+        }),
       )
     : null;
 
@@ -41,7 +46,12 @@ export function renderHeader(vm: ViewModel, classSwitch?: HTMLElement | null): H
       `The model is cut in two at this layer: g (image → this layer) gives the activations the concepts are found in; h (this layer → class score) is what the importance and the fidelity curves ask.${shape ? ` Activation shape ${shape}${b.layer.spatial ? ' (channels × height × width)' : ''}.` : ''}`,
       shape,
     ),
-    fact('Class', label ?? `class ${b.class.index}`, `The class whose score is explained (output ${b.class.index} of the model): a concept's importance is its part in this class's score.`, label ? `class ${b.class.index}` : undefined),
+    fact(
+      'Class',
+      label ?? `class ${b.class.index}`,
+      `The class whose score is explained (output ${b.class.index} of the model): a concept's importance is its part in this class's score.`,
+      label ? `class ${b.class.index}` : undefined,
+    ),
     fact(
       'Images',
       `${b.images.length}`,
@@ -87,7 +97,12 @@ export function renderHeader(vm: ViewModel, classSwitch?: HTMLElement | null): H
         h('span', { class: 'sr-only' }, 'Time per stage: '),
         ...stages.flatMap(([k, v], j) => [
           j ? ' · ' : '',
-          h('span', { attrs: { title: STAGES[k] ? `${k}: ${STAGES[k]}` : k } }, `${k} ${seconds(v)}`, STAGES[k] ? h('span', { class: 'sr-only' }, ` (${STAGES[k]})`) : null),
+          h(
+            'span',
+            { attrs: { title: STAGES[k] ? `${k}: ${STAGES[k]}` : k } },
+            `${k} ${seconds(v)}`,
+            STAGES[k] ? h('span', { class: 'sr-only' }, ` (${STAGES[k]})`) : null,
+          ),
         ]),
       )
     : null;
@@ -136,7 +151,13 @@ export function renderHeader(vm: ViewModel, classSwitch?: HTMLElement | null): H
     h(
       'div',
       { class: 'title-row' },
-      h('div', { class: 'title-block' }, h('p', { class: 'eyebrow' }, vm.mode === 'report' ? 'CRAFT concept explanation · standalone report' : 'CRAFT concept explanation'), h('h1', null, title, h('span', { class: 'class-index' }, ` class ${b.class.index}`)), classSwitch),
+      h(
+        'div',
+        { class: 'title-block' },
+        h('p', { class: 'eyebrow' }, vm.mode === 'report' ? 'CRAFT concept explanation · standalone report' : 'CRAFT concept explanation'),
+        h('h1', null, title, h('span', { class: 'class-index' }, ` class ${b.class.index}`)),
+        classSwitch,
+      ),
       actions,
     ),
     stale,
@@ -168,13 +189,18 @@ const STAGES: Record<string, string> = {
 
 function nmfFact(nmf: ResultsBundle['nmf'], maxIter: number | undefined): HTMLElement {
   const capped = !nmf.converged && (maxIter === undefined || nmf.iterations >= maxIter);
-  const what = 'How much of the crop activations the concepts leave unexplained: ‖A − UW‖F / ‖A‖F, the relative error of the factorisation (0 % would be exact).';
+  const what =
+    'How much of the crop activations the concepts leave unexplained: ‖A − UW‖F / ‖A‖F, the relative error of the factorisation (0 % would be exact).';
   const stop = nmf.converged
     ? ` It converged after ${plural(nmf.iterations, 'iteration')}.`
     : capped
       ? ` It stopped at its cap of ${plural(nmf.iterations, 'iteration')} before reaching its tolerance. The reference stops at 200 iterations too; this is normal, not a failure.`
       : ` It stopped after ${plural(nmf.iterations, 'iteration')} before reaching its tolerance.`;
-  const detail = nmf.converged ? `converged, ${plural(nmf.iterations, 'iteration')}` : capped ? `${plural(nmf.iterations, 'iteration')} (the cap)` : plural(nmf.iterations, 'iteration');
+  const detail = nmf.converged
+    ? `converged, ${plural(nmf.iterations, 'iteration')}`
+    : capped
+      ? `${plural(nmf.iterations, 'iteration')} (the cap)`
+      : plural(nmf.iterations, 'iteration');
   return fact('NMF error', percent(nmf.reconstructionError), what + stop, detail);
 }
 
@@ -187,6 +213,12 @@ function fact(name: string, value: string, explain: string, detail?: string): HT
     'div',
     { class: 'fact', attrs: { title: explain } },
     h('dt', null, name),
-    h('dd', null, h('span', { class: 'fact-value' }, value), detail ? h('span', { class: 'fact-detail' }, detail) : null, h('span', { class: 'sr-only' }, ` ${explain}`)),
+    h(
+      'dd',
+      null,
+      h('span', { class: 'fact-value' }, value),
+      detail ? h('span', { class: 'fact-detail' }, detail) : null,
+      h('span', { class: 'sr-only' }, ` ${explain}`),
+    ),
   );
 }

@@ -64,7 +64,8 @@ function boot(): void {
       } else if (m.type === 'names' && typeof m.names === 'object' && m.names !== null) current?.names.set(m.names);
       else if (m.type === 'whatIfAnswer' && Number.isInteger(m.id)) receiveWhatIf(m);
       else if (m.type === 'children' && Array.isArray(m.children)) current?.refinements.set(m.children);
-      else if (m.type === 'refining' && Number.isInteger(m.concept)) current?.refinements.state(m.concept, m.running === true, typeof m.error === 'string' ? m.error : undefined);
+      else if (m.type === 'refining' && Number.isInteger(m.concept))
+        current?.refinements.state(m.concept, m.running === true, typeof m.error === 'string' ? m.error : undefined);
     });
     api.postMessage({ type: 'ready' });
     return;
@@ -145,10 +146,17 @@ function render(root: HTMLElement, view: ReportData, mode: Mode, store: StateSto
     },
   );
   const fidelity = usableFidelity(b.fidelity)
-    ? section('fidelity', 'Does the ranking hold?', `${FIDELITY_READING} Concepts are removed from (or added to) each image's activations in importance order; the score is the model's ${className} logit, averaged over the images.`, renderFidelity(b.fidelity, vm.classLabel))
+    ? section(
+        'fidelity',
+        'Does the ranking hold?',
+        `${FIDELITY_READING} Concepts are removed from (or added to) each image's activations in importance order; the score is the model's ${className} logit, averaged over the images.`,
+        renderFidelity(b.fidelity, vm.classLabel),
+      )
     : null;
   const cropsIntro = `Each concept's top crops (the ${b.settings?.patchSize ?? ''} px image patches where it is strongest) and its top image regions (where its map is strongest in whole images). When the two look alike the concept is the same at both scales.`;
-  const images = b.images[0]?.maps ? 'Each image with the concept attribution maps of its own top concepts overlaid, the model\'s prediction, and how much each concept matters for it.' : "Each image, the model's prediction, and how much each concept matters for it.";
+  const images = b.images[0]?.maps
+    ? "Each image with the concept attribution maps of its own top concepts overlaid, the model's prediction, and how much each concept matters for it."
+    : "Each image, the model's prediction, and how much each concept matters for it.";
 
   const shared = set
     ? section(
@@ -166,9 +174,20 @@ function render(root: HTMLElement, view: ReportData, mode: Mode, store: StateSto
     root,
     renderHeader(vm, set && post ? classSelector(set, post) : null),
     renderLineage(vm),
-    h('section', { class: 'panel-section section-importance', attrs: { 'aria-labelledby': 'importance-title' } }, h('h2', { attrs: { id: 'importance-title' } }, 'Concept importance'), importanceHelp, chart),
+    h(
+      'section',
+      { class: 'panel-section section-importance', attrs: { 'aria-labelledby': 'importance-title' } },
+      h('h2', { attrs: { id: 'importance-title' } }, 'Concept importance'),
+      importanceHelp,
+      chart,
+    ),
     fidelity,
-    section('concepts', 'Concepts', `${cropsIntro} ${post ? 'Activate a picture to open its source image; name a concept with the ✎ beside its title; Refine… splits a concept into sub-concepts found at an earlier layer.' : 'Activate a picture to show its source image below.'}`, concepts.element),
+    section(
+      'concepts',
+      'Concepts',
+      `${cropsIntro} ${post ? 'Activate a picture to open its source image; name a concept with the ✎ beside its title; Refine… splits a concept into sub-concepts found at an earlier layer.' : 'Activate a picture to show its source image below.'}`,
+      concepts.element,
+    ),
     shared,
     section('images', 'Images', images, browser.element),
   );

@@ -145,7 +145,11 @@ function refinement(vm: ViewModel, run: RefinedRun, index: number, parentLabel: 
             { class: 'sub-head' },
             swatch(s.color),
             h('span', { class: 'sub-name' }, name),
-            h('span', { class: 'sub-share', attrs: { title: `Share of the refined run's total importance (Sobol total order ${num(s.importance)})` } }, percent(s.share)),
+            h(
+              'span',
+              { class: 'sub-share', attrs: { title: `Share of the refined run's total importance (Sobol total order ${num(s.importance)})` } },
+              percent(s.share),
+            ),
           ),
           h(
             'ul',
@@ -156,7 +160,13 @@ function refinement(vm: ViewModel, run: RefinedRun, index: number, parentLabel: 
                 { class: 'tile' },
                 h('img', {
                   class: 'sub-crop',
-                  attrs: { src: vm.url(`${run.path}/${k.file}`), alt: `${name} of ${parentLabel}, crop ${j + 1}, coefficient ${num(k.coefficient)}`, loading: 'lazy', decoding: 'async', draggable: 'false' },
+                  attrs: {
+                    src: vm.url(`${run.path}/${k.file}`),
+                    alt: `${name} of ${parentLabel}, crop ${j + 1}, coefficient ${num(k.coefficient)}`,
+                    loading: 'lazy',
+                    decoding: 'async',
+                    draggable: 'false',
+                  },
                 }),
               ),
             ),

@@ -49,8 +49,7 @@ export function makeViewModel(view: ReportData, mode: Mode, post?: (m: FromWebvi
   const bundle = view.bundle;
   const byIndex = new Map(bundle.concepts.map((c) => [c.index, c]));
   const ranked = (bundle.ranking ?? []).map((i) => byIndex.get(i)).filter((c): c is ConceptEntry => c !== undefined);
-  const ordered =
-    ranked.length === bundle.concepts.length ? ranked : [...bundle.concepts].sort((a, b) => b.importance - a.importance || a.index - b.index);
+  const ordered = ranked.length === bundle.concepts.length ? ranked : [...bundle.concepts].sort((a, b) => b.importance - a.importance || a.index - b.index);
   const size = (bundle.settings?.preprocess?.size ?? [0, 0]) as [number, number];
   const base = (view.baseUrl || '.').replace(/\/+$/, '');
   const files = view.files;

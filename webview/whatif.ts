@@ -73,9 +73,22 @@ export function whatIfSection(vm: ViewModel, image: number): HTMLElement | null 
       result,
       changed
         ? line(a.target, a.reconstruction.target)
-        : h('p', { class: 'whatif-target' }, h('strong', null, cls), `: score ${num(a.target.logit)}, probability ${percent(a.target.probability)} on this image's reconstruction from its concepts.`),
+        : h(
+            'p',
+            { class: 'whatif-target' },
+            h('strong', null, cls),
+            `: score ${num(a.target.logit)}, probability ${percent(a.target.probability)} on this image's reconstruction from its concepts.`,
+          ),
       h('p', { class: 'muted' }, changed ? 'The model would then say:' : 'The model says:'),
-      h('ol', { class: 'whatif-top' }, ...a.top.slice(0, 3).map((s) => h('li', { class: s.index === vm.bundle.class.index ? 'is-target' : '' }, `${s.label ?? vm.className(s.index)} ${percent(s.probability)}`))),
+      h(
+        'ol',
+        { class: 'whatif-top' },
+        ...a.top
+          .slice(0, 3)
+          .map((s) =>
+            h('li', { class: s.index === vm.bundle.class.index ? 'is-target' : '' }, `${s.label ?? vm.className(s.index)} ${percent(s.probability)}`),
+          ),
+      ),
     );
   };
 

@@ -27,7 +27,14 @@ function unknownOption(arg: string): CraftError {
   const name = arg.replace(/^-+/, '').replace(/=.*$/, '');
   const flags = flagOptions();
   // "--maxImages", "--patchSize" (other surfaces' names) and near misses ("--concept").
-  const near = arg === '-h' ? 'help' : suggest(name, flags.map((o) => o.flag!), aliasesFor((o) => o.flag));
+  const near =
+    arg === '-h'
+      ? 'help'
+      : suggest(
+          name,
+          flags.map((o) => o.flag!),
+          aliasesFor((o) => o.flag),
+        );
   return usage(`Unknown option ${arg.replace(/=.*$/, '')}.${near ? ` Did you mean --${near}?` : ''}`, 'Run `craft --help` for the list of options.');
 }
 
@@ -64,7 +71,10 @@ export function parseArgs(argv: string[]): ParsedArgs {
     else {
       value = argv[i + 1];
       if (value !== undefined && value.startsWith('--')) {
-        throw usage(`--${name} needs a value (${o.meta}), but the next argument is the option ${value.replace(/=.*$/, '')}.`, `A value that starts with "--" is written --${name}=VALUE.`);
+        throw usage(
+          `--${name} needs a value (${o.meta}), but the next argument is the option ${value.replace(/=.*$/, '')}.`,
+          `A value that starts with "--" is written --${name}=VALUE.`,
+        );
       }
       i++;
     }
@@ -82,15 +92,28 @@ export function checkCommand(args: ParsedArgs, command: Command, positional: { m
   for (const name of args.given.keys()) {
     const o = flagOptions().find((x) => x.name === name)!;
     if (!o.commands!.includes(command)) {
-      const others = COMMANDS.filter((c) => o.commands!.includes(c)).map((c) => `craft ${c}`).join(', ');
+      const others = COMMANDS.filter((c) => o.commands!.includes(c))
+        .map((c) => `craft ${c}`)
+        .join(', ');
       // `craft explain --concept 3` most likely meant --concepts (--concept belongs to craft refine).
-      const near = suggest(o.flag!, flagOptions().filter((x) => x.commands!.includes(command)).map((x) => x.flag!));
-      throw usage(`--${o.flag} is not an option of craft ${command} (it belongs to ${others}).${near ? ` Did you mean --${near}?` : ''}`, `Usage: ${positional.usage}`);
+      const near = suggest(
+        o.flag!,
+        flagOptions()
+          .filter((x) => x.commands!.includes(command))
+          .map((x) => x.flag!),
+      );
+      throw usage(
+        `--${o.flag} is not an option of craft ${command} (it belongs to ${others}).${near ? ` Did you mean --${near}?` : ''}`,
+        `Usage: ${positional.usage}`,
+      );
     }
   }
   if (args.positional.length > positional.max) {
     const extra = args.positional[positional.max];
-    throw usage(`Unexpected argument ${JSON.stringify(extra)}: craft ${command} takes ${positional.max === 0 ? 'no arguments besides its options' : `${positional.max} argument${positional.max > 1 ? 's' : ''}`}.`, `Usage: ${positional.usage}`);
+    throw usage(
+      `Unexpected argument ${JSON.stringify(extra)}: craft ${command} takes ${positional.max === 0 ? 'no arguments besides its options' : `${positional.max} argument${positional.max > 1 ? 's' : ''}`}.`,
+      `Usage: ${positional.usage}`,
+    );
   }
   if (args.positional.length < positional.min) throw usage(`craft ${command} needs more arguments.`, `Usage: ${positional.usage}`);
   for (const [name, text] of args.given) {

@@ -58,7 +58,9 @@ export function printClassSet(result: ClassSetResult, json: boolean): string {
     lines.push(`Most confused pair: ${name(a)} / ${name(b)}: ${confusionText(index, pair.a, pair.b)}.`);
     lines.push(`Concepts they share (cosine of the concept directions, rank by importance in brackets):`);
     for (const m of pair.matches.slice(0, TOP)) {
-      lines.push(`  ${name(a)} concept ${m.a} (#${ba.concepts[m.a].rank + 1}) ~ ${name(b)} concept ${m.b} (#${bb.concepts[m.b].rank + 1}): ${m.cosine.toFixed(3)}`);
+      lines.push(
+        `  ${name(a)} concept ${m.a} (#${ba.concepts[m.a].rank + 1}) ~ ${name(b)} concept ${m.b} (#${bb.concepts[m.b].rank + 1}): ${m.cosine.toFixed(3)}`,
+      );
     }
   }
   lines.push(`Results: ${dir} (one run folder per class, and classes.json)`);

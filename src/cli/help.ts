@@ -34,7 +34,7 @@ function wrap(head: string, text: string): string {
 
 /** Options whose meaning or default differs under craft refine. */
 const REFINE_HELP: Record<string, string> = {
-  layer: 'the earlier layer to factorise the crops at (default: the last usable layer before the run\'s with a finer grid)',
+  layer: "the earlier layer to factorise the crops at (default: the last usable layer before the run's with a finer grid)",
   concepts: 'number of sub-concepts (1–512; default 5, or the crops kept when fewer)',
   batch: "batch size of every forward pass (default: the run's)",
   designs: "Sobol designs per concept block (default: the run's)",
@@ -52,8 +52,11 @@ function optionLine(o: OptionSpec, override?: string): string {
 /** `craft --help`, from the option table. */
 export function helpText(): string {
   const flags = flagOptions();
-  const forCommand = (c: 'explain' | 'layers' | 'report' | 'refine' | 'cache') => flags.filter((o) => o.commands!.includes(c) && o.name !== 'help' && o.name !== 'version');
-  const layers = forCommand('layers').map((o) => `--${o.flag}`).join(', ');
+  const forCommand = (c: 'explain' | 'layers' | 'report' | 'refine' | 'cache') =>
+    flags.filter((o) => o.commands!.includes(c) && o.name !== 'help' && o.name !== 'version');
+  const layers = forCommand('layers')
+    .map((o) => `--${o.flag}`)
+    .join(', ');
 
   return `craft — explain an ONNX image classifier's decision for one class with CRAFT concepts
 (Fel et al., "CRAFT: Concept Recursive Activation FacTorization for Explainability", CVPR 2023)
@@ -68,11 +71,15 @@ Usage:
   craft --help | --version
 
 explain options:
-${forCommand('explain').map((o) => optionLine(o)).join('\n')}
+${forCommand('explain')
+  .map((o) => optionLine(o))
+  .join('\n')}
 
 ${wrap('layers options:', `${layers} (as for explain; the probe runs on the CPU unless --provider says otherwise)`)}
 report options:
-${forCommand('report').map((o) => optionLine(o)).join('\n')}
+${forCommand('report')
+  .map((o) => optionLine(o))
+  .join('\n')}
 
 ${wrap('refine:', "the crops where the concept's coefficient reaches its 90th percentile, cut again from the run's images, factorised whole at an earlier layer into sub-concepts with their own importances (a new run, linked to its parent, in RESULTS_DIR/refined; refine it again for a tree)")}
 refine options:
@@ -81,7 +88,9 @@ ${forCommand('refine')
   .map((o) => optionLine(o, REFINE_HELP[o.name]))
   .join('\n')}
 cache options:
-${forCommand('cache').map((o) => optionLine(o)).join('\n')}
+${forCommand('cache')
+  .map((o) => optionLine(o))
+  .join('\n')}
 
 Flags take a value as --flag VALUE or --flag=VALUE; a value that starts with "--" needs the = form.
 Each flag may be given once (twice is an error). Flags override the --config file, whose keys are

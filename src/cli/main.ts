@@ -88,7 +88,11 @@ export async function main(argv: string[]): Promise<number> {
         return await runCache(args);
       default: {
         const near = suggest(args.command, Object.keys(USAGE));
-        throw new CraftError('usage', `Unknown command ${JSON.stringify(args.command)}.${near ? ` Did you mean ${near}?` : ''}`, 'Commands: explain, layers, report, refine, cache. Run `craft --help`.');
+        throw new CraftError(
+          'usage',
+          `Unknown command ${JSON.stringify(args.command)}.${near ? ` Did you mean ${near}?` : ''}`,
+          'Commands: explain, layers, report, refine, cache. Run `craft --help`.',
+        );
       }
     }
   } catch (e) {
@@ -204,14 +208,25 @@ async function runExplain(args: ParsedArgs, printer: ProgressPrinter, signal: Ab
   const { dir, bundle } = await explain({ ...options, ...hooks }).finally(done);
   printer.endLine();
   if (args.given.has('json')) {
-    process.stdout.write(JSON.stringify({ dir, provider: bundle.provider, importances: bundle.importances, ranking: bundle.ranking, timings: bundle.timings, warnings: bundle.warnings }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        dir,
+        provider: bundle.provider,
+        importances: bundle.importances,
+        ranking: bundle.ranking,
+        timings: bundle.timings,
+        warnings: bundle.warnings,
+      }) + '\n',
+    );
     return 0;
   }
   const cls = bundle.class.label ? `${bundle.class.index} (${bundle.class.label})` : String(bundle.class.index);
   const lines = [
     `CRAFT: class ${cls}, layer ${bundle.layer.name}, ${bundle.images.length} images, ${bundle.concepts.length} concepts, provider ${bundle.provider.toUpperCase()}, ${formatSeconds(bundle.timings.total)}`,
     'Concepts by importance (Sobol total order, share of total):',
-    ...bundle.ranking.map((c, k) => `  ${String(k + 1).padStart(2)}. concept ${c}: ${bundle.importances[c].toFixed(4)} (${(100 * bundle.concepts[c].share).toFixed(1)}%)`),
+    ...bundle.ranking.map(
+      (c, k) => `  ${String(k + 1).padStart(2)}. concept ${c}: ${bundle.importances[c].toFixed(4)} (${(100 * bundle.concepts[c].share).toFixed(1)}%)`,
+    ),
     ...(bundle.warnings.length ? ['Warnings:', ...bundle.warnings.map((w) => `  - ${w}`)] : []),
     `Results: ${dir}`,
   ];
@@ -319,7 +334,9 @@ async function runRefine(args: ParsedArgs, printer: ProgressPrinter, signal: Abo
     `CRAFT refine: concept ${result.concept} of class ${cls} at ${p.layer.name}: ${link.crops.length} crops with a coefficient ≥ ${link.threshold.toPrecision(4)} (its ${REFINE_PERCENTILE}th percentile), ` +
       `factorised at ${bundle.layer.name} into ${bundle.concepts.length} sub-concepts, provider ${bundle.provider.toUpperCase()}, ${formatSeconds(bundle.timings.total)}`,
     'Sub-concepts by importance (Sobol total order through the rest of the model, share of total):',
-    ...bundle.ranking.map((c, k) => `  ${String(k + 1).padStart(2)}. sub-concept ${c}: ${bundle.importances[c].toFixed(4)} (${(100 * bundle.concepts[c].share).toFixed(1)}%)`),
+    ...bundle.ranking.map(
+      (c, k) => `  ${String(k + 1).padStart(2)}. sub-concept ${c}: ${bundle.importances[c].toFixed(4)} (${(100 * bundle.concepts[c].share).toFixed(1)}%)`,
+    ),
     ...(bundle.warnings.length ? ['Warnings:', ...bundle.warnings.map((w) => `  - ${w}`)] : []),
     `Results: ${dir}`,
   ];

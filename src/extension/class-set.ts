@@ -33,7 +33,12 @@ export async function classSetView(runDir: string, webview: vscode.Webview): Pro
     set.index.classes.map(async (c) => {
       const dir = path.join(set.dir, c.run);
       const b = await readBundle(dir);
-      return { baseUrl: webview.asWebviewUri(vscode.Uri.file(dir)).toString(), concepts: b.concepts, ranking: b.ranking, names: readNames(dir, b.concepts.length) };
+      return {
+        baseUrl: webview.asWebviewUri(vscode.Uri.file(dir)).toString(),
+        concepts: b.concepts,
+        ranking: b.ranking,
+        names: readNames(dir, b.concepts.length),
+      };
     }),
   );
   return { index: set.index, current: set.position, runs };

@@ -8,8 +8,24 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 
 export const CODELENS_LANGUAGES = [
-  'python', 'json', 'jsonc', 'yaml', 'markdown', 'toml', 'ini', 'properties', 'plaintext', 'shellscript',
-  'javascript', 'typescript', 'javascriptreact', 'typescriptreact', 'julia', 'r', 'dockercompose', 'makefile',
+  'python',
+  'json',
+  'jsonc',
+  'yaml',
+  'markdown',
+  'toml',
+  'ini',
+  'properties',
+  'plaintext',
+  'shellscript',
+  'javascript',
+  'typescript',
+  'javascriptreact',
+  'typescriptreact',
+  'julia',
+  'r',
+  'dockercompose',
+  'makefile',
 ];
 
 /** Documents larger than this are not scanned (generated files, logs). */

@@ -187,7 +187,7 @@ export class Commands {
     const items: Item[] = runs.map((r) => ({
       label: entryHeadline(r),
       description: `class ${r.classIndex} · ${r.concepts} concepts · ${r.layer} · ${r.provider.toUpperCase()}`,
-      detail: `${formatDate(r.createdAt)} · ${vscode.workspace.asRelativePath(r.dir)} · model ${path.basename(r.model)}${r.set ? " · one class of a set" : ""}`,
+      detail: `${formatDate(r.createdAt)} · ${vscode.workspace.asRelativePath(r.dir)} · model ${path.basename(r.model)}${r.set ? ' · one class of a set' : ''}`,
       dir: r.dir,
     }));
     items.push({ label: '$(folder-opened) Browse…', description: 'a run folder elsewhere', alwaysShow: true });

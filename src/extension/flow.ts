@@ -73,15 +73,24 @@ export function normaliseArgs(raw: unknown): ExplainArgs {
     if (p.toLowerCase().endsWith('.onnx')) return { model: p };
     throw new CraftError('usage', `${path.basename(p)} is neither an .onnx model nor a folder of images.`);
   }
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new CraftError('usage', 'craft.explain takes an object of options, e.g. { model, images, class, layer }.');
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new CraftError('usage', 'craft.explain takes an object of options, e.g. { model, images, class, layer }.');
   const args: Record<string, unknown> = {};
   const known = argOptions();
   for (const [key, given] of Object.entries(raw as Record<string, unknown>)) {
     if (given === undefined) continue;
     const o = known.find((x) => x.arg === key);
     if (!o) {
-      const near = suggest(key, known.map((x) => x.arg!), aliasesFor((x) => x.arg));
-      throw new CraftError('usage', `craft.explain: unknown argument "${key}"${near ? `; did you mean "${near}"?` : '.'}`, `Arguments: ${known.map((x) => x.arg).join(', ')}.`);
+      const near = suggest(
+        key,
+        known.map((x) => x.arg!),
+        aliasesFor((x) => x.arg),
+      );
+      throw new CraftError(
+        'usage',
+        `craft.explain: unknown argument "${key}"${near ? `; did you mean "${near}"?` : '.'}`,
+        `Arguments: ${known.map((x) => x.arg).join(', ')}.`,
+      );
     }
     // Paths may come as a vscode.Uri (e.g. from another extension); they stay relative otherwise.
     const v = given instanceof vscode.Uri && (o.type === 'file' || o.type === 'folder' || o.type === 'path') ? given.fsPath : given;
@@ -138,7 +147,11 @@ function cachedEngine(engine: EngineQueries): EngineQueries {
 async function resolvePlan(args: ExplainArgs, engine: EngineQueries, onNote: (line: string) => void): Promise<RunPlan | undefined> {
   const folder = folderFor(args);
   if (!folder) {
-    throw new CraftError('usage', 'Open a folder first: CRAFT keeps its choices and results in the workspace.', 'File → Open Folder… on the folder that holds the model and the images.');
+    throw new CraftError(
+      'usage',
+      'Open a folder first: CRAFT keeps its choices and results in the workspace.',
+      'File → Open Folder… on the folder that holds the model and the images.',
+    );
   }
   const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(folder, p));
   const settings = readSettings(vscode.Uri.file(folder));
@@ -207,7 +220,9 @@ async function resolvePlan(args: ExplainArgs, engine: EngineQueries, onNote: (li
     if (Array.isArray(picked)) {
       // Each class's images in its sub-folder when the folder has one per class, else by prediction.
       byPrediction ??= await byPredictionUnlessFolders(images, picked, info.labels);
-      onNote(`Classes ${picked.join(', ')}: ${byPrediction ? 'each image under the class the model predicts for it' : "each class's images from its sub-folder"} of ${images}.`);
+      onNote(
+        `Classes ${picked.join(', ')}: ${byPrediction ? 'each image under the class the model predicts for it' : "each class's images from its sub-folder"} of ${images}.`,
+      );
     } else remember.class = picked;
   }
   // The class by its label, for the confirmation and the progress; best effort: a model the run cannot
@@ -223,7 +238,11 @@ async function resolvePlan(args: ExplainArgs, engine: EngineQueries, onNote: (li
     const listing = await engine.layers({ model, size, images, preset: args.preset ?? c.preset });
     const usable = listing.layers.filter((l) => l.nonNegative && l.cleanCut);
     if (usable.length === 0) {
-      throw new CraftError('model', `No layer of ${path.basename(model)} is a non-negative feature map on the probe images, and NMF needs activations ≥ 0.`, 'CRAFT splits the model after a ReLU (or a pooling after one); export a model whose feature maps pass through ReLU.');
+      throw new CraftError(
+        'model',
+        `No layer of ${path.basename(model)} is a non-negative feature map on the probe images, and NMF needs activations ≥ 0.`,
+        'CRAFT splits the model after a ReLU (or a pooling after one); export a model whose feature maps pass through ReLU.',
+      );
     }
     layer = await pickLayer(listing, c.layer);
     if (!layer) return undefined;
@@ -231,7 +250,8 @@ async function resolvePlan(args: ExplainArgs, engine: EngineQueries, onNote: (li
   }
 
   const patch = patchGiven ?? autoPatch(size!);
-  if (patchGiven === undefined) onNote(`Patch size ${patch} px (automatic for a ${size!.join('×')} input; set craft.patchSize or "patch" in ${path.basename(config.file)} to change it).`);
+  if (patchGiven === undefined)
+    onNote(`Patch size ${patch} px (automatic for a ${size!.join('×')} input; set craft.patchSize or "patch" in ${path.basename(config.file)} to change it).`);
   const outSetting = path.resolve(folder, settings.resultsFolder);
   const options = runOptions({
     ...DEFAULTS,

@@ -256,7 +256,10 @@ class ResultsPanel {
     this.set = set && { dir: path.dirname(this.runDir), classes: set.index.classes.length, position: set.current };
     // The model is hashed again at every show: it may have been retrained since the run.
     this.stale = await staleModel(this.bundle);
-    if (this.stale) this.log.info(`Results panel: the model of ${this.runDir} is ${this.stale === 'changed' ? 'changed' : 'gone'} since the run (${this.bundle.model.path}).`);
+    if (this.stale)
+      this.log.info(
+        `Results panel: the model of ${this.runDir} is ${this.stale === 'changed' ? 'changed' : 'gone'} since the run (${this.bundle.model.path}).`,
+      );
     this.shown++;
     this.names = readNames(this.runDir, this.bundle.concepts.length);
     // The refined runs are found again in the run's folder each time the page loads (reopened, restored).
@@ -404,7 +407,11 @@ export class PanelManager implements vscode.WebviewPanelSerializer<WebviewState>
     }
     const bundle = await readBundle(dir);
     const others = [...this.panels.values()];
-    const title = distinctTitle(bundle, dir, others.map((p) => p.panel.title));
+    const title = distinctTitle(
+      bundle,
+      dir,
+      others.map((p) => p.panel.title),
+    );
     const beside = others.find((p) => p.panel.active)?.panel.viewColumn ?? others.find((p) => p.panel.visible)?.panel.viewColumn;
     const panel = vscode.window.createWebviewPanel(
       VIEW_TYPE,
@@ -430,7 +437,17 @@ export class PanelManager implements vscode.WebviewPanelSerializer<WebviewState>
     }
     try {
       const bundle = await readBundle(dir);
-      this.adopt(panel, dir, bundle, undefined, distinctTitle(bundle, dir, [...this.panels.values()].map((p) => p.panel.title)));
+      this.adopt(
+        panel,
+        dir,
+        bundle,
+        undefined,
+        distinctTitle(
+          bundle,
+          dir,
+          [...this.panels.values()].map((p) => p.panel.title),
+        ),
+      );
       this.log.info(`Results panel restored: ${dir}`);
     } catch (e) {
       this.log.warn(`Results panel: cannot restore ${dir}: ${describeError(e)}`);
@@ -439,16 +456,27 @@ export class PanelManager implements vscode.WebviewPanelSerializer<WebviewState>
   }
 
   private adopt(panel: vscode.WebviewPanel, dir: string, bundle: ResultsBundle | undefined, loadError?: string, title?: string): ResultsPanel {
-    const p = new ResultsPanel(panel, dir, bundle, this.extensionUri, this.log, () => {
-      if (this.panels.get(p.runDir) === p) this.panels.delete(p.runDir);
-    }, () => this.trustedRoots(), {
-      moved: (from) => {
-        if (this.panels.get(from) === p) this.panels.delete(from);
-        this.panels.set(p.runDir, p);
+    const p = new ResultsPanel(
+      panel,
+      dir,
+      bundle,
+      this.extensionUri,
+      this.log,
+      () => {
+        if (this.panels.get(p.runDir) === p) this.panels.delete(p.runDir);
       },
-      refine: (run, concept) => this.actions?.refine(run, concept),
-      open: (run) => this.open(run),
-    }, loadError, title);
+      () => this.trustedRoots(),
+      {
+        moved: (from) => {
+          if (this.panels.get(from) === p) this.panels.delete(from);
+          this.panels.set(p.runDir, p);
+        },
+        refine: (run, concept) => this.actions?.refine(run, concept),
+        open: (run) => this.open(run),
+      },
+      loadError,
+      title,
+    );
     this.panels.set(dir, p);
     return p;
   }

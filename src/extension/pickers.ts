@@ -52,7 +52,9 @@ export function quickPick<T extends vscode.QuickPickItem>(items: T[], options: v
     seq: ++offered,
     title: options.title,
     placeHolder: options.placeHolder,
-    items: items.map((it) => (it.kind === vscode.QuickPickItemKind.Separator ? `-- ${it.label} --` : `${it.label}${it.description ? ` — ${it.description}` : ''}`)),
+    items: items.map((it) =>
+      it.kind === vscode.QuickPickItemKind.Separator ? `-- ${it.label} --` : `${it.label}${it.description ? ` — ${it.description}` : ''}`,
+    ),
     details: items.map((it) => it.detail),
   });
   if (shown.length > 50) shown.shift();
@@ -61,7 +63,13 @@ export function quickPick<T extends vscode.QuickPickItem>(items: T[], options: v
 
 /** quickPick with check boxes: the checked rows (in list order), or undefined when dismissed. */
 function quickPickMany<T extends vscode.QuickPickItem>(items: T[], options: vscode.QuickPickOptions & { title: string }): Thenable<T[] | undefined> {
-  shown.push({ seq: ++offered, title: options.title, placeHolder: options.placeHolder, items: items.map((it) => it.label), details: items.map((it) => it.detail) });
+  shown.push({
+    seq: ++offered,
+    title: options.title,
+    placeHolder: options.placeHolder,
+    items: items.map((it) => it.label),
+    details: items.map((it) => it.detail),
+  });
   if (shown.length > 50) shown.shift();
   return vscode.window.showQuickPick(items, { ...options, canPickMany: true });
 }
@@ -86,7 +94,10 @@ export async function pickModel(remembered: string | undefined, resultsFolder: s
   files.sort((a, b) => (a === remembered ? -1 : b === remembered ? 1 : relativeLabel(a).localeCompare(relativeLabel(b))));
   const items: PathItem[] = await Promise.all(
     files.map(async (f) => {
-      const bytes = await vscode.workspace.fs.stat(vscode.Uri.file(f)).then((st) => st.size, () => undefined);
+      const bytes = await vscode.workspace.fs.stat(vscode.Uri.file(f)).then(
+        (st) => st.size,
+        () => undefined,
+      );
       return {
         label: relativeLabel(f),
         description: [bytes !== undefined ? formatBytes(bytes) : undefined, f === remembered ? 'last used' : undefined].filter(Boolean).join(' · '),
@@ -234,7 +245,9 @@ export async function pickClass(model: ModelSummary, remembered?: string | numbe
     index: i,
   }));
   const rememberedIndex = items.findIndex(
-    (it) => remembered !== undefined && (String(it.index) === String(remembered).trim() || normaliseName(model.labels?.[it.index] ?? '') === normaliseName(String(remembered))),
+    (it) =>
+      remembered !== undefined &&
+      (String(it.index) === String(remembered).trim() || normaliseName(model.labels?.[it.index] ?? '') === normaliseName(String(remembered))),
   );
   const folderIndex = images ? classForFolder(images, model.labels, count) : undefined;
   const top: ClassItem[] = [];
@@ -257,7 +270,9 @@ export async function pickClass(model: ModelSummary, remembered?: string | numbe
   }
   const picked = await quickPick(rows, {
     title: title('class'),
-    placeHolder: model.labels ? `Which class to explain? (${count} classes; labels from ${path.basename(model.labelsSource)})` : `Which class to explain? (${count} classes, no labels found)`,
+    placeHolder: model.labels
+      ? `Which class to explain? (${count} classes; labels from ${path.basename(model.labelsSource)})`
+      : `Which class to explain? (${count} classes, no labels found)`,
     matchOnDescription: true,
     ignoreFocusOut: true,
   });

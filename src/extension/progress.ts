@@ -23,10 +23,7 @@ export function progressMessage(p: Progress, left: number | undefined): string {
   return `${Math.floor(overallPercent(p))}% · ${part}${p.stage} ${p.done}/${p.total} ${p.unit}${eta}`;
 }
 
-export type RunOutcome =
-  | { status: 'done'; dir: string; summary: RunSummary }
-  | { status: 'cancelled' }
-  | { status: 'error'; error: WorkerError };
+export type RunOutcome = { status: 'done'; dir: string; summary: RunSummary } | { status: 'cancelled' } | { status: 'error'; error: WorkerError };
 
 /** One run at a time; its handle lets "CRAFT: Cancel" (and tests) stop it. */
 export class Runs {
@@ -78,66 +75,60 @@ export class Runs {
 
   /** A task that writes a run (explain, a set, refine), under a cancellable progress notification. `out`: its results root. */
   private track(task: Extract<ToWorker, { type: 'explain' | 'explainClasses' | 'refine' }>, out: string, title: string): Thenable<RunOutcome> {
-    return vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
-      async (progress, token) => {
-        const started = Date.now();
-        let stage: string | undefined;
-        let stageStart = started;
-        let shown = 0;
-        const eta = new RunEta();
-        const shownNow = { title, messages: [] as string[] };
-        this.lastShown = shownNow;
-        let execPath: string | undefined;
-        try {
-          execPath = this.engineRuntime();
-        } catch (e) {
-          return { status: 'error', error: new WorkerError('usage', (e as Error).message) } as const;
-        }
-        const run = startWorker(
-          task,
-          {
-            execPath,
-            partialRoot: out,
-            onLog: (line) => this.log.info(line),
-            onProgress: (p) => {
-              const named = p.part ? `${p.part.label}: ${p.stage}` : p.stage;
-              if (named !== stage) {
-                if (stage) this.log.info(`Stage ${stage} finished in ${((Date.now() - stageStart) / 1000).toFixed(2)} s.`);
-                stage = named;
-                stageStart = Date.now();
-              }
-              const percent = overallPercent(p);
-              const increment = percent > shown ? percent - shown : 0;
-              shown = Math.max(shown, percent);
-              const message = progressMessage(p, eta.update(p));
-              progress.report({ message, increment });
-              shownNow.messages.push(message);
-              if (shownNow.messages.length > 500) shownNow.messages.splice(1, 1);
-            },
-          },
-        );
-        this.setCurrent(run);
-        const sub = token.onCancellationRequested(() => this.cancel());
-        this.log.info(`Engine process ${run.pid ?? '?'} started.`);
-        try {
-          const final = await run.finished;
-          if (final.type !== 'done') throw new WorkerError(undefined, `The engine answered a ${task.type} task without a result folder.`);
-          this.log.info(`Run finished in ${((Date.now() - started) / 1000).toFixed(2)} s: ${final.dir}`);
-          return { status: 'done', dir: final.dir, summary: final.summary } as const;
-        } catch (e) {
-          if (e instanceof CancelledError) {
-            this.log.info(`Run cancelled after ${((Date.now() - started) / 1000).toFixed(2)} s; no results were written.`);
-            return { status: 'cancelled' } as const;
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+      const started = Date.now();
+      let stage: string | undefined;
+      let stageStart = started;
+      let shown = 0;
+      const eta = new RunEta();
+      const shownNow = { title, messages: [] as string[] };
+      this.lastShown = shownNow;
+      let execPath: string | undefined;
+      try {
+        execPath = this.engineRuntime();
+      } catch (e) {
+        return { status: 'error', error: new WorkerError('usage', (e as Error).message) } as const;
+      }
+      const run = startWorker(task, {
+        execPath,
+        partialRoot: out,
+        onLog: (line) => this.log.info(line),
+        onProgress: (p) => {
+          const named = p.part ? `${p.part.label}: ${p.stage}` : p.stage;
+          if (named !== stage) {
+            if (stage) this.log.info(`Stage ${stage} finished in ${((Date.now() - stageStart) / 1000).toFixed(2)} s.`);
+            stage = named;
+            stageStart = Date.now();
           }
-          const error = e instanceof WorkerError ? e : new WorkerError(undefined, (e as Error)?.message ?? String(e));
-          return { status: 'error', error } as const;
-        } finally {
-          sub.dispose();
-          this.setCurrent(undefined);
+          const percent = overallPercent(p);
+          const increment = percent > shown ? percent - shown : 0;
+          shown = Math.max(shown, percent);
+          const message = progressMessage(p, eta.update(p));
+          progress.report({ message, increment });
+          shownNow.messages.push(message);
+          if (shownNow.messages.length > 500) shownNow.messages.splice(1, 1);
+        },
+      });
+      this.setCurrent(run);
+      const sub = token.onCancellationRequested(() => this.cancel());
+      this.log.info(`Engine process ${run.pid ?? '?'} started.`);
+      try {
+        const final = await run.finished;
+        if (final.type !== 'done') throw new WorkerError(undefined, `The engine answered a ${task.type} task without a result folder.`);
+        this.log.info(`Run finished in ${((Date.now() - started) / 1000).toFixed(2)} s: ${final.dir}`);
+        return { status: 'done', dir: final.dir, summary: final.summary } as const;
+      } catch (e) {
+        if (e instanceof CancelledError) {
+          this.log.info(`Run cancelled after ${((Date.now() - started) / 1000).toFixed(2)} s; no results were written.`);
+          return { status: 'cancelled' } as const;
         }
-      },
-    );
+        const error = e instanceof WorkerError ? e : new WorkerError(undefined, (e as Error)?.message ?? String(e));
+        return { status: 'error', error } as const;
+      } finally {
+        sub.dispose();
+        this.setCurrent(undefined);
+      }
+    });
   }
 
   /** Reads a model's facts in a worker (parsing a large model would block the host). */

@@ -39,7 +39,11 @@ const KEYS = ['run', 'concept', ...Object.keys(ARG_OPTIONS)];
 /** Reads craft.refine's argument object; a relative `run` is relative to the first workspace folder. */
 export function parseRefineArgs(raw: unknown): RefineArgs {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new CraftError('usage', 'craft.refine takes an object { run, concept, layer?, concepts? }.', 'run: a run folder; concept: its index, "#N" (rank) or its name.');
+    throw new CraftError(
+      'usage',
+      'craft.refine takes an object { run, concept, layer?, concepts? }.',
+      'run: a run folder; concept: its index, "#N" (rank) or its name.',
+    );
   }
   const args: Record<string, unknown> = {};
   for (const [key, given] of Object.entries(raw as Record<string, unknown>)) {
@@ -85,7 +89,11 @@ export class Refiner {
     const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
     const runDir = path.resolve(folder ?? '', args.run);
     if (!fs.existsSync(path.join(runDir, RESULTS_FILE))) {
-      throw new CraftError('input', `${runDir} holds no ${RESULTS_FILE}.`, 'Give a run folder written by CRAFT (inside the results folder, .craft by default).');
+      throw new CraftError(
+        'input',
+        `${runDir} holds no ${RESULTS_FILE}.`,
+        'Give a run folder written by CRAFT (inside the results folder, .craft by default).',
+      );
     }
     const bundle = await readBundle(runDir);
     const names = readNames(runDir, bundle.concepts.length);
@@ -157,7 +165,10 @@ export class Refiner {
   private async pickLayer(runDir: string, concept: number, label: string, bundle: ResultsBundle): Promise<string | undefined> {
     const choice = await this.runs.refineLayers(runDir, concept);
     if (!choice.layers.length || !choice.defaultLayer) {
-      throw new CraftError('model', `No layer before ${choice.parentLayer} can be used to refine: none is a non-negative 4-D feature map on the crops without a skip connection crossing it.`);
+      throw new CraftError(
+        'model',
+        `No layer before ${choice.parentLayer} can be used to refine: none is a non-negative 4-D feature map on the crops without a skip connection crossing it.`,
+      );
     }
     type Item = vscode.QuickPickItem & { layer: string };
     const ordered = [...choice.layers].reverse();

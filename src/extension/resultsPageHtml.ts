@@ -39,16 +39,24 @@ export interface PageSources {
 /** The page that runs media/webview.js in #craft-root. */
 export function resultsPageHtml(o: PageSources): string {
   const link = o.styleUrl ? `<link rel="stylesheet" href="${escapeHtml(o.styleUrl)}" nonce="${o.nonce}">` : '';
-  return page(o, link, `<main id="craft-root"></main>
-<script nonce="${o.nonce}" src="${escapeHtml(o.scriptUrl)}"></script>`);
+  return page(
+    o,
+    link,
+    `<main id="craft-root"></main>
+<script nonce="${o.nonce}" src="${escapeHtml(o.scriptUrl)}"></script>`,
+  );
 }
 
 /** The page shown instead when media/webview.js (at `missing`) has not been built. */
 export function notBuiltHtml(o: Omit<PageSources, 'scriptUrl' | 'styleUrl'> & { missing: string }): string {
-  return page(o, '', `<main id="craft-root"><div role="alert">
+  return page(
+    o,
+    '',
+    `<main id="craft-root"><div role="alert">
 <h2>CRAFT: the results view is not built</h2>
 <p>${escapeHtml(o.missing)} is missing. Build it with <code>npm run build</code> (or <code>npm run build:webview</code>), then reopen these results with “CRAFT: Open results…”.</p>
-<p>The results themselves are complete in the run folder.</p></div></main>`);
+<p>The results themselves are complete in the run folder.</p></div></main>`,
+  );
 }
 
 // The toolkit's FAST layer probes :focus-visible support at load with a <style> element, nonce'd from

@@ -172,7 +172,9 @@ export function startWorker(task: Exclude<ToWorker, { type: 'cancel' }>, hooks: 
 export function checkNodePath(file: string): string {
   const r = spawnSync(file, ['-p', 'process.versions.node'], { encoding: 'utf8', timeout: 15_000 });
   if (r.error || r.status !== 0) {
-    throw new Error(`The setting "craft.nodePath" names ${file}, which does not run as Node.js (${r.error?.message ?? `exit ${r.status}`}). Point it at a Node.js 20+ executable, or leave it empty to use VS Code's runtime.`);
+    throw new Error(
+      `The setting "craft.nodePath" names ${file}, which does not run as Node.js (${r.error?.message ?? `exit ${r.status}`}). Point it at a Node.js 20+ executable, or leave it empty to use VS Code's runtime.`,
+    );
   }
   const version = r.stdout.trim();
   if (!(Number(version.split('.')[0]) >= 20)) {

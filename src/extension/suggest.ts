@@ -21,9 +21,7 @@ export interface FolderCount {
 export function defaultImageFolder(folders: FolderCount[], roots: string[], remembered?: string): string | undefined {
   if (remembered && folders.some((f) => samePath(f.folder, remembered))) return folders.find((f) => samePath(f.folder, remembered))!.folder;
   const isRoot = (f: FolderCount) => roots.some((r) => samePath(r, f.folder));
-  const ranked = [...folders].sort(
-    (a, b) => Number(isRoot(a)) - Number(isRoot(b)) || b.direct - a.direct || a.folder.localeCompare(b.folder),
-  );
+  const ranked = [...folders].sort((a, b) => Number(isRoot(a)) - Number(isRoot(b)) || b.direct - a.direct || a.folder.localeCompare(b.folder));
   return ranked[0]?.folder;
 }
 
@@ -33,7 +31,10 @@ function samePath(a: string, b: string): boolean {
 
 /** A name as compared: lower case, '_', '-', '.', '/' and runs of spaces as one space. */
 export function normaliseName(s: string): string {
-  return s.toLowerCase().replace(/[\s_\-./]+/g, ' ').trim();
+  return s
+    .toLowerCase()
+    .replace(/[\s_\-./]+/g, ' ')
+    .trim();
 }
 
 /** The name and its singular guesses ("boots" → "boot", "boxes" → "box"). */

@@ -46,7 +46,12 @@ export class WhatIfClient {
       });
       this.child = child;
       child.stderr?.setEncoding('utf8');
-      child.stderr?.on('data', (chunk: string) => chunk.split(/\r?\n/).filter((l) => l.trim()).forEach((l) => this.options.onLog?.(`[what-if] ${l}`)));
+      child.stderr?.on('data', (chunk: string) =>
+        chunk
+          .split(/\r?\n/)
+          .filter((l) => l.trim())
+          .forEach((l) => this.options.onLog?.(`[what-if] ${l}`)),
+      );
       child.on('message', (raw: unknown) => {
         const m = raw as FromWhatIfWorker;
         if (m?.type === 'opened') resolve();

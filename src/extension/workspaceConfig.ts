@@ -84,10 +84,11 @@ export async function rememberChoices(folder: string, choices: Choices): Promise
   if (choices.model !== undefined && !samePath(old.model, choices.model)) {
     set('model', configPath(folder, choices.model));
     // Settings tied to the previous model no longer apply.
-    for (const key of ['h', 'labels']) if (key in current.raw) {
-      removed.push(key);
-      changed.push(`-${key}`);
-    }
+    for (const key of ['h', 'labels'])
+      if (key in current.raw) {
+        removed.push(key);
+        changed.push(`-${key}`);
+      }
   }
   if (choices.images !== undefined && !samePath(old.images, choices.images)) set('images', configPath(folder, choices.images));
   if (choices.class !== undefined && !sameClass(old.classId, choices.class, choices.classLabel)) set('class', choices.class);
@@ -109,7 +110,11 @@ export async function rememberChoices(folder: string, choices: Choices): Promise
 
 function sameClass(old: string | number | (string | number)[] | undefined, value: string | number, label: string | undefined): boolean {
   if (old === undefined || Array.isArray(old)) return false;
-  const norm = (x: string | number) => String(x).toLowerCase().replace(/[\s_\-/]+/g, ' ').trim();
+  const norm = (x: string | number) =>
+    String(x)
+      .toLowerCase()
+      .replace(/[\s_\-/]+/g, ' ')
+      .trim();
   return norm(old) === norm(value) || (label !== undefined && norm(old) === norm(label));
 }
 

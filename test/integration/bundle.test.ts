@@ -14,10 +14,12 @@ import { EXTENSION_ID, api, closeAll, waitFor, workspaceRoot } from './helpers';
 
 /** Absolute paths of the files shown in editor tabs. */
 function openFiles(): string[] {
-  return vscode.window.tabGroups.all.flatMap((g) => g.tabs).flatMap((t) => {
-    const uri = (t.input as { uri?: vscode.Uri } | undefined)?.uri;
-    return uri ? [uri.fsPath] : [];
-  });
+  return vscode.window.tabGroups.all
+    .flatMap((g) => g.tabs)
+    .flatMap((t) => {
+      const uri = (t.input as { uri?: vscode.Uri } | undefined)?.uri;
+      return uri ? [uri.fsPath] : [];
+    });
 }
 
 function writeRun(dir: string, bundle: unknown): string {
@@ -99,7 +101,10 @@ describe('results bundles', () => {
     // to show dialogs under test and says so, with the dialog's text), and nothing opens.
     for (const index of [1, 2]) {
       await assert.rejects(manager.openImage(dir, index), (e: unknown) => {
-        assert.match(String((e as Error)?.message ?? e), new RegExp(`refused to show dialog in tests\\. Contents: Open ${secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\?`));
+        assert.match(
+          String((e as Error)?.message ?? e),
+          new RegExp(`refused to show dialog in tests\\. Contents: Open ${secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\?`),
+        );
         return true;
       });
     }

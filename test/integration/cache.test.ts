@@ -53,10 +53,14 @@ describe('cache: stale results and CRAFT: Clear cache', () => {
     const show = async () => {
       await closeAll();
       assert.equal(await vscode.commands.executeCommand('craft.openResults', runDir), runDir);
-      return waitFor('the results page shown', () => {
-        const p = craft.panels.get(runDir);
-        return p && p.shown >= 1 ? p : undefined;
-      }, 60_000);
+      return waitFor(
+        'the results page shown',
+        () => {
+          const p = craft.panels.get(runDir);
+          return p && p.shown >= 1 ? p : undefined;
+        },
+        60_000,
+      );
     };
     assert.equal((await show()).stale, undefined, 'the model is as explained');
 

@@ -97,14 +97,44 @@ describe('cancel', () => {
     fs.mkdirSync(out, { recursive: true });
     const task = {
       type: 'explain' as const,
-      options: { ...DEFAULTS, model: path.join(root, 'model', 'fmnist_cnn.onnx'), images: path.join(root, 'images'), classId: 9, layer: LAYER, size: [28, 28] as [number, number], patch: 14, provider: 'cpu' as const, out },
+      options: {
+        ...DEFAULTS,
+        model: path.join(root, 'model', 'fmnist_cnn.onnx'),
+        images: path.join(root, 'images'),
+        classId: 9,
+        layer: LAYER,
+        size: [28, 28] as [number, number],
+        patch: 14,
+        provider: 'cpu' as const,
+        out,
+      },
     };
     const run = startWorker(task, { partialRoot: out, graceMs: 0 });
     // A concurrent CLI run on the same results folder, started after the worker (its partial folder is new to it).
     const cli = spawn(
       process.execPath,
-      [path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'bin', 'craft.js'), 'explain', '--model', task.options.model, '--images', task.options.images,
-        '--class', '9', '--layer', LAYER, '--size', '28', '--patch', '14', '--provider', 'cpu', '--out', out, '--json', '--quiet'],
+      [
+        path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'bin', 'craft.js'),
+        'explain',
+        '--model',
+        task.options.model,
+        '--images',
+        task.options.images,
+        '--class',
+        '9',
+        '--layer',
+        LAYER,
+        '--size',
+        '28',
+        '--patch',
+        '14',
+        '--provider',
+        'cpu',
+        '--out',
+        out,
+        '--json',
+        '--quiet',
+      ],
       { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
@@ -123,7 +153,11 @@ describe('cancel', () => {
     const { dir } = JSON.parse(stdout) as { dir: string };
     const bundle = await readBundle(dir);
     const files = [...bundle.images.flatMap((im) => [im.thumbnail, im.maps ?? im.thumbnail]), ...bundle.concepts.flatMap((c) => c.crops.map((k) => k.file))];
-    assert.deepEqual(files.filter((f) => !fs.existsSync(path.join(dir, f))), [], 'every file of the CLI run is there');
+    assert.deepEqual(
+      files.filter((f) => !fs.existsSync(path.join(dir, f))),
+      [],
+      'every file of the CLI run is there',
+    );
     assert.deepEqual(resultsEntries(out), { runs: [path.basename(dir)], partials: [] });
   });
 });

@@ -14,7 +14,14 @@ async function selectorFrame(page: Page, timeoutMs: number): Promise<Frame> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     for (const frame of page.frames()) {
-      if (frame !== page.mainFrame() && (await frame.locator('#class-select').count().catch(() => 0)) > 0) return frame;
+      if (
+        frame !== page.mainFrame() &&
+        (await frame
+          .locator('#class-select')
+          .count()
+          .catch(() => 0)) > 0
+      )
+        return frame;
     }
     await page.waitForTimeout(250);
   }
@@ -35,7 +42,10 @@ export async function severalClassesFromThePrompt(page: Page, workspace: string,
   await answer(page, 'class', 'Several', 'Several classes');
   await page.locator(`${QUICK_INPUT} .quick-input-title`, { hasText: 'classes' }).waitFor({ state: 'visible', timeout: 30_000 });
   for (const label of ['9 Ankle boot', '7 Sneaker']) {
-    const row = page.locator(`${QUICK_INPUT} .quick-input-list .monaco-list-row`).filter({ has: page.locator('.label-name', { hasText: label }) }).first();
+    const row = page
+      .locator(`${QUICK_INPUT} .quick-input-list .monaco-list-row`)
+      .filter({ has: page.locator('.label-name', { hasText: label }) })
+      .first();
     // A click on the row's label toggles its checkbox (VS Code's multi-select list).
     await row.locator('.quick-input-list-label').first().click();
   }
@@ -50,7 +60,9 @@ export async function severalClassesFromThePrompt(page: Page, workspace: string,
   const end = Date.now() + 180_000;
   let setDir: string | undefined;
   while (!setDir && Date.now() < end) {
-    setDir = (fs.existsSync(root) ? fs.readdirSync(root) : []).map((n) => path.join(root, n)).find((d) => !before.has(path.basename(d)) && fs.existsSync(path.join(d, 'classes.json')));
+    setDir = (fs.existsSync(root) ? fs.readdirSync(root) : [])
+      .map((n) => path.join(root, n))
+      .find((d) => !before.has(path.basename(d)) && fs.existsSync(path.join(d, 'classes.json')));
     if (!setDir) await page.waitForTimeout(250);
   }
   if (!setDir) throw new Error(`no set folder with classes.json appeared in ${root}`);

@@ -74,13 +74,20 @@ describe('several classes in one run', () => {
     );
     for (const c of index.classes) assert.ok(fs.existsSync(path.join(setDir, c.run, 'results.json')), c.run);
 
-    const panel = await waitFor('the panel of the first class, with its set', () => {
-      const p = craft.panels.get(dir);
-      return p && p.shown >= 1 && p.set ? p : undefined;
-    }, 60_000);
+    const panel = await waitFor(
+      'the panel of the first class, with its set',
+      () => {
+        const p = craft.panels.get(dir);
+        return p && p.shown >= 1 && p.set ? p : undefined;
+      },
+      60_000,
+    );
     assert.deepEqual(panel.set, { dir: setDir, classes: 2, position: 0 });
     assert.equal(panel.title, 'CRAFT: Ankle boot · ankle_boot (10)');
-    assert.ok(craft.logLines().some((l) => l.includes(`Set of 2 classes: ${setDir}`)), 'the log names the set');
+    assert.ok(
+      craft.logLines().some((l) => l.includes(`Set of 2 classes: ${setDir}`)),
+      'the log names the set',
+    );
     // A set's folder is not remembered as the image folder, nor its classes as the class.
     const remembered = readJson<Record<string, unknown>>(configFile());
     assert.deepEqual([remembered.images, remembered.class], [before.images, before.class]);
@@ -89,19 +96,31 @@ describe('several classes in one run', () => {
   it("the page's request for another class switches the same panel to that class's run, set and all", async () => {
     const root = workspaceRoot();
     const out = path.join(root, '.craft-set');
-    const setDir = path.join(out, fs.readdirSync(out).find((n) => !n.startsWith('.') && fs.statSync(path.join(out, n)).isDirectory())!);
+    const setDir = path.join(
+      out,
+      fs.readdirSync(out).find((n) => !n.startsWith('.') && fs.statSync(path.join(out, n)).isDirectory())!,
+    );
     const [boots, sneakers] = ['ankle-boot', 'sneaker'].map((r) => path.join(setDir, r));
 
     // The extension's panel code, with a log of its own, adopting a webview made here (the restore path).
     log = new Log();
     const extensionUri = vscode.extensions.getExtension(EXTENSION_ID)!.extensionUri;
     manager = new PanelManager(extensionUri, log);
-    const panel = vscode.window.createWebviewPanel(VIEW_TYPE, 'CRAFT set', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true });
+    const panel = vscode.window.createWebviewPanel(
+      VIEW_TYPE,
+      'CRAFT set',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      { enableScripts: true },
+    );
     await manager.deserializeWebviewPanel(panel, { runDir: boots });
-    const first = await waitFor('the results page of the ankle boots', () => {
-      const p = manager!.get(boots);
-      return p && p.shown >= 1 && p.set ? p : undefined;
-    }, 60_000);
+    const first = await waitFor(
+      'the results page of the ankle boots',
+      () => {
+        const p = manager!.get(boots);
+        return p && p.shown >= 1 && p.set ? p : undefined;
+      },
+      60_000,
+    );
     assert.equal(first.set?.position, 0);
 
     // A real message from the webview, through VS Code's channel.
@@ -116,15 +135,23 @@ describe('several classes in one run', () => {
 
     // The results page again: it loads the sneakers' run (the panel's run now), with the set.
     panel.webview.html = resultsHtml(panel.webview, extensionUri, panel.title);
-    const shown = await waitFor('the results page of the sneakers', () => {
-      const p = manager!.get(sneakers);
-      return p && p.ready > switched.ready && p.shown > switched.shown ? p : undefined;
-    }, 60_000);
+    const shown = await waitFor(
+      'the results page of the sneakers',
+      () => {
+        const p = manager!.get(sneakers);
+        return p && p.ready > switched.ready && p.shown > switched.shown ? p : undefined;
+      },
+      60_000,
+    );
     assert.equal(shown.runDir, sneakers);
     assert.equal(shown.concepts, 3);
     // Out of range (the set has 2 classes): refused and logged, nothing switches.
     panel.webview.html = askingPage(2);
-    await waitFor('the refusal in the log', () => log!.lines().some((l) => l.includes('ignored a malformed message {"type":"showClass","position":2}')), 30_000);
+    await waitFor(
+      'the refusal in the log',
+      () => log!.lines().some((l) => l.includes('ignored a malformed message {"type":"showClass","position":2}')),
+      30_000,
+    );
     assert.equal(manager.get(sneakers)?.runDir, sneakers);
     assert.ok(!log.lines().some((l) => l.includes('[error]')), log.lines().join('\n'));
   });

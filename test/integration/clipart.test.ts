@@ -68,7 +68,10 @@ describe('the clip-art MobileNetV2 in the real extension', function () {
     try {
       const dir = await explain({ maxImages: 6, concepts: 3 });
       assert.ok(dir, craft.lastError()?.message);
-      assert.match(craft.logLines().join('\n'), new RegExp(`The engine runs with ${process.execPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(Node\\.js \\d+\\.`));
+      assert.match(
+        craft.logLines().join('\n'),
+        new RegExp(`The engine runs with ${process.execPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(Node\\.js \\d+\\.`),
+      );
       await config.update('nodePath', path.join(clipart, 'labels.json'), vscode.ConfigurationTarget.Workspace);
       const before = craft.lastError();
       assert.equal(await explain({ maxImages: 6, concepts: 3 }), undefined, 'no run with a runtime that is not Node');

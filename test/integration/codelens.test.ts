@@ -39,7 +39,12 @@ describe('CodeLens', () => {
 
   it('appears on a Python string naming an existing model, and not on a missing one', async () => {
     const file = path.join(root, 'train.py');
-    fs.writeFileSync(file, ['import onnxruntime as ort', '', 'MODEL = "model/fmnist_cnn.onnx"', "OTHER = 'missing/nowhere.onnx'", 'sess = ort.InferenceSession(MODEL)', ''].join('\n'));
+    fs.writeFileSync(
+      file,
+      ['import onnxruntime as ort', '', 'MODEL = "model/fmnist_cnn.onnx"', "OTHER = 'missing/nowhere.onnx'", 'sess = ort.InferenceSession(MODEL)', ''].join(
+        '\n',
+      ),
+    );
     const found = await waitFor('a CodeLens', async () => {
       const l = craftLenses(await lenses(file));
       return l.length > 0 && l;
@@ -76,7 +81,10 @@ describe('CodeLens', () => {
     fs.writeFileSync(md, ['# Model', '', 'The classifier is [here](../model/fmnist_cnn.onnx).', ''].join('\n'));
     const yml = path.join(root, 'params.yaml');
     fs.writeFileSync(yml, ['train:', '  epochs: 3', 'export:', '  onnx: model/fmnist_cnn.onnx', ''].join('\n'));
-    for (const [file, line] of [[md, 2], [yml, 3]] as const) {
+    for (const [file, line] of [
+      [md, 2],
+      [yml, 3],
+    ] as const) {
       const found = await waitFor(`a CodeLens in ${path.basename(file)}`, async () => {
         const l = craftLenses(await lenses(file));
         return l.length > 0 && l;
@@ -89,6 +97,9 @@ describe('CodeLens', () => {
 
   it('finds quoted and bare references, once each', () => {
     const refs = findOnnxReferences('a = "x/y.onnx"\nb: z.onnx\n[m](../m.onnx) not.onnx.bak c.ONNX');
-    assert.deepEqual(refs.map((r) => r.text), ['x/y.onnx', 'z.onnx', '../m.onnx', 'c.ONNX']);
+    assert.deepEqual(
+      refs.map((r) => r.text),
+      ['x/y.onnx', 'z.onnx', '../m.onnx', 'c.ONNX'],
+    );
   });
 });

@@ -75,7 +75,13 @@ describe('errors', () => {
     const result = await within(
       60_000,
       'craft.explain',
-      vscode.commands.executeCommand('craft.explain', { images: 'images/ankle_boot', maxImages: 1, concepts: 50, reveal: false, out: path.join(root, '.craft-errors') }),
+      vscode.commands.executeCommand('craft.explain', {
+        images: 'images/ankle_boot',
+        maxImages: 1,
+        concepts: 50,
+        reveal: false,
+        out: path.join(root, '.craft-errors'),
+      }),
     );
     assert.equal(result, undefined);
     assert.equal(craft.lastError()?.kind, 'input');

@@ -17,12 +17,21 @@ function assertImportances(b: ResultsBundle): void {
   const r = b.concepts.length;
   const imp = b.importances;
   assert.equal(imp.length, r);
-  assert.ok(imp.every((v) => Number.isFinite(v) && v >= 0), `finite, non-negative importances: ${imp}`);
-  assert.ok(imp.some((v) => v > 0), `not all zero: ${imp}`);
+  assert.ok(
+    imp.every((v) => Number.isFinite(v) && v >= 0),
+    `finite, non-negative importances: ${imp}`,
+  );
+  assert.ok(
+    imp.some((v) => v > 0),
+    `not all zero: ${imp}`,
+  );
   // The global importance is the mean of the per-image ones.
   for (const im of b.images) {
     assert.equal(im.importances.length, r, im.path);
-    assert.ok(im.importances.every((v) => Number.isFinite(v) && v >= 0), `${im.path}: ${im.importances}`);
+    assert.ok(
+      im.importances.every((v) => Number.isFinite(v) && v >= 0),
+      `${im.path}: ${im.importances}`,
+    );
   }
   for (let c = 0; c < r; c++) {
     const mean = b.images.reduce((s, im) => s + im.importances[c], 0) / b.images.length;
@@ -31,7 +40,11 @@ function assertImportances(b: ResultsBundle): void {
   const total = imp.reduce((s, v) => s + v, 0);
   const shares = b.concepts.reduce((s, c) => s + c.share, 0);
   assert.ok(Math.abs(shares - 1) <= 1e-9, `shares sum to 1 (${shares})`);
-  assert.deepEqual([...b.ranking].sort(), Array.from({ length: r }, (_, c) => c), 'the ranking is a permutation');
+  assert.deepEqual(
+    [...b.ranking].sort(),
+    Array.from({ length: r }, (_, c) => c),
+    'the ranking is a permutation',
+  );
   for (let k = 1; k < r; k++) {
     assert.ok(imp[b.ranking[k - 1]] >= imp[b.ranking[k]], `ranking ${b.ranking} follows importances ${imp}`);
   }
@@ -136,7 +149,11 @@ describe('craft.explain', () => {
       assert.ok(match, `message "${m}"`);
       return Number(match[1]);
     });
-    assert.deepEqual(percents, [...percents].sort((a, b) => a - b), 'the percentage never goes back');
+    assert.deepEqual(
+      percents,
+      [...percents].sort((a, b) => a - b),
+      'the percentage never goes back',
+    );
     assert.equal(percents[percents.length - 1], 100);
   });
 
@@ -234,7 +251,12 @@ describe('remembered choices (craft.config.json)', () => {
   it('merges into an existing file: the file kept as written except the keys set', async () => {
     const raw = readJson(configFile);
     // Notes ("$" keys), a hand layout and a byte order mark stay; only "images" changes.
-    const written = '\uFEFF' + JSON.stringify({ $schema: 'x.json', $comment: { keep: true }, ...raw, class: 'sneaker', images: 'images/ankle_boot' }, null, 2).replace(/\[\s*28,\s*28\s*\]/, '[28,28]');
+    const written =
+      '\uFEFF' +
+      JSON.stringify({ $schema: 'x.json', $comment: { keep: true }, ...raw, class: 'sneaker', images: 'images/ankle_boot' }, null, 2).replace(
+        /\[\s*28,\s*28\s*\]/,
+        '[28,28]',
+      );
     fs.writeFileSync(configFile, written);
     const dir = await within(
       120_000,
@@ -280,7 +302,11 @@ describe('remembered choices (craft.config.json)', () => {
     const cfg = readJson(configFile);
     assert.ok(cfg.model && cfg.images && cfg.class && cfg.layer);
     // A prompt would never be answered here: `within` fails the test instead of hanging.
-    const dir = await within(120_000, 'craft.explain', vscode.commands.executeCommand<string | undefined>('craft.explain', { maxImages: 30, concepts: 3, designs: 4, reveal: false }));
+    const dir = await within(
+      120_000,
+      'craft.explain',
+      vscode.commands.executeCommand<string | undefined>('craft.explain', { maxImages: 30, concepts: 3, designs: 4, reveal: false }),
+    );
     assert.ok(dir);
     const b = readJson<ResultsBundle>(path.join(dir, 'results.json'));
     assert.deepEqual(b.class, { index: 9, label: 'Ankle boot' });

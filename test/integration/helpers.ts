@@ -128,7 +128,10 @@ export async function acceptUntil<T>(what: string, probe: () => T | Falsy | Prom
 /** Whether a command's promise has settled (for acceptUntil). */
 export function settled(p: Thenable<unknown>): () => boolean {
   let done = false;
-  void Promise.resolve(p).then(() => (done = true), () => (done = true));
+  void Promise.resolve(p).then(
+    () => (done = true),
+    () => (done = true),
+  );
   return () => done;
 }
 

@@ -40,9 +40,16 @@ function report(result: SuiteResult): void {
  * compiled `*.test.js` runs.
  */
 export function testFiles(dir: string = __dirname, sources: string = path.resolve(dir, '../../../test/integration')): string[] {
-  const compiled = fs.readdirSync(dir).filter((f) => f.endsWith('.test.js')).sort();
+  const compiled = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.test.js'))
+    .sort();
   if (!fs.existsSync(sources)) return compiled.map((f) => path.join(dir, f));
-  const expected = fs.readdirSync(sources).filter((f) => f.endsWith('.test.ts')).sort().map((f) => f.replace(/\.ts$/, '.js'));
+  const expected = fs
+    .readdirSync(sources)
+    .filter((f) => f.endsWith('.test.ts'))
+    .sort()
+    .map((f) => f.replace(/\.ts$/, '.js'));
   const missing = expected.filter((f) => !compiled.includes(f));
   if (missing.length > 0) throw new Error(`not compiled (build first: npm run build): ${missing.join(', ')} in ${dir}`);
   return expected.map((f) => path.join(dir, f));

@@ -76,8 +76,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--ui-check') {
       opts.uiCheck = true;
       uiCheckAsked = true;
-    }
-    else if (a === '--no-ui-check') opts.uiCheck = false;
+    } else if (a === '--no-ui-check') opts.uiCheck = false;
     else if (a === '--grep') opts.grep = value() || undefined;
     else if (a === '--verbose') opts.verbose = true;
     else if (a === '--keep-temp') opts.keepTemp = true;
@@ -90,9 +89,7 @@ function parseArgs(argv: string[]): Options {
 }
 
 function serverDir(): string {
-  return (
-    process.env.CRAFT_VSCODE_SERVER_DIR ?? path.join(os.homedir(), '.cache', 'craft-vscode-server', CODE_SERVER_VERSION)
-  );
+  return process.env.CRAFT_VSCODE_SERVER_DIR ?? path.join(os.homedir(), '.cache', 'craft-vscode-server', CODE_SERVER_VERSION);
 }
 
 /** Runs scripts/setup-code-server.sh unless its completion marker exists; returns lib/vscode. */
@@ -161,16 +158,21 @@ export function sleep(ms: number): Promise<void> {
 export function serverArgs(vscodeDir: string, port: number, dirs: string[]): string[] {
   return [
     path.join(vscodeDir, 'out', 'server-main.js'),
-    '--host', '127.0.0.1',
-    '--port', String(port),
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
     '--without-connection-token',
     '--accept-server-license-terms',
     '--enable-smoke-test-driver',
     '--disable-telemetry',
     '--disable-workspace-trust',
-    '--server-data-dir', dirs[0],
-    '--user-data-dir', dirs[1],
-    '--extensions-dir', dirs[2],
+    '--server-data-dir',
+    dirs[0],
+    '--user-data-dir',
+    dirs[1],
+    '--extensions-dir',
+    dirs[2],
   ];
 }
 
@@ -293,7 +295,10 @@ export class Run {
 
 async function paletteCheck(page: Page, screenshotDir: string): Promise<string> {
   // F1 opens the command palette; type a command without running it.
-  await page.locator('.monaco-workbench').click({ position: { x: 600, y: 300 } }).catch(() => undefined);
+  await page
+    .locator('.monaco-workbench')
+    .click({ position: { x: 600, y: 300 } })
+    .catch(() => undefined);
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: 15_000 });
@@ -374,7 +379,7 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
       'panel: restored with its cards after a window reload (serializer)',
       'names: the restored panel is shown the concept name from names.json',
       'panel (restored): clicking a crop opens its source image in an editor',
-      'what-if: the large view\'s sliders ask the engine, whose answer (score and probability against the reconstruction) arrives in well under a second',
+      "what-if: the large view's sliders ask the engine, whose answer (score and probability against the reconstruction) arrives in well under a second",
       'panel: "Refine…" on a concept card asks for the layer, then nests the sub-concepts in that card; "Open sub-concepts" opens the refined run',
       'palette: "Several classes…" in the class prompt runs two classes; the panel switches class with its selector',
       'panel: no CSP violation in the results webview frames (first open, report, reload, restored panel, refined run, a set)',
@@ -402,11 +407,14 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
       const [images, cls] = [r.offered.images, r.offered.class];
       if (images[0] !== 'images/ankle_boot · 200 images · suggested (most images directly)') throw new Error(`images prompt rows: ${JSON.stringify(images)}`);
       if (!images.some((row) => row.startsWith('. · '))) throw new Error(`no row for the workspace folder: ${JSON.stringify(images)}`);
-      if (cls[0] !== '-- matches the image folder ankle_boot --' || cls[1] !== '9 Ankle boot · matches the folder') throw new Error(`class prompt rows: ${JSON.stringify(cls.slice(0, 4))}`);
+      if (cls[0] !== '-- matches the image folder ankle_boot --' || cls[1] !== '9 Ankle boot · matches the folder')
+        throw new Error(`class prompt rows: ${JSON.stringify(cls.slice(0, 4))}`);
     });
     await check(names[3], async () => {
       log(`ui: progress notification:\n  ${r.progress.join('\n  ')}`);
-      const good = r.progress.filter((t) => /CRAFT: explaining Ankle boot \(ankle_boot\).*\d{1,3}% · (model|activations|nmf|transform|importance|fidelity|maps|write) \d+\/\d+ \w+/.test(t));
+      const good = r.progress.filter((t) =>
+        /CRAFT: explaining Ankle boot \(ankle_boot\).*\d{1,3}% · (model|activations|nmf|transform|importance|fidelity|maps|write) \d+\/\d+ \w+/.test(t),
+      );
       if (good.length === 0) throw new Error(`no progress text with the class and a percentage: ${JSON.stringify(r.progress)}`);
     });
     await check(names[4], async () => {
@@ -502,7 +510,8 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
     await check(names[9], async () => {
       const { frame } = await conceptCards(page, r.concepts, 10_000);
       const shown = await waitForReceived(frame, (m) => m.type === 'show');
-      if (shown.type !== 'show' || JSON.stringify(shown.names) !== JSON.stringify({ 0: NAME })) throw new Error(`the restored page was sent ${JSON.stringify(shown)}`);
+      if (shown.type !== 'show' || JSON.stringify(shown.names) !== JSON.stringify({ 0: NAME }))
+        throw new Error(`the restored page was sent ${JSON.stringify(shown)}`);
       if (fs.readFileSync(resultsJson, 'utf8') !== resultsBefore) throw new Error('results.json changed');
     });
     await check(names[10], async () => {
@@ -547,7 +556,12 @@ async function explainUiCheck(browser: Browser, base: string, port: number, tmpR
       await page.screenshot({ path: path.join(screenshotDir, 'ui-failure.png') }).catch(() => undefined);
       const relevant = consoleLines.filter((l) => !NOISE.some((re) => re.test(l)) || /service worker/i.test(l));
       process.stdout.write(`ui window console (last lines):\n${relevant.slice(-60).join('\n')}\n`);
-      process.stdout.write(`ui frames: ${page.frames().map((f) => f.url().slice(0, 160)).join('\n  ')}\n`);
+      process.stdout.write(
+        `ui frames: ${page
+          .frames()
+          .map((f) => f.url().slice(0, 160))
+          .join('\n  ')}\n`,
+      );
     }
     await context.close().catch(() => undefined);
   }
@@ -615,17 +629,18 @@ async function main(): Promise<number> {
         // detached: Node calls setsid(2), so the server and every extension
         // host it forks form one process group that cleanup() kills.
         const logFd = fs.openSync(serverLog, 'a');
-        run.server = spawn(
-          process.execPath,
-          serverArgs(vscodeDir, port, dirs),
-          {
-            detached: true,
-            stdio: ['ignore', logFd, logFd],
-            // The extension host inherits this environment: index.ts writes
-            // its counts to CRAFT_IT_RESULT_FILE.
-            env: { ...withoutGrep(process.env), ...(opts.grep ? { CRAFT_IT_GREP: opts.grep } : {}), CRAFT_IT_RESULT_FILE: resultFile, CRAFT_IT_WORKSPACE: workspace },
+        run.server = spawn(process.execPath, serverArgs(vscodeDir, port, dirs), {
+          detached: true,
+          stdio: ['ignore', logFd, logFd],
+          // The extension host inherits this environment: index.ts writes
+          // its counts to CRAFT_IT_RESULT_FILE.
+          env: {
+            ...withoutGrep(process.env),
+            ...(opts.grep ? { CRAFT_IT_GREP: opts.grep } : {}),
+            CRAFT_IT_RESULT_FILE: resultFile,
+            CRAFT_IT_WORKSPACE: workspace,
           },
-        );
+        });
         fs.closeSync(logFd);
         const base = `http://127.0.0.1:${port}`;
         await waitForServer(`${base}/version`, run.server, 60_000);
@@ -738,8 +753,7 @@ async function main(): Promise<number> {
     if (timer) clearTimeout(timer);
   }
 
-  const failedRun =
-    harnessError !== undefined || (result?.failed ?? 1) > 0 || [...suiteChecks, ...uiChecks].some((c) => c.error !== undefined);
+  const failedRun = harnessError !== undefined || (result?.failed ?? 1) > 0 || [...suiteChecks, ...uiChecks].some((c) => c.error !== undefined);
   if (failedRun && page) {
     try {
       fs.mkdirSync(opts.screenshotDir, { recursive: true });

@@ -12,10 +12,15 @@ import { CONFIRM_TITLE, acceptUntil, api, settled, closeAll, promptAfter, prompt
 async function diagnostics(file: string, settle: (d: vscode.Diagnostic[]) => boolean): Promise<vscode.Diagnostic[]> {
   const doc = await vscode.workspace.openTextDocument(file);
   await vscode.window.showTextDocument(doc);
-  return waitFor(`JSON diagnostics of ${path.basename(path.dirname(file))}/${path.basename(file)}`, () => {
-    const d = vscode.languages.getDiagnostics(doc.uri);
-    return settle(d) && d;
-  }, 60_000, 200);
+  return waitFor(
+    `JSON diagnostics of ${path.basename(path.dirname(file))}/${path.basename(file)}`,
+    () => {
+      const d = vscode.languages.getDiagnostics(doc.uri);
+      return settle(d) && d;
+    },
+    60_000,
+    200,
+  );
 }
 
 describe('manifest contributions', () => {
@@ -48,7 +53,10 @@ describe('manifest contributions', () => {
     const good = await vscode.workspace.openTextDocument(goodFile);
     await vscode.window.showTextDocument(good);
     await new Promise((r) => setTimeout(r, 1500));
-    assert.deepEqual(vscode.languages.getDiagnostics(good.uri).map((d) => d.message), []);
+    assert.deepEqual(
+      vscode.languages.getDiagnostics(good.uri).map((d) => d.message),
+      [],
+    );
   });
 
   // 'auto' would run anyway (CUDA or CPU): only 'cuda' from the settings can end in CUDA or a provider error,
@@ -61,14 +69,21 @@ describe('manifest contributions', () => {
     await config.update('provider', 'cuda', vscode.ConfigurationTarget.Workspace);
     try {
       const errorsBefore = craft.lastError();
-      const dir = await within(120_000, 'craft.explain', vscode.commands.executeCommand<string | undefined>('craft.explain', { maxImages: 10, concepts: 3, designs: 4, reveal: false }));
+      const dir = await within(
+        120_000,
+        'craft.explain',
+        vscode.commands.executeCommand<string | undefined>('craft.explain', { maxImages: 10, concepts: 3, designs: 4, reveal: false }),
+      );
       const err = craft.lastError();
       if (!installed) {
         // The usual machine (the CPU provider only): the run is refused before ONNX Runtime tries.
         assert.equal(dir, undefined, 'no run without the CUDA provider');
         assert.notEqual(err, errorsBefore, 'a new error was reported');
         assert.equal(err?.kind, 'provider');
-        assert.match(err?.message ?? '', /The CUDA execution provider cannot run here: the CUDA provider is not installed \(libonnxruntime_providers_cuda\.so is missing\)\. CUDA support is an extra install step.*ONNXRUNTIME_NODE_INSTALL=1/);
+        assert.match(
+          err?.message ?? '',
+          /The CUDA execution provider cannot run here: the CUDA provider is not installed \(libonnxruntime_providers_cuda\.so is missing\)\. CUDA support is an extra install step.*ONNXRUNTIME_NODE_INSTALL=1/,
+        );
         assert.match(err?.hint ?? '', /--provider auto/);
       } else if (dir) {
         // Installed and loadable: the run names the provider that ran, everywhere the user sees it.
@@ -80,7 +95,10 @@ describe('manifest contributions', () => {
       } else {
         // Installed but not loadable here (no driver or CUDA runtime): ONNX Runtime's reason is passed on.
         assert.equal(err?.kind, 'provider', `${err?.kind}: ${err?.message}`);
-        assert.match(err?.message ?? '', /The CUDA execution provider cannot run here: (the CUDA provider cannot load: \S+ (is|are) missing|it could not run a probe model: \S)/);
+        assert.match(
+          err?.message ?? '',
+          /The CUDA execution provider cannot run here: (the CUDA provider cannot load: \S+ (is|are) missing|it could not run a probe model: \S)/,
+        );
       }
     } finally {
       await config.update('provider', undefined, vscode.ConfigurationTarget.Workspace);

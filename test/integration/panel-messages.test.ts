@@ -62,8 +62,16 @@ describe('results panel: messages from the page', () => {
       120_000,
       'craft.explain',
       vscode.commands.executeCommand<string | undefined>('craft.explain', {
-        model: 'model/fmnist_cnn.onnx', images: 'images/ankle_boot', class: 9, layer: LAYER, size: [28, 28],
-        maxImages: IMAGES, concepts: 2, designs: 4, out: path.join(root, '.craft-messages'), reveal: false,
+        model: 'model/fmnist_cnn.onnx',
+        images: 'images/ankle_boot',
+        class: 9,
+        layer: LAYER,
+        size: [28, 28],
+        maxImages: IMAGES,
+        concepts: 2,
+        designs: 4,
+        out: path.join(root, '.craft-messages'),
+        reveal: false,
       }),
     );
     assert.ok(runDir, 'a run to show');
@@ -72,12 +80,21 @@ describe('results panel: messages from the page', () => {
     // VS Code made (here, made by the test) and loads the real results page into it.
     log = new Log();
     manager = new PanelManager(vscode.extensions.getExtension(EXTENSION_ID)!.extensionUri, log);
-    const panel = vscode.window.createWebviewPanel(VIEW_TYPE, 'CRAFT messages', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true });
+    const panel = vscode.window.createWebviewPanel(
+      VIEW_TYPE,
+      'CRAFT messages',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      { enableScripts: true },
+    );
     await manager.deserializeWebviewPanel(panel, { runDir });
-    const first = await waitFor('the results page to say ready', () => {
-      const p = manager!.get(runDir);
-      return p && p.ready >= 1 && p.shown >= 1 ? p : undefined;
-    }, 60_000);
+    const first = await waitFor(
+      'the results page to say ready',
+      () => {
+        const p = manager!.get(runDir);
+        return p && p.ready >= 1 && p.shown >= 1 ? p : undefined;
+      },
+      60_000,
+    );
 
     // Then the page is replaced by one that sends the malformed messages.
     const received: unknown[] = [];

@@ -7,7 +7,25 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ResultsBundle } from '../../src/protocol';
-import { CONFIRM_TITLE, LAYER, acceptPrompt, acceptUntil, api, closeAll, dismissPrompt, promptAfter, promptMark, promptSince, readJson, resultsEntries, settled, sleep, waitFor, within, workspaceRoot } from './helpers';
+import {
+  CONFIRM_TITLE,
+  LAYER,
+  acceptPrompt,
+  acceptUntil,
+  api,
+  closeAll,
+  dismissPrompt,
+  promptAfter,
+  promptMark,
+  promptSince,
+  readJson,
+  resultsEntries,
+  settled,
+  sleep,
+  waitFor,
+  within,
+  workspaceRoot,
+} from './helpers';
 
 /** Moves the active row of the open quick pick down `n` rows (separators are skipped), as ↓ does. */
 async function down(n: number): Promise<void> {
@@ -52,14 +70,26 @@ describe('prompts and the confirmation before a run', () => {
     fs.rmSync(configFile);
     const mark = await promptMark();
     const running = vscode.commands.executeCommand<string | undefined>('craft.explain', {
-      model: 'model/fmnist_cnn.onnx', size: 28, class: 9, layer: LAYER, ...small, out, reveal: false,
+      model: 'model/fmnist_cnn.onnx',
+      size: 28,
+      class: 9,
+      layer: LAYER,
+      ...small,
+      out,
+      reveal: false,
     });
     const shown = await promptAfter(mark, 'images');
     // images/ankle_boot and images/sneaker hold 200 each directly (ankle_boot first by path); the
     // workspace folder and images/ hold all 400, in sub-folders.
     assert.equal(shown.items[0], 'images/ankle_boot — 200 images · suggested (most images directly)');
-    assert.ok(shown.items.some((i) => i.startsWith('images — 400 images in sub-folders')), shown.items.join('\n'));
-    assert.ok(shown.items.slice(1).some((i) => i.startsWith('. — ')), `the workspace folder is offered, not first: ${shown.items.join('\n')}`);
+    assert.ok(
+      shown.items.some((i) => i.startsWith('images — 400 images in sub-folders')),
+      shown.items.join('\n'),
+    );
+    assert.ok(
+      shown.items.slice(1).some((i) => i.startsWith('. — ')),
+      `the workspace folder is offered, not first: ${shown.items.join('\n')}`,
+    );
     const craft = await api();
     const done = settled(running);
     await acceptUntil('the run', () => craft.isRunning() || done());
@@ -181,7 +211,10 @@ describe('prompts and the confirmation before a run', () => {
       const mark = await promptMark();
       const dir = await within(120_000, 'craft.explain', vscode.commands.executeCommand<string | undefined>('craft.explain'));
       assert.ok(dir, 'ran without a prompt');
-      assert.deepEqual((await api()).prompts().filter((p) => p.seq > mark), []);
+      assert.deepEqual(
+        (await api()).prompts().filter((p) => p.seq > mark),
+        [],
+      );
     } finally {
       await settings.update('confirmBeforeRun', undefined, vscode.ConfigurationTarget.Workspace);
     }

@@ -40,8 +40,16 @@ describe('craft.refine', () => {
       120_000,
       'craft.explain',
       vscode.commands.executeCommand<string | undefined>('craft.explain', {
-        model: 'model/fmnist_cnn.onnx', images: 'images/ankle_boot', class: 9, layer: LAYER, size: [28, 28],
-        maxImages: 30, concepts: 4, designs: 4, out: path.join(root, '.craft-refine'), reveal: false,
+        model: 'model/fmnist_cnn.onnx',
+        images: 'images/ankle_boot',
+        class: 9,
+        layer: LAYER,
+        size: [28, 28],
+        maxImages: 30,
+        concepts: 4,
+        designs: 4,
+        out: path.join(root, '.craft-refine'),
+        reveal: false,
       }),
     );
     assert.ok(dir, 'a run to refine');
@@ -51,7 +59,7 @@ describe('craft.refine', () => {
 
   after(closeAll);
 
-  it('refines a concept by its #rank without asking, writes the refined run in the run\'s folder and nests it in the run\'s panel', async () => {
+  it("refines a concept by its #rank without asking, writes the refined run in the run's folder and nests it in the run's panel", async () => {
     const craft = await api();
     const dir = await within(120_000, 'craft.refine', vscode.commands.executeCommand<string | undefined>('craft.refine', { run, concept: '#1', designs: 4 }));
     assert.ok(dir, `a refined run (${JSON.stringify(craft.lastError())})`);
@@ -65,10 +73,14 @@ describe('craft.refine', () => {
     assert.equal(b.concepts.length, 5);
     assert.ok(b.importances.every(Number.isFinite) && b.importances.some((v) => v > 0), `${b.importances}`);
     // The run's panel opened (reveal), and its page was sent the refined run with its sub-concepts.
-    const panel = await waitFor('the run\'s panel with its refined run', () => {
-      const p = craft.panels.get(run);
-      return p && p.shown >= 1 && p.children.length === 1 && p;
-    }, 60_000);
+    const panel = await waitFor(
+      "the run's panel with its refined run",
+      () => {
+        const p = craft.panels.get(run);
+        return p && p.shown >= 1 && p.children.length === 1 && p;
+      },
+      60_000,
+    );
     assert.deepEqual(panel.children, [{ path: `refined/${path.basename(dir)}`, concept: parent.ranking[0], concepts: 5 }]);
     assert.match(craft.logLines().join('\n'), /Refined: 5 sub-concepts at \/g\/Relu_3_output_0 from \d+ crops/);
     assert.equal(craft.isRunning(), false);
@@ -78,15 +90,19 @@ describe('craft.refine', () => {
     const craft = await api();
     const opened = await vscode.commands.executeCommand<string | undefined>('craft.openResults', child);
     assert.equal(opened, child);
-    await waitFor('the refined run\'s page', () => craft.panels.get(child)?.shown, 60_000);
+    await waitFor("the refined run's page", () => craft.panels.get(child)?.shown, 60_000);
     assert.equal(craft.panels.get(child)?.concepts, 5);
-    const grand = await within(120_000, 'craft.refine', vscode.commands.executeCommand<string | undefined>('craft.refine', { run: child, concept: 0, concepts: 2, designs: 4 }));
+    const grand = await within(
+      120_000,
+      'craft.refine',
+      vscode.commands.executeCommand<string | undefined>('craft.refine', { run: child, concept: 0, concepts: 2, designs: 4 }),
+    );
     assert.ok(grand, JSON.stringify(craft.lastError()));
     assert.equal(path.dirname(grand), path.join(child, 'refined'));
     const g = readJson<ResultsBundle>(path.join(grand, 'results.json'));
     assert.equal(g.layer.name, '/g/Relu_1_output_0');
     assert.equal(g.concepts.length, 2);
-    await waitFor('the refined run\'s panel to list its own refined run', () => craft.panels.get(child)?.children.length === 1, 30_000);
+    await waitFor("the refined run's panel to list its own refined run", () => craft.panels.get(child)?.children.length === 1, 30_000);
   });
 
   it('the page\'s "Refine…" message asks for the layer, runs, and sends the page the running state and the new sub-concepts', async () => {
@@ -97,7 +113,12 @@ describe('craft.refine', () => {
     // The extension's own command handlers over this panel manager: they wire the pages' "Refine…".
     new Commands(log, runs, manager, status);
     try {
-      const panel = vscode.window.createWebviewPanel(VIEW_TYPE, 'CRAFT refine', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true });
+      const panel = vscode.window.createWebviewPanel(
+        VIEW_TYPE,
+        'CRAFT refine',
+        { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+        { enableScripts: true },
+      );
       await manager.deserializeWebviewPanel(panel, { runDir: run });
       await waitFor('the results page', () => manager.get(run)?.shown, 60_000);
       const concept = parent.ranking[1];
@@ -108,11 +129,18 @@ describe('craft.refine', () => {
       panel.webview.html = echoPage(concept);
       // The layer prompt: the default (first) layer is accepted.
       let done = false;
-      const finished = waitFor('the refinement to end', () => echoed.some((m) => m.type === 'refining' && m.running === false), 180_000).finally(() => (done = true));
-      await waitFor('the layer prompt or the run', async () => {
-        await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
-        return done || echoed.some((m) => m.type === 'refining' && m.running);
-      }, 90_000, 300);
+      const finished = waitFor('the refinement to end', () => echoed.some((m) => m.type === 'refining' && m.running === false), 180_000).finally(
+        () => (done = true),
+      );
+      await waitFor(
+        'the layer prompt or the run',
+        async () => {
+          await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+          return done || echoed.some((m) => m.type === 'refining' && m.running);
+        },
+        90_000,
+        300,
+      );
       await finished;
       const types = echoed.map((m) => `${m.type}${m.type === 'refining' ? `:${m.running}` : ''}`);
       assert.deepEqual(types, ['refining:true', 'children', 'refining:false'], JSON.stringify(echoed).slice(0, 500));
@@ -122,7 +150,10 @@ describe('craft.refine', () => {
       const mine = children.find((c) => c.concept === concept);
       assert.ok(mine, 'the new one refines the concept the page asked for');
       assert.equal(mine.layer, '/g/Relu_3_output_0', 'the default layer, first in the prompt');
-      assert.ok(log.lines().some((l) => l.includes(`Refine: Concept #2 (concept ${concept})`)), log.lines().join('\n'));
+      assert.ok(
+        log.lines().some((l) => l.includes(`Refine: Concept #2 (concept ${concept})`)),
+        log.lines().join('\n'),
+      );
       assert.equal(manager.get(run)?.children.length, 2);
 
       // Dismissing the layer prompt runs nothing, and the page is told (its button is "Refining…" since the click).
@@ -131,10 +162,15 @@ describe('craft.refine', () => {
         if (m?.type === 'echo' && m.data) dismissed.push(m.data);
       });
       panel.webview.html = echoPage(parent.ranking[2]);
-      await waitFor('the dismissed prompt to end the refinement', async () => {
-        await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
-        return dismissed.length > 0;
-      }, 90_000, 300);
+      await waitFor(
+        'the dismissed prompt to end the refinement',
+        async () => {
+          await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+          return dismissed.length > 0;
+        },
+        90_000,
+        300,
+      );
       assert.deepEqual(dismissed, [{ type: 'refining', concept: parent.ranking[2], running: false }]);
       assert.equal(fs.readdirSync(path.join(run, 'refined')).filter((n) => !n.startsWith('.') && n !== 'latest.json').length, 2);
     } finally {
@@ -149,7 +185,12 @@ describe('craft.refine', () => {
     const log = new Log();
     const manager = new PanelManager(vscode.extensions.getExtension(EXTENSION_ID)!.extensionUri, log);
     try {
-      const panel = vscode.window.createWebviewPanel(VIEW_TYPE, 'CRAFT restored', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true });
+      const panel = vscode.window.createWebviewPanel(
+        VIEW_TYPE,
+        'CRAFT restored',
+        { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+        { enableScripts: true },
+      );
       await manager.deserializeWebviewPanel(panel, { runDir: run });
       const info = await waitFor('the restored page', () => manager.get(run)?.shown && manager.get(run), 60_000);
       assert.equal(info.children.length, 2);

@@ -31,7 +31,16 @@ describe('smoke: real extension host', () => {
   it('registers the CRAFT commands', async () => {
     await vscode.extensions.getExtension(EXTENSION_ID)?.activate();
     const all = await vscode.commands.getCommands(true);
-    for (const id of ['craft.explain', 'craft.explainChooseAgain', 'craft.openResults', 'craft.listLayers', 'craft.refine', 'craft.cancel', 'craft.exportReport', 'craft.showLog']) {
+    for (const id of [
+      'craft.explain',
+      'craft.explainChooseAgain',
+      'craft.openResults',
+      'craft.listLayers',
+      'craft.refine',
+      'craft.cancel',
+      'craft.exportReport',
+      'craft.showLog',
+    ]) {
       assert.ok(all.includes(id), `${id} is registered`);
     }
   });
@@ -55,8 +64,14 @@ describe('smoke: real extension host', () => {
     assert.equal(fs.realpathSync(path.dirname(ortAddon)), fs.realpathSync(ortBinaryDir()), 'from the directory the engine uses');
     const binding = require.cache[ortAddon]!.exports as { InferenceSession: unknown; listSupportedBackends: () => { name: string }[] };
     assert.match(Function.prototype.toString.call(binding.InferenceSession), /\[native code\]/, 'InferenceSession is native');
-    assert.ok(binding.listSupportedBackends().some((b) => b.name === 'cpu'), 'the native binding answers: CPU backend listed');
-    assert.ok(addons.some((f) => /^sharp-.+\.node$/.test(path.basename(f))), `sharp's libvips binding is loaded (addons: ${addons.join(', ')})`);
+    assert.ok(
+      binding.listSupportedBackends().some((b) => b.name === 'cpu'),
+      'the native binding answers: CPU backend listed',
+    );
+    assert.ok(
+      addons.some((f) => /^sharp-.+\.node$/.test(path.basename(f))),
+      `sharp's libvips binding is loaded (addons: ${addons.join(', ')})`,
+    );
     assert.match(sharp.versions.vips ?? '', /^\d+\.\d+/);
   });
 
@@ -69,7 +84,10 @@ describe('smoke: real extension host', () => {
     assert.deepEqual([...data], [10, 20, 30]);
 
     const sneakers = path.join(workspaceRoot(), 'images', 'sneaker');
-    const first = fs.readdirSync(sneakers).filter((f) => f.endsWith('.png')).sort()[0];
+    const first = fs
+      .readdirSync(sneakers)
+      .filter((f) => f.endsWith('.png'))
+      .sort()[0];
     const meta = await sharp(path.join(sneakers, first)).metadata();
     assert.deepEqual([meta.width, meta.height], [28, 28]);
   });

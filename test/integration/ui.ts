@@ -41,7 +41,10 @@ export async function runFromPalette(page: Page, title: string, attempts = 4): P
   for (let attempt = 1; ; attempt++) {
     // Keys go to the focused frame: focus the workbench itself (the empty part of the side bar), not
     // an editor or a webview, first.
-    await page.locator('.part.sidebar').click({ position: { x: 100, y: 700 } }).catch(() => undefined);
+    await page
+      .locator('.part.sidebar')
+      .click({ position: { x: 100, y: 700 } })
+      .catch(() => undefined);
     await page.keyboard.press('F1');
     try {
       await page.locator(`${QUICK_INPUT} input`).waitFor({ state: 'visible', timeout: 10_000 });
@@ -141,7 +144,10 @@ export async function conceptCards(page: Page, expected: number, timeoutMs: numb
   while (Date.now() < end) {
     for (const frame of page.frames()) {
       if (frame === page.mainFrame()) continue;
-      const count = await frame.locator('.concept-card').count().catch(() => 0);
+      const count = await frame
+        .locator('.concept-card')
+        .count()
+        .catch(() => 0);
       if (count > best.count || (count > 0 && best.frame.isDetached())) best = { frame, count };
       if (count === expected) return { frame, count };
     }
@@ -170,7 +176,9 @@ export interface ExplainUiResult {
 
 /** The text of the notification toasts showing now. */
 export async function toastTexts(page: Page): Promise<string[]> {
-  return page.locator('.notifications-toasts .notification-toast').evaluateAll((toasts) => toasts.map((t) => ((t as unknown as { innerText: string }).innerText).replace(/\s+/g, ' ').trim()));
+  return page
+    .locator('.notifications-toasts .notification-toast')
+    .evaluateAll((toasts) => toasts.map((t) => (t as unknown as { innerText: string }).innerText.replace(/\s+/g, ' ').trim()));
 }
 
 /**
@@ -240,12 +248,18 @@ export async function refineFromCard(page: Page, runDir: string, concepts: numbe
   const refined = path.join(runDir, 'refined');
   const child = fs.readdirSync(refined).find((n) => !n.startsWith('.') && fs.existsSync(path.join(refined, n, 'results.json')));
   if (!child) throw new Error(`no refined run in ${refined}`);
-  const bundle = JSON.parse(fs.readFileSync(path.join(refined, child, 'results.json'), 'utf8')) as { concepts: unknown[]; layer: { name: string }; parent?: { concept: number } };
+  const bundle = JSON.parse(fs.readFileSync(path.join(refined, child, 'results.json'), 'utf8')) as {
+    concepts: unknown[];
+    layer: { name: string };
+    parent?: { concept: number };
+  };
   if (bundle.layer.name !== '/g/Relu_3_output_0') throw new Error(`refined at ${bundle.layer.name}`);
-  if (String(bundle.parent?.concept) !== (await card.getAttribute('data-concept'))) throw new Error('the refined run is not of the card\'s concept');
+  if (String(bundle.parent?.concept) !== (await card.getAttribute('data-concept'))) throw new Error("the refined run is not of the card's concept");
   const shown = await subs.count();
   if (shown !== Math.min(8, bundle.concepts.length)) throw new Error(`${shown} sub-concepts in the card for ${bundle.concepts.length}`);
-  const broken = await card.locator('img.sub-crop').evaluateAll((imgs) => imgs.filter((i) => !((i as unknown as { naturalWidth: number }).naturalWidth > 0)).length);
+  const broken = await card
+    .locator('img.sub-crop')
+    .evaluateAll((imgs) => imgs.filter((i) => !((i as unknown as { naturalWidth: number }).naturalWidth > 0)).length);
   if (broken > 0) throw new Error(`${broken} sub-concept crops did not load`);
   if (screenshotDir) await card.screenshot({ path: path.join(screenshotDir, 'ui-refined-card.png') });
   await card.locator('.open-child').click();

@@ -14,18 +14,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { chromium } from 'playwright-core';
-import {
-  CHROMIUM,
-  CHROMIUM_ARGS,
-  Run,
-  copySample,
-  ensureSetup,
-  freePort,
-  log,
-  repoRoot,
-  serverArgs,
-  waitForServer,
-} from './launch';
+import { CHROMIUM, CHROMIUM_ARGS, Run, copySample, ensureSetup, freePort, log, repoRoot, serverArgs, waitForServer } from './launch';
 import { conceptCards, openWorkbench, runFromPalette, waitForRun } from './ui';
 import { VSIX_TARGETS, VsixTarget, checkVsix, vsixPath } from './vsix-contents';
 
@@ -115,10 +104,14 @@ async function main(): Promise<number> {
       const args = [
         path.join(vscodeDir, 'out', 'server-main.js'),
         '--accept-server-license-terms',
-        '--server-data-dir', dirs[0],
-        '--user-data-dir', dirs[1],
-        '--extensions-dir', dirs[2],
-        '--install-extension', vsix,
+        '--server-data-dir',
+        dirs[0],
+        '--user-data-dir',
+        dirs[1],
+        '--extensions-dir',
+        dirs[2],
+        '--install-extension',
+        vsix,
       ];
       const r = spawnSync(process.execPath, args, {
         encoding: 'utf8',
@@ -128,7 +121,13 @@ async function main(): Promise<number> {
       const folder = fs.readdirSync(dirs[2]).find((n) => n.startsWith(`${EXTENSION_ID}-`));
       if (!folder) throw new Error(`no ${EXTENSION_ID}-* folder in ${dirs[2]}: ${fs.readdirSync(dirs[2]).join(', ')}`);
       const ext = path.join(dirs[2], folder);
-      for (const f of ['out/src/extension/index.js', 'out/src/craft/worker.js', 'media/webview.js', 'schemas/craft.config.schema.json', `node_modules/onnxruntime-node/bin/napi-v6/${hostOs}/${hostCpu}/onnxruntime_binding.node`]) {
+      for (const f of [
+        'out/src/extension/index.js',
+        'out/src/craft/worker.js',
+        'media/webview.js',
+        'schemas/craft.config.schema.json',
+        `node_modules/onnxruntime-node/bin/napi-v6/${hostOs}/${hostCpu}/onnxruntime_binding.node`,
+      ]) {
         if (!fs.existsSync(path.join(ext, f))) throw new Error(`${f} is missing from the installed extension`);
       }
       log(`installed into ${ext}`);
@@ -143,7 +142,14 @@ async function main(): Promise<number> {
     fs.closeSync(logFd);
     const base = `http://127.0.0.1:${port}`;
     await waitForServer(`${base}/version`, run.server, 60_000);
-    run.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
+    run.browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
+    });
     // No extensionDevelopmentPath: only the installed VSIX can provide the command.
     const { page } = await openWorkbench(run.browser, base, port, workspace);
     await check('the installed extension runs "CRAFT: Explain class" from the palette and shows the concept cards', async () => {

@@ -68,8 +68,8 @@ const EXPECTED: Record<VsixTarget, Expected> = {
 
 const CHECK_TITLES = [
   'target platform in the manifest',
-  "its own onnxruntime-node binaries, the libraries its binding loads",
-  "its own sharp packages with their native files",
+  'its own onnxruntime-node binaries, the libraries its binding loads',
+  'its own sharp packages with their native files',
   "no other platform's native files",
   'the compiled extension, worker, results page and schema',
   'no sources, tests, source maps or dev packages',
@@ -123,14 +123,18 @@ export function checkVsix(file: string, target: VsixTarget): VsixCheck[] {
     else {
       const identity = /<Identity\b[^>]*>/.exec(read('extension.vsixmanifest').toString('utf8'))?.[0] ?? '';
       const platform = /\bTargetPlatform="([^"]*)"/.exec(identity)?.[1];
-      if (platform !== target) p.push(`TargetPlatform is ${platform === undefined ? 'missing' : `"${platform}"`} in ${identity || 'a manifest without <Identity>'}`);
+      if (platform !== target)
+        p.push(`TargetPlatform is ${platform === undefined ? 'missing' : `"${platform}"`} in ${identity || 'a manifest without <Identity>'}`);
     }
     add('target platform in the manifest', p);
   }
 
   {
     const p: string[] = [];
-    const present = names.filter((n) => n.startsWith(ortDir)).map((n) => n.slice(ortDir.length)).sort();
+    const present = names
+      .filter((n) => n.startsWith(ortDir))
+      .map((n) => n.slice(ortDir.length))
+      .sort();
     if (present.join() !== [...exp.ort].sort().join()) p.push(`${ortDir} holds [${present.join(', ')}], expected [${exp.ort.join(', ')}]`);
     const binding = `${ortDir}onnxruntime_binding.node`;
     if (byName.has(binding)) {
@@ -138,25 +142,29 @@ export function checkVsix(file: string, target: VsixTarget): VsixCheck[] {
       if (libs.length === 0) p.push('the binding names no onnxruntime library (scan found nothing)');
       for (const lib of libs) if (!byName.has(ortDir + lib)) p.push(`the binding loads ${lib}, which is not in ${ortDir}`);
     }
-    add("its own onnxruntime-node binaries, the libraries its binding loads", p);
+    add('its own onnxruntime-node binaries, the libraries its binding loads', p);
   }
 
   {
     const p: string[] = [];
     const sharpPackages = packagesOf(names).filter((n) => n.startsWith('@img/sharp-'));
-    if (sharpPackages.join() !== [...exp.sharp].sort().join()) p.push(`@img/sharp-* packages [${sharpPackages.join(', ')}], expected [${exp.sharp.join(', ')}]`);
+    if (sharpPackages.join() !== [...exp.sharp].sort().join())
+      p.push(`@img/sharp-* packages [${sharpPackages.join(', ')}], expected [${exp.sharp.join(', ')}]`);
     for (const pkg of [...exp.sharp, 'sharp', '@img/colour']) if (!byName.has(`${NM}${pkg}/package.json`)) p.push(`no ${pkg}/package.json`);
     const inNm = names.filter((n) => n.startsWith(NM)).map((n) => n.slice(NM.length));
     for (const re of exp.sharpNative) if (!inNm.some((n) => re.test(n))) p.push(`no file matching ${re} under node_modules/`);
-    add("its own sharp packages with their native files", p);
+    add('its own sharp packages with their native files', p);
   }
 
   {
     const p: string[] = [];
     const ortBin = `${NM}onnxruntime-node/bin/`;
     const foreign = names.filter((n) => n.startsWith(ortBin) && !n.startsWith(ortDir));
-    if (foreign.length) p.push(`other platforms' onnxruntime-node files: ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ` (+${foreign.length - 5})` : ''}`);
-    const otherSharp = VSIX_TARGETS.filter((t) => t !== target).flatMap((t) => EXPECTED[t].sharp).filter((pkg) => !exp.sharp.includes(pkg));
+    if (foreign.length)
+      p.push(`other platforms' onnxruntime-node files: ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ` (+${foreign.length - 5})` : ''}`);
+    const otherSharp = VSIX_TARGETS.filter((t) => t !== target)
+      .flatMap((t) => EXPECTED[t].sharp)
+      .filter((pkg) => !exp.sharp.includes(pkg));
     for (const pkg of otherSharp) if (names.some((n) => n.startsWith(`${NM}${pkg}/`))) p.push(`${pkg} is packaged`);
     // Native files outside the places above (another platform's copy in a place not listed here).
     const native = names.filter((n) => /\.(node|dll|dylib|so(\.\d+)*)$/.test(n));
@@ -178,13 +186,21 @@ export function checkVsix(file: string, target: VsixTarget): VsixCheck[] {
 
   {
     const p: string[] = [];
-    const bad = names.filter((n) =>
-      /\.(ts|mts|cts|map)$/.test(n) ||
-      /^extension\/(src|test|bench|webview|scripts|sample|bin|test-artifacts|\.craft|\.cache)\//.test(n) ||
-      /^extension\/out\/(test|bench)\//.test(n));
+    const bad = names.filter(
+      (n) =>
+        /\.(ts|mts|cts|map)$/.test(n) ||
+        /^extension\/(src|test|bench|webview|scripts|sample|bin|test-artifacts|\.craft|\.cache)\//.test(n) ||
+        /^extension\/out\/(test|bench)\//.test(n),
+    );
     if (bad.length) p.push(`${bad.length} source/test files, e.g. ${bad.slice(0, 5).join(', ')}`);
     const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { devDependencies?: Record<string, string> };
-    const dev = [...Object.keys(manifest.devDependencies ?? {}), '@vscode/webview-ui-toolkit', 'react', '@microsoft/fast-element', '@microsoft/fast-foundation'];
+    const dev = [
+      ...Object.keys(manifest.devDependencies ?? {}),
+      '@vscode/webview-ui-toolkit',
+      'react',
+      '@microsoft/fast-element',
+      '@microsoft/fast-foundation',
+    ];
     for (const pkg of packagesOf(names)) if (dev.includes(pkg)) p.push(`node_modules/${pkg} is packaged (a dev or bundled package)`);
     add('no sources, tests, source maps or dev packages', p);
   }
@@ -254,7 +270,11 @@ function main(): number {
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-vsix-'));
       dir = tmp;
       const t0 = Date.now();
-      const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'package-all.js'), '--out', dir], { cwd: repoRoot, encoding: 'utf8', timeout: 10 * 60_000 });
+      const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'package-all.js'), '--out', dir], {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        timeout: 10 * 60_000,
+      });
       process.stdout.write(`package-all: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
       const problems = r.status === 0 ? [] : [`exit ${r.status ?? r.signal}:\n${(r.stdout + r.stderr).slice(-3000)}`];
       report(packageCheck, problems);

@@ -55,8 +55,16 @@ test('cleanConceptName and the renameConcept message', () => {
   assert.equal(cleanConceptName('x'.repeat(MAX_CONCEPT_NAME)), 'x'.repeat(MAX_CONCEPT_NAME));
   assert.equal(cleanConceptName('x'.repeat(MAX_CONCEPT_NAME + 1)), undefined);
   assert.equal(cleanConceptName('\u2028'), undefined);
-  assert.deepEqual(parseFromWebview({ type: 'renameConcept', concept: 2, name: ' wheel ' }, { images: 5, concepts: 3 }), { type: 'renameConcept', concept: 2, name: 'wheel' });
-  assert.deepEqual(parseFromWebview({ type: 'renameConcept', concept: 0, name: '' }, { images: 5, concepts: 3 }), { type: 'renameConcept', concept: 0, name: '' });
+  assert.deepEqual(parseFromWebview({ type: 'renameConcept', concept: 2, name: ' wheel ' }, { images: 5, concepts: 3 }), {
+    type: 'renameConcept',
+    concept: 2,
+    name: 'wheel',
+  });
+  assert.deepEqual(parseFromWebview({ type: 'renameConcept', concept: 0, name: '' }, { images: 5, concepts: 3 }), {
+    type: 'renameConcept',
+    concept: 0,
+    name: '',
+  });
   for (const bad of [
     { type: 'renameConcept', concept: 3, name: 'x' },
     { type: 'renameConcept', concept: -1, name: 'x' },

@@ -57,7 +57,12 @@ test('one process answers many questions; a bad question is an error answer; a r
 });
 
 test('the whatIf message: an image index and one finite scale in 0…4 per concept, nothing else', () => {
-  assert.deepEqual(parseFromWebview({ type: 'whatIf', id: 7, image: 2, scales: [0, 1, 2.5] }, { images: 5, concepts: 3 }), { type: 'whatIf', id: 7, image: 2, scales: [0, 1, 2.5] });
+  assert.deepEqual(parseFromWebview({ type: 'whatIf', id: 7, image: 2, scales: [0, 1, 2.5] }, { images: 5, concepts: 3 }), {
+    type: 'whatIf',
+    id: 7,
+    image: 2,
+    scales: [0, 1, 2.5],
+  });
   for (const bad of [
     { type: 'whatIf', id: 7, image: 5, scales: [1, 1, 1] },
     { type: 'whatIf', id: -1, image: 0, scales: [1, 1, 1] },

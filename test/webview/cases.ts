@@ -73,11 +73,17 @@ const selectedImage = (page: Page) => js<number>(page, `Number(document.querySel
 const overlayHidden = (page: Page, c: number) =>
   js<boolean>(page, `getComputedStyle(document.querySelector('.overlay[data-concept="${c}"]')).display === 'none'`);
 const checkboxChecked = (page: Page, c: number) =>
-  js<boolean>(page, `(() => { const el = document.querySelector('.concept-checks [data-concept="${c}"]'); return el.querySelector('input')?.checked ?? el.checked; })()`);
+  js<boolean>(
+    page,
+    `(() => { const el = document.querySelector('.concept-checks [data-concept="${c}"]'); return el.querySelector('input')?.checked ?? el.checked; })()`,
+  );
 const lastState = (page: Page) => js<Record<string, unknown>>(page, 'window.__states[window.__states.length - 1]');
 /** Concepts whose overlay is drawn on the large view, ascending. */
 const drawn = (page: Page) =>
-  js<number[]>(page, `[...document.querySelectorAll('.overlay')].filter((o) => getComputedStyle(o).display !== 'none').map((o) => Number(o.dataset.concept)).sort((a, b) => a - b)`);
+  js<number[]>(
+    page,
+    `[...document.querySelectorAll('.overlay')].filter((o) => getComputedStyle(o).display !== 'none').map((o) => Number(o.dataset.concept)).sort((a, b) => a - b)`,
+  );
 
 /** An image's own top 3 concepts (positive importances, largest first, ties by index): the page's default overlay. */
 function topOf(importances: number[]): number[] {
@@ -111,12 +117,19 @@ export const webviewCases: Case[] = [
           page,
           `[...document.querySelectorAll('.section-importance .bar-row')].map((r) => ({ concept: Number(r.dataset.concept), share: r.querySelector('.bar-share').textContent, text: r.getAttribute('aria-label'), width: r.querySelector('.bar-fill').getBoundingClientRect().width / r.querySelector('.bar-track').clientWidth }))`,
         );
-        assert.deepEqual(rows.map((r) => r.concept), b.ranking, 'chart rows sorted by importance');
+        assert.deepEqual(
+          rows.map((r) => r.concept),
+          b.ranking,
+          'chart rows sorted by importance',
+        );
         for (const r of rows) {
           const c = b.concepts.find((k) => k.index === r.concept)!;
           assert.equal(r.share, expectedPercent(c.share), `share of concept ${c.index}`);
           assert.match(r.text, new RegExp(`^Concept #${c.rank + 1}: `), 'each bar has an accessible text naming the concept by its rank');
-          assert.ok(Math.abs(r.width - c.share) < 0.02 || (c.share < 0.01 && r.width < 0.02), `bar ${c.index} is ${r.width} of the track for a share of ${c.share}`);
+          assert.ok(
+            Math.abs(r.width - c.share) < 0.02 || (c.share < 0.01 && r.width < 0.02),
+            `bar ${c.index} is ${r.width} of the track for a share of ${c.share}`,
+          );
         }
         const header = await js<string>(page, `document.querySelector('.run-header').textContent`);
         for (const text of ['fmnist_cnn.onnx', '/g/MaxPool_1_output_0', 'Ankle boot', 'CPU', `${b.images.length}`, 'NMF error', 'activations']) {
@@ -134,17 +147,33 @@ export const webviewCases: Case[] = [
     name: 'stale results: the header says when the model file changed or is gone since the run, and nothing when it is unchanged',
     async run(ctx) {
       const b = ctx.fixture.bundle;
-      const notice = (page: Page) => js<{ role: string; text: string } | null>(page, `(() => { const n = document.querySelector('.run-header .stale'); return n && { role: n.getAttribute('role'), text: n.textContent }; })()`);
+      const notice = (page: Page) =>
+        js<{ role: string; text: string } | null>(
+          page,
+          `(() => { const n = document.querySelector('.run-header .stale'); return n && { role: n.getAttribute('role'), text: n.textContent }; })()`,
+        );
       await withPage(ctx, {}, async ({ page }) => assert.equal(await notice(page), null, 'an unchanged model: no notice'));
       await withPage(ctx, { stale: 'changed' }, async ({ page }) => {
         const n = await notice(page);
         assert.equal(n?.role, 'alert');
-        assert.match(n?.text ?? '', /^Stale results: the model has changed since this run\. fmnist_cnn\.onnx no longer holds the model these concepts were found in\. Run the explanation again/);
-        assert.ok(await js<boolean>(page, `document.querySelector('.run-header .stale').compareDocumentPosition(document.querySelector('.run-header .facts')) === Node.DOCUMENT_POSITION_FOLLOWING`), 'above the facts');
+        assert.match(
+          n?.text ?? '',
+          /^Stale results: the model has changed since this run\. fmnist_cnn\.onnx no longer holds the model these concepts were found in\. Run the explanation again/,
+        );
+        assert.ok(
+          await js<boolean>(
+            page,
+            `document.querySelector('.run-header .stale').compareDocumentPosition(document.querySelector('.run-header .facts')) === Node.DOCUMENT_POSITION_FOLLOWING`,
+          ),
+          'above the facts',
+        );
         await page.locator('.run-header').screenshot({ path: path.join(ctx.artifacts, 'stale-header.png') });
       });
       await withPage(ctx, { stale: 'missing' }, async ({ page }) => {
-        assert.equal((await notice(page))?.text, `The model file is gone. ${b.model.path} cannot be read any more, so these results cannot be checked against it.`);
+        assert.equal(
+          (await notice(page))?.text,
+          `The model file is gone. ${b.model.path} cannot be read any more, so these results cannot be checked against it.`,
+        );
       });
     },
   },
@@ -191,7 +220,11 @@ export const webviewCases: Case[] = [
         let msgs = await waitPosted(page, 2);
         assert.deepEqual(msgs[1], { type: 'openImage', image: firstCrop(b, 0, 0).image });
         await page.keyboard.press('Tab');
-        assert.equal(await js(page, `document.activeElement === document.querySelectorAll('.concept-card')[0].querySelectorAll('.crop')[1]`), true, 'Tab reaches the next crop');
+        assert.equal(
+          await js(page, `document.activeElement === document.querySelectorAll('.concept-card')[0].querySelectorAll('.crop')[1]`),
+          true,
+          'Tab reaches the next crop',
+        );
         await page.keyboard.press('Space');
         msgs = await waitPosted(page, 3);
         assert.deepEqual(msgs[2], { type: 'openImage', image: firstCrop(b, 0, 1).image });
@@ -227,7 +260,11 @@ export const webviewCases: Case[] = [
           await page.locator(`.thumb[data-index="${i}"]`).click();
           const top = topOf(b.images[i].importances);
           assert.ok(top.length > 0 && top.length <= 3, `image ${i} has a top`);
-          assert.deepEqual(await drawn(page), [...top].sort((x, y) => x - y), `image ${i}: its own top 3 concepts`);
+          assert.deepEqual(
+            await drawn(page),
+            [...top].sort((x, y) => x - y),
+            `image ${i}: its own top 3 concepts`,
+          );
           for (const c of b.concepts) assert.equal(await checkboxChecked(page, c.index), top.includes(c.index), `image ${i}: toggle of concept ${c.index}`);
           // The toggles follow the image; that is not the user choosing concepts.
           assert.equal(await js(page, `document.querySelector('.overlay-mode').value`), 'top');
@@ -236,7 +273,11 @@ export const webviewCases: Case[] = [
         const withMaps = await stage.screenshot();
 
         await page.locator('.overlay-mode').selectOption('all');
-        assert.deepEqual(await drawn(page), b.concepts.map((c) => c.index).sort((x, y) => x - y), 'all');
+        assert.deepEqual(
+          await drawn(page),
+          b.concepts.map((c) => c.index).sort((x, y) => x - y),
+          'all',
+        );
         assert.equal((await lastState(page)).overlay, 'all');
         assert.equal(await js(page, `document.querySelector('.overlay-mode').value`), 'all');
         await page.locator('.overlay-mode').selectOption('none');
@@ -252,13 +293,20 @@ export const webviewCases: Case[] = [
         assert.equal(await overlayHidden(page, top4[0]), true, 'unchecking hides the overlay');
         assert.equal(await checkboxChecked(page, top4[0]), false);
         assert.equal(await js(page, `document.querySelector('.overlay-mode').value`), 'custom');
-        assert.deepEqual(await drawn(page), top4.slice(1).sort((x, y) => x - y), 'the rest of the top stays');
+        assert.deepEqual(
+          await drawn(page),
+          top4.slice(1).sort((x, y) => x - y),
+          'the rest of the top stays',
+        );
         assert.equal((await lastState(page)).overlay, 'custom');
         await page.locator(`.concept-checks [data-concept="${top4[0]}"]`).click();
         assert.equal(await overlayHidden(page, top4[0]), false, 'checking shows it again');
         // Custom stays the same from image to image.
         await page.locator('.thumb[data-index="0"]').click();
-        assert.deepEqual(await drawn(page), [...top4].sort((x, y) => x - y));
+        assert.deepEqual(
+          await drawn(page),
+          [...top4].sort((x, y) => x - y),
+        );
 
         const opacity = () => js<string>(page, `getComputedStyle(document.querySelector('.overlays')).opacity`);
         assert.equal(await opacity(), '0.7');
@@ -289,7 +337,14 @@ export const webviewCases: Case[] = [
         await page.getByRole('radio', { name: 'Crop scale' }).check();
         // Let the crop-scale strip load: a reload would abort it (a failed request).
         await page.waitForLoadState('networkidle');
-        assert.deepEqual(await lastState(page), { runDir: ctx.fixture.runDir, selectedImage: 3, opacity: 0.5, overlay: 'custom', hiddenConcepts: [hide], mapScale: 'crop' });
+        assert.deepEqual(await lastState(page), {
+          runDir: ctx.fixture.runDir,
+          selectedImage: 3,
+          opacity: 0.5,
+          overlay: 'custom',
+          hiddenConcepts: [hide],
+          mapScale: 'crop',
+        });
         await page.reload();
         await page.waitForSelector('.concept-card');
         assert.equal(await selectedImage(page), 3);
@@ -363,7 +418,10 @@ export const webviewCases: Case[] = [
     name: '500 images: the grid renders one page at a time with lazy thumbnails',
     async run(ctx) {
       const b = ctx.fixture.bundle;
-      const images = Array.from({ length: 500 }, (_, i) => ({ ...b.images[i % b.images.length], path: `big/${String(i).padStart(3, '0')}-${b.images[i % b.images.length].path}` }));
+      const images = Array.from({ length: 500 }, (_, i) => ({
+        ...b.images[i % b.images.length],
+        path: `big/${String(i).padStart(3, '0')}-${b.images[i % b.images.length].path}`,
+      }));
       ctx.host.addBundle('big', { ...b, images });
       await withPage(ctx, { bundle: 'big' }, async ({ page }) => {
         const t0 = Date.now();
@@ -400,7 +458,11 @@ export const webviewCases: Case[] = [
         assert.deepEqual(await cardOrder(page), b.ranking.slice(0, 24), 'Enter shows the next page');
         assert.equal(await focusedCard(page), String(b.ranking[12]), 'focus moves to the first new card');
         await page.keyboard.press('Tab');
-        assert.equal(await js(page, `document.activeElement.matches('.concept-card[data-concept="${b.ranking[12]}"] .name-btn')`), true, 'Tab goes on to its name button');
+        assert.equal(
+          await js(page, `document.activeElement.matches('.concept-card[data-concept="${b.ranking[12]}"] .name-btn')`),
+          true,
+          'Tab goes on to its name button',
+        );
         await page.keyboard.press('Tab');
         assert.equal(await js(page, `document.activeElement.matches('.concept-card[data-concept="${b.ranking[12]}"] .crop')`), true, 'then to its crops');
 

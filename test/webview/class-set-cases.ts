@@ -31,7 +31,11 @@ export async function makeClassSetFixture(): Promise<ClassSetFixture> {
   const take = (from: string, to: string, skip: number) => {
     fs.mkdirSync(path.join(images, to), { recursive: true });
     const src = path.join(repoRoot, 'sample', 'images', from);
-    for (const f of fs.readdirSync(src).sort().slice(skip, skip + 6)) fs.copyFileSync(path.join(src, f), path.join(images, to, f));
+    for (const f of fs
+      .readdirSync(src)
+      .sort()
+      .slice(skip, skip + 6))
+      fs.copyFileSync(path.join(src, f), path.join(images, to, f));
   };
   take('ankle_boot', 'ankle_boot', 0);
   take('sneaker', 'sneaker', 0);
@@ -98,7 +102,10 @@ export const classSetCases: Case[] = [
       await withSet(ctx, 0, async (o) => {
         const { page } = o;
         const options = await js<string[]>(page, `[...document.querySelectorAll('#class-select option')].map((x) => x.textContent)`);
-        assert.deepEqual(options, set.index.classes.map((c) => `${c.label} (${c.images} images)`));
+        assert.deepEqual(
+          options,
+          set.index.classes.map((c) => `${c.label} (${c.images} images)`),
+        );
         assert.equal(await js(page, `document.querySelector('#class-select').value`), '0');
         assert.match(await js<string>(page, `document.querySelector('.run-header h1').textContent`), /^Ankle boot/);
         assert.equal(await js(page, `document.querySelector('label[for="class-select"]').textContent`), 'Class', 'the selector has a label');
@@ -158,12 +165,19 @@ export const classSetCases: Case[] = [
         // Another pair, then the same class on both sides: the sides swap.
         await page.selectOption('#pair-a', '0');
         shown = await rows(o);
-        assert.deepEqual(shown.map((r) => [r.a, r.b]), expected(set, 0, 2).map((m) => [m.a, m.b]));
+        assert.deepEqual(
+          shown.map((r) => [r.a, r.b]),
+          expected(set, 0, 2).map((m) => [m.a, m.b]),
+        );
         assert.deepEqual(shown[0].classes, ['Ankle boot', 'Sandal']);
         await page.selectOption('#pair-b', '0');
         assert.deepEqual([await js(page, `document.querySelector('#pair-a').value`), await js(page, `document.querySelector('#pair-b').value`)], ['2', '0']);
         shown = await rows(o);
-        assert.deepEqual(shown.map((r) => [r.a, r.b]), expected(set, 2, 0).map((m) => [m.a, m.b]), 'the matches seen from the other side');
+        assert.deepEqual(
+          shown.map((r) => [r.a, r.b]),
+          expected(set, 2, 0).map((m) => [m.a, m.b]),
+          'the matches seen from the other side',
+        );
         assert.deepEqual(shown[0].classes, ['Sandal', 'Ankle boot']);
         assert.deepEqual(await js(page, 'window.__states[window.__states.length - 1].pair'), [2, 0]);
         // The pair survives a reload (the state), and a switch of class.
@@ -171,7 +185,10 @@ export const classSetCases: Case[] = [
         await page.waitForSelector('.shared-pair');
         assert.deepEqual([await js(page, `document.querySelector('#pair-a').value`), await js(page, `document.querySelector('#pair-b').value`)], ['2', '0']);
         // The confusion table: the whole set, rows by folder.
-        const table = await js<string[][]>(page, `[...document.querySelectorAll('.confusion-table tbody tr')].map((r) => [...r.children].map((c) => c.textContent))`);
+        const table = await js<string[][]>(
+          page,
+          `[...document.querySelectorAll('.confusion-table tbody tr')].map((r) => [...r.children].map((c) => c.textContent))`,
+        );
         assert.deepEqual(
           table,
           set.index.classes.map((c, a) => [c.label!, ...counts[a].map(String), String(set.index.confusion.other[a]), String(totals[a])]),

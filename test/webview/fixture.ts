@@ -30,7 +30,10 @@ export async function makeFixtureBundle(o: { images?: number; concepts?: number;
   const images = path.join(temp, 'images');
   fs.mkdirSync(path.join(images, '<'), { recursive: true });
   const source = path.join(repoRoot, 'sample', 'images', 'ankle_boot');
-  const files = fs.readdirSync(source).filter((f) => f.endsWith('.png')).sort();
+  const files = fs
+    .readdirSync(source)
+    .filter((f) => f.endsWith('.png'))
+    .sort();
   const n = o.images ?? 12;
   for (const f of files.slice(0, n)) fs.copyFileSync(path.join(source, f), path.join(images, f));
   fs.copyFileSync(path.join(source, files[n]), path.join(images, HOSTILE_HTML));

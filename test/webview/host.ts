@@ -24,7 +24,16 @@ export interface Host {
    * The script to run in the page before its own (Playwright's addInitScript): VS Code's part of the
    * webview. `bundle` names the bundle sent with 'show' (e.g. a synthetic big one; default 'main').
    */
-  vscodeApi(o?: { theme?: Theme; bundle?: string; names?: ConceptNames; children?: RefinedRun[]; parentLabel?: string; stale?: BundleView['stale']; set?: string; position?: number }): string;
+  vscodeApi(o?: {
+    theme?: Theme;
+    bundle?: string;
+    names?: ConceptNames;
+    children?: RefinedRun[];
+    parentLabel?: string;
+    stale?: BundleView['stale'];
+    set?: string;
+    position?: number;
+  }): string;
   /**
    * Registers an alternative bundle under a name for vscodeApi({ bundle }); its files are read from
    * `runDir` (served under /runs/<name>/) when given, else from the main run folder.
@@ -181,7 +190,18 @@ export async function startHost(o: { runDir: string; mediaDir: string; bundle: R
     };
   };
 
-  const vscodeApi = (q: { theme?: Theme; bundle?: string; names?: ConceptNames; children?: RefinedRun[]; parentLabel?: string; stale?: BundleView['stale']; set?: string; position?: number } = {}): string => {
+  const vscodeApi = (
+    q: {
+      theme?: Theme;
+      bundle?: string;
+      names?: ConceptNames;
+      children?: RefinedRun[];
+      parentLabel?: string;
+      stale?: BundleView['stale'];
+      set?: string;
+      position?: number;
+    } = {},
+  ): string => {
     const theme = q.theme ?? 'light';
     const set = q.set === undefined ? undefined : sets.get(q.set);
     if (q.set !== undefined && !set) throw new Error(`no set named ${q.set}`);
@@ -247,7 +267,13 @@ export async function startHost(o: { runDir: string; mediaDir: string; bundle: R
         res.writeHead(404).end();
         return;
       }
-      const type = file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : file.endsWith('.png') ? 'image/png' : 'application/octet-stream';
+      const type = file.endsWith('.js')
+        ? 'text/javascript'
+        : file.endsWith('.css')
+          ? 'text/css'
+          : file.endsWith('.png')
+            ? 'image/png'
+            : 'application/octet-stream';
       res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(data);
     });
   };
@@ -261,7 +287,13 @@ export async function startHost(o: { runDir: string; mediaDir: string; bundle: R
     const url = new URL(req.url ?? '/', origin);
     const p = decodeURIComponent(url.pathname);
     if (p === '/webview.html') {
-      const html = resultsPageHtml({ cspSource: origin, scriptUrl: `${origin}/media/webview.js`, styleUrl: `${origin}/media/webview.css`, title: 'CRAFT', nonce: nonce() });
+      const html = resultsPageHtml({
+        cspSource: origin,
+        scriptUrl: `${origin}/media/webview.js`,
+        styleUrl: `${origin}/media/webview.css`,
+        title: 'CRAFT',
+        nonce: nonce(),
+      });
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
       return;
     }

@@ -33,7 +33,11 @@ function percent(share: number): string {
   return share * 100 < 0.1 ? '<0.1%' : `${(share * 100).toFixed(1)}%`;
 }
 
-async function withPage(ctx: Ctx, o: { bundle?: string; children?: RefinedRun[]; parentLabel?: string; url?: string }, body: (p: Opened) => Promise<void>): Promise<void> {
+async function withPage(
+  ctx: Ctx,
+  o: { bundle?: string; children?: RefinedRun[]; parentLabel?: string; url?: string },
+  body: (p: Opened) => Promise<void>,
+): Promise<void> {
   const host = o.url === undefined ? { initScript: ctx.host.vscodeApi({ bundle: o.bundle, children: o.children, parentLabel: o.parentLabel }) } : {};
   const opened = await openPage(ctx.browser, o.url ?? ctx.host.pageUrl(), host);
   try {
@@ -48,7 +52,12 @@ async function withPage(ctx: Ctx, o: { bundle?: string; children?: RefinedRun[];
 
 /** What a card shows of its refined runs. */
 function nested(page: Page, concept: number) {
-  return js<{ hidden: boolean; runs: { layer: string; subs: { index: number; name: string; share: string; crops: number }[] }[]; status: string; button: { text: string; disabled: boolean } | null }>(
+  return js<{
+    hidden: boolean;
+    runs: { layer: string; subs: { index: number; name: string; share: string; crops: number }[] }[];
+    status: string;
+    button: { text: string; disabled: boolean } | null;
+  }>(
     page,
     `(() => {
       const card = document.querySelector('.concept-card[data-concept="${concept}"]');
@@ -147,7 +156,12 @@ export const refineCases: Case[] = [
         // Then a run that succeeds: the host sends the new refined runs, the card nests them, named as the user named them.
         await card.locator('.refine-btn').click();
         const named: RefinedRun[] = [
-          { ...children[0], concept: target, path: children[0].path, concepts: children[0].concepts.map((s, k) => (k === 0 ? { ...s, name: 'Heel <b>counter</b>' } : s)) },
+          {
+            ...children[0],
+            concept: target,
+            path: children[0].path,
+            concepts: children[0].concepts.map((s, k) => (k === 0 ? { ...s, name: 'Heel <b>counter</b>' } : s)),
+          },
           ...children,
         ];
         await send(page, { type: 'children', children: named });

@@ -108,7 +108,11 @@ export const trustCases: Case[] = [
         assert.equal(await nameBtn.getAttribute('aria-label'), `Name Concept ${rank}…`);
         await page.locator(`.concept-card[data-concept="${c}"]`).focus();
         await page.keyboard.press('Tab');
-        assert.equal(await js(page, `document.activeElement.matches('.concept-card[data-concept="${c}"] .name-btn')`), true, 'Tab from the card reaches its name button');
+        assert.equal(
+          await js(page, `document.activeElement.matches('.concept-card[data-concept="${c}"] .name-btn')`),
+          true,
+          'Tab from the card reaches its name button',
+        );
         await page.keyboard.press('Enter');
         assert.equal(await js(page, `document.activeElement.classList.contains('name-input')`), true, 'Enter opens the name field, focused');
         await page.keyboard.type('Corner pips');
@@ -127,7 +131,8 @@ export const trustCases: Case[] = [
         // The host answers with every name of the run: each place updates.
         await send(page, { type: 'names', names: { [c]: 'Corner pips' } });
         const after = await namesShown(page, c);
-        for (const [where, value] of Object.entries(after)) assert.ok(value?.includes('Corner pips') && !value.includes('Concept #'), `${where} shows the name: ${value}`);
+        for (const [where, value] of Object.entries(after))
+          assert.ok(value?.includes('Corner pips') && !value.includes('Concept #'), `${where} shows the name: ${value}`);
         assert.equal(await text(page, `.concept-card[data-concept="${c}"] .rank`), rank, 'the rank stays beside the name');
         assert.equal(await js(page, `document.querySelector('.concept-card[data-concept="${c}"] .rank').hidden`), false);
         assert.equal(await nameBtn.getAttribute('aria-label'), 'Rename Corner pips…');
@@ -165,22 +170,37 @@ export const trustCases: Case[] = [
           page,
           `[...document.querySelectorAll('.facts .fact')].map((f) => ({ name: f.querySelector('dt').textContent, title: f.getAttribute('title') ?? '', sr: f.querySelector('dd .sr-only')?.textContent.trim() ?? '' }))`,
         );
-        assert.deepEqual(facts.map((f) => f.name), ['Model', 'Layer', 'Class', 'Images', 'Concepts', 'Provider', 'NMF error', 'Split check', 'Time']);
+        assert.deepEqual(
+          facts.map((f) => f.name),
+          ['Model', 'Layer', 'Class', 'Images', 'Concepts', 'Provider', 'NMF error', 'Split check', 'Time'],
+        );
         for (const f of facts) {
           assert.ok(f.title.length > 30, `${f.name} has a tooltip: ${f.title}`);
           assert.equal(f.sr, f.title, `${f.name}: the same explanation for screen readers`);
         }
         const nmf = facts.find((f) => f.name === 'NMF error')!;
         assert.ok(nmf.title.includes('‖A − UW‖F / ‖A‖F'), nmf.title);
-        if (!b.nmf.converged && b.nmf.iterations >= b.settings.nmf.maxIter) assert.ok(nmf.title.includes('The reference stops at 200 iterations too; this is normal, not a failure.'), nmf.title);
+        if (!b.nmf.converged && b.nmf.iterations >= b.settings.nmf.maxIter)
+          assert.ok(nmf.title.includes('The reference stops at 200 iterations too; this is normal, not a failure.'), nmf.title);
         assert.match(facts.find((f) => f.name === 'Split check')!.title, /h\(g\(x\)\).*f\(x\)/);
         assert.match(facts.find((f) => f.name === 'Provider')!.title, /^Where ONNX Runtime ran the model: the CPU, or a GPU/);
-        const stages = await js<{ title: string; sr: string }[]>(page, `[...document.querySelectorAll('.timings > span[title]')].map((s) => ({ title: s.title, sr: s.querySelector('.sr-only')?.textContent ?? '' }))`);
+        const stages = await js<{ title: string; sr: string }[]>(
+          page,
+          `[...document.querySelectorAll('.timings > span[title]')].map((s) => ({ title: s.title, sr: s.querySelector('.sr-only')?.textContent ?? '' }))`,
+        );
         assert.equal(stages.length, Object.keys(b.timings).length - 1, 'every stage timing has a tooltip');
         for (const st of stages) assert.ok(st.sr.length > 5 && st.title.includes(st.sr.replace(/^ \(|\)$/g, '')), `${st.title} / ${st.sr}`);
         // The chart is described by the sentence on Sobol total order, and each bar says what it shows.
-        const described = await js<string>(page, `document.getElementById(document.querySelector('.section-importance .bars').getAttribute('aria-describedby')).textContent`);
-        assert.ok(described.includes("the share of the class score's variance this concept accounts for, alone or with others, when concepts are switched on and off at random"), described);
+        const described = await js<string>(
+          page,
+          `document.getElementById(document.querySelector('.section-importance .bars').getAttribute('aria-describedby')).textContent`,
+        );
+        assert.ok(
+          described.includes(
+            "the share of the class score's variance this concept accounts for, alone or with others, when concepts are switched on and off at random",
+          ),
+          described,
+        );
         const bar = await js<string>(page, `document.querySelector('.section-importance .bar-row').title`);
         assert.match(bar, /^Concept #1: [\d.]+% of the total importance \(Sobol total order [\d.e-]+\)$/);
       });
@@ -226,27 +246,38 @@ export const trustCases: Case[] = [
           page,
           `[...document.querySelectorAll('.fidelity-panel')].map((p) => ({ kind: p.dataset.kind, label: p.querySelector('svg').getAttribute('aria-label'), curves: Object.fromEntries([...p.querySelectorAll('polyline')].map((l) => [l.dataset.curve, l.getAttribute('points').trim().split(/\\s+/).length])) }))`,
         );
-        assert.deepEqual(panels.map((p) => p.kind), ['deletion', 'insertion']);
+        assert.deepEqual(
+          panels.map((p) => p.kind),
+          ['deletion', 'insertion'],
+        );
         for (const p of panels) {
           assert.deepEqual(p.curves, { random: f.deletion.length, ranked: f.deletion.length }, `${p.kind}: r + 1 points for the ranking and the baseline`);
           assert.match(p.label, /Area .* random orders /, `${p.kind}: the chart has a text alternative`);
         }
         const intro = (await text(page, '.section-fidelity .intro')) ?? '';
-        assert.ok(intro.includes('removing the top concepts lowers the class score faster than removing random ones, and adding them back raises it faster'), intro);
+        assert.ok(
+          intro.includes('removing the top concepts lowers the class score faster than removing random ones, and adding them back raises it faster'),
+          intro,
+        );
         const areas = await js<string[]>(page, `[...document.querySelectorAll('.fidelity-area')].map((e) => e.textContent)`);
         assert.ok(areas[0].includes(`Area ${num(f.deletionAuc)}`) && areas[0].includes(`random ${num(f.random.deletionAuc)}`), areas[0]);
         assert.ok(areas[1].includes(`Area ${num(f.insertionAuc)}`) && areas[1].includes(`random ${num(f.random.insertionAuc)}`), areas[1]);
-        const rows = await js<string[][]>(page, `[...document.querySelectorAll('.fidelity-table tbody tr')].map((r) => [...r.children].map((c) => c.textContent))`);
+        const rows = await js<string[][]>(
+          page,
+          `[...document.querySelectorAll('.fidelity-table tbody tr')].map((r) => [...r.children].map((c) => c.textContent))`,
+        );
         assert.equal(rows.length, f.deletion.length, 'one table row per k');
         assert.deepEqual(rows[1], ['1', num(f.deletion[1]), num(f.random.deletion[1]), num(f.insertion[1]), num(f.random.insertion[1])]);
         // Each curve is drawn where its values say (y grows downward): the ranked one above the random
         // one exactly where its value is higher, and each point above the first where its value is.
         for (const kind of ['deletion', 'insertion'] as const) {
-          const ys = (curve: string) => js<number[]>(page, `[...document.querySelector('.fidelity-${kind} polyline[data-curve="${curve}"]').points].map((p) => p.y)`);
+          const ys = (curve: string) =>
+            js<number[]>(page, `[...document.querySelector('.fidelity-${kind} polyline[data-curve="${curve}"]').points].map((p) => p.y)`);
           const [ranked, random] = [await ys('ranked'), await ys('random')];
           const [vr, vb] = kind === 'deletion' ? [f.deletion, f.random.deletion] : [f.insertion, f.random.insertion];
           for (let k = 0; k < ranked.length; k++) {
-            if (Math.abs(vr[k] - vb[k]) > 1e-6) assert.equal(Math.sign(ranked[k] - random[k]), -Math.sign(vr[k] - vb[k]), `${kind}, k = ${k}: ranked vs random`);
+            if (Math.abs(vr[k] - vb[k]) > 1e-6)
+              assert.equal(Math.sign(ranked[k] - random[k]), -Math.sign(vr[k] - vb[k]), `${kind}, k = ${k}: ranked vs random`);
             if (k && Math.abs(vr[k] - vr[0]) > 1e-6) assert.equal(Math.sign(ranked[k] - ranked[0]), -Math.sign(vr[k] - vr[0]), `${kind}, k = ${k}: vs k = 0`);
           }
         }
@@ -254,7 +285,14 @@ export const trustCases: Case[] = [
       ctx.host.addBundle('old', asOldBundle(b), ctx.clipart.runDir);
       await withPage(ctx, { bundle: 'old' }, async ({ page }) => {
         assert.equal(await js(page, `document.querySelectorAll('.section-fidelity, .fidelity').length`), 0, 'no fidelity section');
-        assert.equal(await js(page, `document.querySelectorAll('input[name="map-scale"], .regions, .agreement, .thumb-pred, .detail-pred, .browser-notice, .other-only').length`), 0, 'nothing of what the old run lacks');
+        assert.equal(
+          await js(
+            page,
+            `document.querySelectorAll('input[name="map-scale"], .regions, .agreement, .thumb-pred, .detail-pred, .browser-notice, .other-only').length`,
+          ),
+          0,
+          'nothing of what the old run lacks',
+        );
         assert.equal(await js(page, `document.querySelectorAll('.concept-card').length`), b.concepts.length);
         assert.ok((await text(page, '.list-count'))?.startsWith(`${b.images.length} images`));
         assert.deepEqual(await brokenImages(page), []);
@@ -283,7 +321,10 @@ export const trustCases: Case[] = [
         }
         await page.locator(`.thumb[data-index="${others[0]}"]`).click();
         const detail = (await text(page, '.detail-pred')) ?? '';
-        assert.ok(detail.includes(`Predicted as ${b.labels![b.images[others[0]].predicted!]}`) && detail.includes(`score ${num(b.images[others[0]].classScore!)}`), detail);
+        assert.ok(
+          detail.includes(`Predicted as ${b.labels![b.images[others[0]].predicted!]}`) && detail.includes(`score ${num(b.images[others[0]].classScore!)}`),
+          detail,
+        );
 
         assert.equal(await text(page, '.browser-notice p'), warning, 'the notice at the top of the browser');
         assert.ok((await text(page, '.list-count'))?.includes(`${others.length} predicted as another class`));
@@ -291,13 +332,27 @@ export const trustCases: Case[] = [
         await page.locator('.list-toolbar select').selectOption('score-asc');
         const order = await js<number[]>(page, `[...document.querySelectorAll('.thumb')].map((t) => Number(t.dataset.index))`);
         const scores = order.map((i) => b.images[i].classScore!);
-        assert.deepEqual(scores, [...scores].sort((x, y) => x - y), 'lowest class score first');
+        assert.deepEqual(
+          scores,
+          [...scores].sort((x, y) => x - y),
+          'lowest class score first',
+        );
         await page.locator('.list-toolbar select').selectOption('score-desc');
-        const desc = (await js<number[]>(page, `[...document.querySelectorAll('.thumb')].map((t) => Number(t.dataset.index))`)).map((i) => b.images[i].classScore!);
-        assert.deepEqual(desc, [...desc].sort((x, y) => y - x), 'highest class score first');
+        const desc = (await js<number[]>(page, `[...document.querySelectorAll('.thumb')].map((t) => Number(t.dataset.index))`)).map(
+          (i) => b.images[i].classScore!,
+        );
+        assert.deepEqual(
+          desc,
+          [...desc].sort((x, y) => y - x),
+          'highest class score first',
+        );
 
         await page.locator('.other-only').click();
-        assert.deepEqual((await js<number[]>(page, `[...document.querySelectorAll('.thumb')].map((t) => Number(t.dataset.index))`)).sort((x, y) => x - y), others, 'only those predicted as another class');
+        assert.deepEqual(
+          (await js<number[]>(page, `[...document.querySelectorAll('.thumb')].map((t) => Number(t.dataset.index))`)).sort((x, y) => x - y),
+          others,
+          'only those predicted as another class',
+        );
         assert.equal(await text(page, '.list-count'), `${others.length} of ${b.images.length} images`);
         await page.locator('.other-only').click();
         assert.equal(await js(page, `document.querySelectorAll('.thumb').length`), b.images.length);
@@ -307,9 +362,16 @@ export const trustCases: Case[] = [
       // Without the engine's warning the page still computes it (≥ 10 %); below that, no notice.
       ctx.host.addBundle('no-warning', { ...b, warnings: [] }, ctx.clipart.runDir);
       await withPage(ctx, { bundle: 'no-warning' }, async ({ page }) => {
-        assert.equal(await text(page, '.browser-notice p'), `${others.length} of ${b.images.length} images are predicted as another class: the concepts explain the class score on them too.`);
+        assert.equal(
+          await text(page, '.browser-notice p'),
+          `${others.length} of ${b.images.length} images are predicted as another class: the concepts explain the class score on them too.`,
+        );
       });
-      const one: ResultsBundle = { ...b, warnings: [], images: b.images.map((im, i) => (i === others[0] || !others.includes(i) ? im : { ...im, predicted: b.class.index })) };
+      const one: ResultsBundle = {
+        ...b,
+        warnings: [],
+        images: b.images.map((im, i) => (i === others[0] || !others.includes(i) ? im : { ...im, predicted: b.class.index })),
+      };
       ctx.host.addBundle('one-other', one, ctx.clipart.runDir);
       await withPage(ctx, { bundle: 'one-other' }, async ({ page }) => {
         assert.equal(await js(page, `document.querySelectorAll('.browser-notice').length`), 0, 'one image in 24: no notice');
@@ -320,7 +382,11 @@ export const trustCases: Case[] = [
   {
     name: 'layout: at half width (640 px) the large view stays in the viewport while the grid scrolls; at 1280 px it is never taller than the viewport',
     async run(ctx) {
-      const rect = (page: Page, selector: string) => js<{ top: number; bottom: number; left: number; right: number; height: number }>(page, `(() => { const r = document.querySelector(${JSON.stringify(selector)}).getBoundingClientRect(); return { top: r.top, bottom: r.bottom, left: r.left, right: r.right, height: r.height }; })()`);
+      const rect = (page: Page, selector: string) =>
+        js<{ top: number; bottom: number; left: number; right: number; height: number }>(
+          page,
+          `(() => { const r = document.querySelector(${JSON.stringify(selector)}).getBoundingClientRect(); return { top: r.top, bottom: r.bottom, left: r.left, right: r.right, height: r.height }; })()`,
+        );
       // Three times the clip-art images (72), so the grid is taller than the screen at both widths.
       const b = ctx.clipart.bundle;
       const images = [0, 1, 2].flatMap((k) => b.images.map((im) => ({ ...im, path: `${k}/${im.path}` })));
@@ -333,14 +399,20 @@ export const trustCases: Case[] = [
           const list = await rect(page, '.browser-list');
           assert.ok(detail.right <= list.left, `${width} px: the large view beside the grid`);
           // Browse: scroll through the grid's rows; the picture stays on screen.
-          const grid = await js<{ top: number; bottom: number }>(page, `(() => { const r = document.querySelector('.thumb-grid').getBoundingClientRect(); return { top: r.top + scrollY, bottom: r.bottom + scrollY }; })()`);
+          const grid = await js<{ top: number; bottom: number }>(
+            page,
+            `(() => { const r = document.querySelector('.thumb-grid').getBoundingClientRect(); return { top: r.top + scrollY, bottom: r.bottom + scrollY }; })()`,
+          );
           assert.ok(grid.bottom - grid.top > vh * 1.5, `${width} px: the grid is taller than the screen (${grid.bottom - grid.top} px)`);
           let moved = 0;
           // Down to the grid's last screenful (past it the page goes on to what follows the browser).
           for (let y = grid.top - 40; y <= grid.bottom - vh; y += vh / 3) {
             await js(page, `window.scrollTo(0, ${y})`);
             const stage = await rect(page, '.stage');
-            assert.ok(stage.top >= 0 && stage.bottom <= vh, `${width} px, scrolled to ${Math.round(y)}: the picture (${Math.round(stage.top)}–${Math.round(stage.bottom)}) is in the viewport`);
+            assert.ok(
+              stage.top >= 0 && stage.bottom <= vh,
+              `${width} px, scrolled to ${Math.round(y)}: the picture (${Math.round(stage.top)}–${Math.round(stage.bottom)}) is in the viewport`,
+            );
             moved++;
           }
           assert.ok(moved >= 3, `${width} px: scrolled through the grid in ${moved} steps`);
@@ -425,7 +497,10 @@ export const trustCases: Case[] = [
         assert.deepEqual(await brokenImages(page), []);
         await page.getByRole('radio', { name: 'Crop scale' }).check();
         assert.match(await js<string>(page, `getComputedStyle(document.querySelector('.overlay')).backgroundImage`), /^url\("data:image\/png;base64,/);
-        assert.equal(await text(page, '.browser-notice p'), b.warnings.find((w) => w.includes('predicted as another class')));
+        assert.equal(
+          await text(page, '.browser-notice p'),
+          b.warnings.find((w) => w.includes('predicted as another class')),
+        );
         await page.screenshot({ path: path.join(ctx.artifacts, 'report-clipart-light.png'), fullPage: true });
       });
       // A report made without the new pictures embedded still opens whole (no request its CSP would block).
@@ -435,7 +510,10 @@ export const trustCases: Case[] = [
       const data = JSON.parse(block[2]) as { files: Record<string, string> };
       for (const key of Object.keys(data.files)) if (key.startsWith('regions/') || key.startsWith('maps/crops-')) delete data.files[key];
       const stripped = path.join(ctx.clipart.temp, 'stripped-report.html');
-      fs.writeFileSync(stripped, html.replace(block[0], () => block[1] + JSON.stringify(data).replace(/</g, '\\u003c') + block[3]));
+      fs.writeFileSync(
+        stripped,
+        html.replace(block[0], () => block[1] + JSON.stringify(data).replace(/</g, '\\u003c') + block[3]),
+      );
       await withPage(ctx, { url: pathToFileURL(stripped).href }, async ({ page }) => {
         assert.equal(await js(page, `document.querySelectorAll('.regions, input[name="map-scale"]').length`), 0);
         assert.deepEqual(await brokenImages(page), []);
@@ -443,7 +521,7 @@ export const trustCases: Case[] = [
     },
   },
   {
-    name: 'what-if: opening it asks for the image\'s own reconstruction; a slider posts whatIf with the scales; the answer shows the change and the top classes; absent in the report',
+    name: "what-if: opening it asks for the image's own reconstruction; a slider posts whatIf with the scales; the answer shows the change and the top classes; absent in the report",
     async run(ctx) {
       const b = ctx.clipart.bundle;
       const r = b.concepts.length;
@@ -456,7 +534,17 @@ export const trustCases: Case[] = [
         const first = (await posted(page))[1] as unknown as { type: string; id: number; image: number; scales: number[] };
         assert.deepEqual({ ...first, id: 0 }, { type: 'whatIf', id: 0, image: 0, scales: new Array(r).fill(1) });
         const score = (logit: number, probability: number, index = b.class.index) => ({ index, label: b.labels?.[index], logit, probability });
-        await send(page, { type: 'whatIfAnswer', id: first.id, answer: { image: 0, scales: first.scales, target: score(2.5, 0.9), top: [score(2.5, 0.9), score(0.1, 0.05, 0)], reconstruction: { target: score(2.5, 0.9), top: [] } } });
+        await send(page, {
+          type: 'whatIfAnswer',
+          id: first.id,
+          answer: {
+            image: 0,
+            scales: first.scales,
+            target: score(2.5, 0.9),
+            top: [score(2.5, 0.9), score(0.1, 0.05, 0)],
+            reconstruction: { target: score(2.5, 0.9), top: [] },
+          },
+        });
         assert.match((await text(page, '.whatif-result')) ?? '', /score 2\.50, probability 90\.0 ?% on this image.s reconstruction/);
 
         // Switch off the most important concept with the keyboard: its slider goes to 0.
@@ -469,13 +557,27 @@ export const trustCases: Case[] = [
         expected[b.concepts.findIndex((c) => c.index === top)] = 0;
         assert.deepEqual(second.scales, expected);
         assert.match((await text(page, `.whatif-row[data-concept="${top}"] output`)) ?? '', /^off$/);
-        await send(page, { type: 'whatIfAnswer', id: second.id, answer: { image: 0, scales: second.scales, target: score(0.4, 0.2), top: [score(1.2, 0.6, 0), score(0.4, 0.2)], reconstruction: { target: score(2.5, 0.9), top: [] } } });
+        await send(page, {
+          type: 'whatIfAnswer',
+          id: second.id,
+          answer: {
+            image: 0,
+            scales: second.scales,
+            target: score(0.4, 0.2),
+            top: [score(1.2, 0.6, 0), score(0.4, 0.2)],
+            reconstruction: { target: score(2.5, 0.9), top: [] },
+          },
+        });
         const shown = (await text(page, '.whatif-result')) ?? '';
         assert.match(shown, /score 2\.50 → 0\.400, probability 90\.0 ?% → 20\.0 ?%/);
         assert.match(shown, new RegExp(`${b.labels?.[0] ?? 'class 0'} 60\\.0 ?%`));
         await page.locator('.whatif').screenshot({ path: path.join(ctx.artifacts, 'whatif-light.png') });
         // An answer to an older question does not overwrite a newer one; an error is shown as text.
-        await send(page, { type: 'whatIfAnswer', id: first.id, answer: { image: 0, scales: first.scales, target: score(9, 1), top: [], reconstruction: { target: score(9, 1), top: [] } } });
+        await send(page, {
+          type: 'whatIfAnswer',
+          id: first.id,
+          answer: { image: 0, scales: first.scales, target: score(9, 1), top: [], reconstruction: { target: score(9, 1), top: [] } },
+        });
         assert.doesNotMatch((await text(page, '.whatif-result')) ?? '', /9\.00/);
         await page.getByRole('button', { name: 'Reset' }).click();
         await postedAtLeast(page, 4);

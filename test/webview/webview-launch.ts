@@ -96,13 +96,28 @@ async function main(): Promise<number> {
     const host = await startHost({ runDir: fixture.runDir, mediaDir: path.join(repoRoot, 'media'), bundle: fixture.bundle });
     cleanups.push(() => host.close());
     host.addBundle('clipart', clipart.bundle, clipart.runDir);
-    host.addSet('set', classSet.index, classSet.runs.map((r) => ({ bundle: r.bundle, runDir: r.dir })));
+    host.addSet(
+      'set',
+      classSet.index,
+      classSet.runs.map((r) => ({ bundle: r.bundle, runDir: r.dir })),
+    );
     host.addBundle('refined', refined.child.bundle, refined.child.dir);
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     cleanups.push(() => browser.close());
     fs.mkdirSync(o.artifacts, { recursive: true });
 
-    const ctx: Ctx = { browser, host, fixture, reportFile, clipart, clipartReport, classSet, refined, artifacts: o.artifacts, log: (line) => console.log(line) };
+    const ctx: Ctx = {
+      browser,
+      host,
+      fixture,
+      reportFile,
+      clipart,
+      clipartReport,
+      classSet,
+      refined,
+      artifacts: o.artifacts,
+      log: (line) => console.log(line),
+    };
     const cases: Case[] = [...webviewCases, ...trustCases, ...classSetCases, ...refineCases, ...reportCases].filter((c) => !o.grep || c.name.includes(o.grep));
     for (const c of cases) {
       const start = Date.now();
@@ -112,12 +127,12 @@ async function main(): Promise<number> {
         console.log(`✔ ${c.name} (${Date.now() - start} ms)`);
       } catch (e) {
         failed++;
-        console.log(`✖ ${c.name} (${Date.now() - start} ms)\n  ${(e instanceof Error ? e.stack ?? e.message : String(e)).split('\n').join('\n  ')}`);
+        console.log(`✖ ${c.name} (${Date.now() - start} ms)\n  ${(e instanceof Error ? (e.stack ?? e.message) : String(e)).split('\n').join('\n  ')}`);
       }
     }
   } catch (e) {
     failed++;
-    console.log(`✖ setup: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    console.log(`✖ setup: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   } finally {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
   }
