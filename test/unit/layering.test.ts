@@ -1,5 +1,5 @@
 /**
- * The dependency rules of design.md, checked on the sources: the engine (src/craft) and the CLI never
+ * The layering rules (README, "Layout"), checked on the sources: the engine (src/craft) and the CLI never
  * import 'vscode' or the extension; the webview imports nothing from Node and, from src/, only the
  * shared contract src/protocol.ts. A violating import compiles, so only this test stops it.
  */
