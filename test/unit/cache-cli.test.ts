@@ -5,23 +5,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { RESULTS_FILE } from '../../src/craft/bundle/writer';
 import type { ResultsBundle } from '../../src/protocol';
+import { CRAFT_BIN as CRAFT, ROOT, quickExplainArgs, runCraft } from './sample-cli';
 
-const ROOT = path.resolve(__dirname, '../../..');
-const CRAFT = path.join(ROOT, 'bin/craft.js');
 const CLIPART = path.join(ROOT, 'test/fixtures/clipart-mobilenetv2');
-const FMNIST = path.join(ROOT, 'sample/model/fmnist_cnn.onnx');
 const temp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), `craft-${prefix}-`));
 
-function craft(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CRAFT, ...args], { encoding: 'utf8', timeout: 300_000, killSignal: 'SIGKILL' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const craft = (args: string[]) => runCraft(args, { timeoutMs: 300_000 });
 
 function readResults(dir: string): ResultsBundle {
   return JSON.parse(fs.readFileSync(path.join(dir, RESULTS_FILE), 'utf8')) as ResultsBundle;
@@ -97,31 +92,7 @@ test('a run killed (SIGKILL) during its first pass resumes: the images cached be
 test('two runs writing the same cache at once both succeed with the same results, and leave a cache that a third run reuses', async () => {
   const out = temp('cache-concurrent');
   const images = path.join(ROOT, 'sample/images/ankle_boot');
-  const args = [
-    'explain',
-    '--model',
-    FMNIST,
-    '--images',
-    images,
-    '--class',
-    '9',
-    '--size',
-    '28',
-    '--layer',
-    '/g/MaxPool_1_output_0',
-    '--patch',
-    '14',
-    '--concepts',
-    '4',
-    '--designs',
-    '4',
-    '--provider',
-    'cpu',
-    '--out',
-    out,
-    '--json',
-    '--quiet',
-  ];
+  const args = quickExplainArgs(images, '9', out, '--concepts', '4', '--designs', '4', '--json', '--quiet');
   const start = () =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, [CRAFT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -152,30 +123,7 @@ test('two runs writing the same cache at once both succeed with the same results
 
 test('craft cache info | clear: what the cache holds, emptied; usage errors exit 2', () => {
   const out = temp('cache-cmd');
-  const run = craft([
-    'explain',
-    '--model',
-    FMNIST,
-    '--images',
-    path.join(ROOT, 'sample/images/sneaker'),
-    '--class',
-    '7',
-    '--size',
-    '28',
-    '--layer',
-    '/g/MaxPool_1_output_0',
-    '--patch',
-    '14',
-    '--concepts',
-    '3',
-    '--designs',
-    '4',
-    '--max-images',
-    '10',
-    '--out',
-    out,
-    '--quiet',
-  ]);
+  const run = craft(quickExplainArgs(path.join(ROOT, 'sample/images/sneaker'), '7', out, '--concepts', '3', '--designs', '4', '--max-images', '10', '--quiet'));
   assert.equal(run.code, 0, run.stderr);
   const info = craft(['cache', 'info', '--out', out]);
   assert.equal(info.code, 0, info.stderr);

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -13,6 +12,7 @@ import { explain } from '../../src/craft/explain';
 import { DEFAULTS, type ClassSetOptions, type ExplainOptions } from '../../src/craft/options';
 import { MODEL_READY } from '../../src/craft/stages/model';
 import { listRuns } from '../../src/extension/history';
+import { quickExplainArgs, runCraft } from './sample-cli';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const SAMPLE = path.join(ROOT, 'sample');
@@ -227,36 +227,12 @@ test('a cancelled run over several classes leaves nothing behind, even a class a
   assert.deepEqual(fs.readdirSync(o.out), [], 'no set folder, no partial folder, no latest.json');
 });
 
-function craft(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/craft.js'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const craft = (args: string[]) => runCraft(args);
 
 test("craft explain --class a,b: exit 0 with each class's top concepts and what the most confused pair shares; errors exit 2 or 3", () => {
   const images = sampleCopy(12);
   const out = temp('cli');
-  const base = [
-    'explain',
-    '--model',
-    MODEL,
-    '--images',
-    images,
-    '--size',
-    '28',
-    '--layer',
-    LAYER,
-    '--patch',
-    '14',
-    '--concepts',
-    '4',
-    '--designs',
-    '4',
-    '--provider',
-    'cpu',
-    '--out',
-    out,
-    '--quiet',
-  ];
+  const base = quickExplainArgs(images, undefined, out, '--concepts', '4', '--designs', '4', '--quiet');
   const ok = craft([...base, '--class', 'ankle_boot,Sneaker']);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /^CRAFT: 2 classes \(Ankle boot, Sneaker\) by folder, layer \/g\/MaxPool_1_output_0, 4 concepts each, provider CPU/);

@@ -11,15 +11,11 @@ import { explain } from '../../src/craft/explain';
 import { DEFAULTS } from '../../src/craft/options';
 import { CraftError } from '../../src/craft/errors';
 import { ProgressPrinter } from '../../src/cli/progress';
+import { CRAFT_BIN, ROOT, SAMPLE_MODEL as MODEL, quickExplainArgs, runCraft } from './sample-cli';
 
-const ROOT = path.resolve(__dirname, '../../..');
 const SAMPLE = path.join(ROOT, 'sample');
-const MODEL = path.join(SAMPLE, 'model/fmnist_cnn.onnx');
 
-function craft(args: string[], cwd = ROOT): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/craft.js'), ...args], { cwd, encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const craft = (args: string[], cwd = ROOT) => runCraft(args, { cwd });
 
 function images(n: number): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-cli-'));
@@ -38,29 +34,7 @@ test('craft --help prints the usage and exits 0; no command exits 2', () => {
 
 test('craft explain runs on a small dataset, prints the ranking and the results folder', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-cli-out-'));
-  const r = craft([
-    'explain',
-    '--model',
-    MODEL,
-    '--images',
-    images(8),
-    '--class',
-    'Sneaker',
-    '--size',
-    '28',
-    '--layer',
-    '/g/MaxPool_1_output_0',
-    '--concepts',
-    '3',
-    '--patch',
-    '14',
-    '--designs',
-    '8',
-    '--provider',
-    'cpu',
-    '--out',
-    out,
-  ]);
+  const r = craft(quickExplainArgs(images(8), 'Sneaker', out, '--concepts', '3', '--designs', '8'));
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /class 7 \(Sneaker\), layer \/g\/MaxPool_1_output_0, 8 images, 3 concepts, provider CPU/);
   const dir = r.stdout.match(/Results: (.*)/)![1].trim();
@@ -105,29 +79,7 @@ test('craft explain --json prints one JSON object; --config is read and flags ov
 
 test('the summary after a run lists its warnings; progress names the class with the percentage', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-cli-warn-'));
-  const r = craft([
-    'explain',
-    '--model',
-    MODEL,
-    '--images',
-    images(6),
-    '--class',
-    '9',
-    '--size',
-    '28',
-    '--layer',
-    '/g/MaxPool_1_output_0',
-    '--concepts',
-    '2',
-    '--patch',
-    '14',
-    '--designs',
-    '4',
-    '--provider',
-    'cpu',
-    '--out',
-    out,
-  ]);
+  const r = craft(quickExplainArgs(images(6), '9', out, '--concepts', '2', '--designs', '4'));
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /\nWarnings:\n {2}- 6 of 6 images are predicted as another class: the concepts explain the class score on them too\.\nResults: /);
   // The label, not "class 9", and the run's percentage, on every progress line; the last one at 100 %.
@@ -146,31 +98,7 @@ test('the summary after a run lists its warnings; progress names the class with 
 test('craft report --include-paths keeps the local paths; without it the report names them by their base names', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-cli-paths-'));
   const imgs = images(4);
-  const r = craft([
-    'explain',
-    '--model',
-    MODEL,
-    '--images',
-    imgs,
-    '--class',
-    '7',
-    '--size',
-    '28',
-    '--layer',
-    '/g/MaxPool_1_output_0',
-    '--concepts',
-    '2',
-    '--patch',
-    '14',
-    '--designs',
-    '4',
-    '--provider',
-    'cpu',
-    '--out',
-    out,
-    '--json',
-    '--quiet',
-  ]);
+  const r = craft(quickExplainArgs(imgs, '7', out, '--concepts', '2', '--designs', '4', '--json', '--quiet'));
   assert.equal(r.code, 0, r.stderr);
   const { dir } = JSON.parse(r.stdout) as { dir: string };
   const view = (file: string) =>
@@ -375,32 +303,9 @@ test('a config file with a BOM is read; a misspelt key is a usage error with a s
  */
 async function stopRun(signals: NodeJS.Signals[], designs = 512): Promise<{ code: number | null; stderr: string; out: string }> {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-signal-'));
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(ROOT, 'bin/craft.js'),
-      'explain',
-      '--model',
-      MODEL,
-      '--images',
-      path.join(SAMPLE, 'images/ankle_boot'),
-      '--class',
-      '9',
-      '--size',
-      '28',
-      '--layer',
-      '/g/MaxPool_1_output_0',
-      '--patch',
-      '14',
-      '--designs',
-      String(designs),
-      '--provider',
-      'cpu',
-      '--out',
-      out,
-    ],
-    { cwd: ROOT },
-  );
+  const child = spawn(process.execPath, [CRAFT_BIN, ...quickExplainArgs(path.join(SAMPLE, 'images/ankle_boot'), '9', out, '--designs', String(designs))], {
+    cwd: ROOT,
+  });
   let stderr = '';
   let sent = 0;
   child.stderr.setEncoding('utf8');

@@ -1,19 +1,15 @@
 /** `craft refine` end to end: the child run it prints, its JSON summary, and its exit codes (2, 3, 4). */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { ResultsBundle } from '../../src/protocol';
+import { ROOT, runCraft } from './sample-cli';
 
-const ROOT = path.resolve(__dirname, '../../..');
 const SAMPLE = path.join(ROOT, 'sample');
 
-function craft(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/craft.js'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const craft = (args: string[]) => runCraft(args);
 
 let temp: string;
 let run: string;

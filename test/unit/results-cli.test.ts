@@ -8,31 +8,12 @@ import * as path from 'path';
 import { partialOwner } from '../../src/craft/bundle/partials';
 import { LATEST_FILE, RESULTS_FILE } from '../../src/craft/bundle/writer';
 import { ROOT, partials, runNode, tempDir } from './bundle-helpers';
+import { quickExplainArgs } from './sample-cli';
 
 const CRAFT = path.join(ROOT, 'bin/craft.js');
 
 function explainArgs(images: string, out: string, extra: string[] = []): string[] {
-  return [
-    CRAFT,
-    'explain',
-    '--model',
-    path.join(ROOT, 'sample/model/fmnist_cnn.onnx'),
-    '--images',
-    images,
-    '--class',
-    '9',
-    '--size',
-    '28',
-    '--layer',
-    '/g/MaxPool_1_output_0',
-    '--patch',
-    '14',
-    '--provider',
-    'cpu',
-    '--out',
-    out,
-    ...extra,
-  ];
+  return [CRAFT, ...quickExplainArgs(images, '9', out, ...extra)];
 }
 
 test('craft explain: latest.json that cannot be updated is a warning, the run exits 0 and names its folder', async () => {
