@@ -16,6 +16,18 @@ import type { BundleView, ClassSet, ConceptNames, RefinedRun, ResultsBundle } fr
 
 export type Theme = 'light' | 'dark' | 'high-contrast';
 
+/** What the stand-in host sends the page: the theme, the bundle (or `set` and the class `position`) and the view's extras. */
+export interface PageOptions {
+  theme?: Theme;
+  bundle?: string;
+  names?: ConceptNames;
+  children?: RefinedRun[];
+  parentLabel?: string;
+  stale?: BundleView['stale'];
+  set?: string;
+  position?: number;
+}
+
 export interface Host {
   origin: string;
   /** The page URL. */
@@ -24,16 +36,7 @@ export interface Host {
    * The script to run in the page before its own (Playwright's addInitScript): VS Code's part of the
    * webview. `bundle` names the bundle sent with 'show' (e.g. a synthetic big one; default 'main').
    */
-  vscodeApi(o?: {
-    theme?: Theme;
-    bundle?: string;
-    names?: ConceptNames;
-    children?: RefinedRun[];
-    parentLabel?: string;
-    stale?: BundleView['stale'];
-    set?: string;
-    position?: number;
-  }): string;
+  vscodeApi(o?: PageOptions): string;
   /**
    * Registers an alternative bundle under a name for vscodeApi({ bundle }); its files are read from
    * `runDir` (served under /runs/<name>/) when given, else from the main run folder.
@@ -190,18 +193,7 @@ export async function startHost(o: { runDir: string; mediaDir: string; bundle: R
     };
   };
 
-  const vscodeApi = (
-    q: {
-      theme?: Theme;
-      bundle?: string;
-      names?: ConceptNames;
-      children?: RefinedRun[];
-      parentLabel?: string;
-      stale?: BundleView['stale'];
-      set?: string;
-      position?: number;
-    } = {},
-  ): string => {
+  const vscodeApi = (q: PageOptions = {}): string => {
     const theme = q.theme ?? 'light';
     const set = q.set === undefined ? undefined : sets.get(q.set);
     if (q.set !== undefined && !set) throw new Error(`no set named ${q.set}`);

@@ -13,6 +13,7 @@ import { writeThumbnails } from '../bundle/pictures';
 import { withInputResize, withSpatialMean } from '../onnx/build';
 import type { OnnxModel } from '../onnx/model';
 import { runFloat } from '../onnx/sessions';
+import { concatFloat32 } from '../math/matrix';
 import { handled, Pending } from '../pending';
 import type { Run } from '../run';
 import { negativeActivations, nonFiniteActivations, type ImageLoader, type Model, type PreparedModel } from './model';
@@ -182,16 +183,6 @@ export interface ActivationResult {
 /** A file of a chunk: decoded now, taken from the cache, or unreadable. */
 type Loaded = { ok: true; image: LoadedImage } | { ok: true; file: string; cached: CachedImage } | { ok: false; path: string; reason: string };
 
-function concatRows(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
-
 /**
  * The first streaming pass over the images: decode, resize and preprocess each, save its resized
  * pixels (the image exactly as the model sees it, reused by the second pass, the top crops and the
@@ -303,7 +294,7 @@ export async function computeActivations(args: {
           s.fixedBatch,
           args.signal,
         );
-        computed = batches.length === 1 ? batches[0] : concatRows(batches);
+        computed = batches.length === 1 ? batches[0] : concatFloat32(batches);
       }
       // A's rows in image order, whether computed or cached.
       let c = 0;

@@ -5,6 +5,7 @@
  */
 import { throwIfCancelled } from '../errors';
 import { fidelityMasks, randomOrders, trapezoidArea } from '../math/fidelity';
+import { concatFloat32 } from '../math/matrix';
 import type { Run } from '../run';
 import { classLogits, type Importances } from './importance';
 import type { Model } from './model';
@@ -18,7 +19,7 @@ export async function fidelityStage(run: Run, m: Model, coefficients: Coefficien
   run.stage('fidelity');
   const r = importance.ranking.length;
   const orders = [importance.ranking, ...randomOrders(r, RANDOM_ORDERS)];
-  const masks = concat(orders.map(fidelityMasks));
+  const masks = concatFloat32(orders.map(fidelityMasks));
   const perOrder = 2 * (r + 1);
   const sums = new Float64Array(orders.length * perOrder);
   for (let i = 0; i < coefficients.images; i++) {
@@ -50,14 +51,4 @@ export async function fidelityStage(run: Run, m: Model, coefficients: Coefficien
       `insertion area ${fidelity.insertionAuc.toPrecision(4)} (random ${fidelity.random.insertionAuc.toPrecision(4)}).`,
   );
   return fidelity;
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }

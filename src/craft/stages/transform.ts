@@ -6,7 +6,7 @@
 import type * as ort from 'onnxruntime-node';
 import { throwIfCancelled } from '../errors';
 import { preprocessRgb } from '../images/preprocess';
-import type { Matrix } from '../math/matrix';
+import { concatFloat32, type Matrix } from '../math/matrix';
 import { transformProjected } from '../math/nmf';
 import { withProjection } from '../onnx/build';
 import type { OnnxModel } from '../onnx/model';
@@ -192,15 +192,5 @@ export async function projectImages(args: {
     projected.set(c, offset);
     offset += c.length;
   }
-  return { projected, positions: total / args.concepts, minActivation, nonFinite, outputs: args.h ? concatFloats(outputs) : undefined };
-}
-
-function concatFloats(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  return { projected, positions: total / args.concepts, minActivation, nonFinite, outputs: args.h ? concatFloat32(outputs) : undefined };
 }
