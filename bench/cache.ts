@@ -16,7 +16,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { explain } from '../src/craft/explain';
 import { DEFAULTS, type ExplainOptions } from '../src/craft/options';
-import { benchWorkloads, subset } from './workloads';
+import { benchWorkloads, machine, subset } from './workloads';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -99,7 +99,7 @@ function main(): void {
   lines.push(`add / add-off (per round): ${addRatio.map((x) => `${(100 * x).toFixed(1)} %`).join(', ')}`);
   console.log(lines.join('\n'));
   if (process.argv.includes('--write')) {
-    const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, load: os.loadavg() };
+    const meta = { ...machine(), load: os.loadavg() };
     fs.writeFileSync(path.join(ROOT, 'bench/cache.json'), JSON.stringify({ meta, rounds: all }, null, 2) + '\n');
     console.error('bench/cache.json written; copy the table into bench/cache.md.');
   }

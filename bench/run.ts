@@ -6,10 +6,9 @@
 // and, alternating with them in the same session, the floor: bare onnxruntime forward passes.
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { effectiveBatch } from '../src/craft/run';
-import { benchWorkloads, subset, type FloorResult, type RunResult } from './workloads';
+import { benchWorkloads, machine, subset, type FloorResult, type RunResult } from './workloads';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -111,11 +110,7 @@ function main(): void {
     });
   }
   const meta = {
-    date: new Date().toISOString(),
-    node: process.version,
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model,
-    memGB: Math.round(os.totalmem() / 2 ** 30),
+    ...machine(),
     provider: 'cpu',
   };
   fs.writeFileSync(path.join(ROOT, 'bench/results.json'), JSON.stringify({ meta, results }, null, 2) + '\n');

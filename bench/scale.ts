@@ -17,6 +17,7 @@ import { explain } from '../src/craft/explain';
 import { option } from '../src/craft/option-table';
 import { DEFAULTS, type Stage } from '../src/craft/options';
 import { scaleImages, SCALE_IMAGES_DIR } from './scale-images';
+import { machine } from './workloads';
 
 const ROOT = path.resolve(__dirname, '../..');
 const FIXTURE_MODELS = [
@@ -168,13 +169,7 @@ async function main(): Promise<void> {
   }
   console.log(lines.join('\n'));
   if (process.argv.includes('--write')) {
-    const meta = {
-      date: new Date().toISOString(),
-      node: process.version,
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model,
-      memGB: Math.round(os.totalmem() / 2 ** 30),
-    };
+    const meta = machine();
     fs.writeFileSync(path.join(ROOT, 'bench/scale.json'), JSON.stringify({ meta, rows }, null, 2) + '\n');
     console.error('bench/scale.json written; copy the table into bench/scale.md.');
   }

@@ -104,3 +104,14 @@ export interface RunResult {
 
 /** What bench/floor.js prints: seconds per part of the bare onnxruntime work. */
 export type FloorResult = Record<'g_crops' | 'g_images' | 'h_designs' | 'total', number>;
+
+/** The machine a benchmark ran on, recorded with its results. */
+export function machine(): { date: string; node: string; cpus: number; cpuModel?: string; memGB: number } {
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    memGB: Math.round(os.totalmem() / 2 ** 30),
+  };
+}
