@@ -29,10 +29,6 @@ export function initComponents(useToolkit: boolean): ComponentKind {
   return kind;
 }
 
-export function componentKind(): ComponentKind {
-  return kind;
-}
-
 function toolkitCanRun(): boolean {
   return (
     typeof customElements !== 'undefined' &&

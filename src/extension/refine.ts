@@ -37,7 +37,7 @@ const ARG_OPTIONS: Record<string, OptionName> = { layer: 'layer', concepts: 'con
 const KEYS = ['run', 'concept', ...Object.keys(ARG_OPTIONS)];
 
 /** Reads craft.refine's argument object; a relative `run` is relative to the first workspace folder. */
-export function parseRefineArgs(raw: unknown): RefineArgs {
+function parseRefineArgs(raw: unknown): RefineArgs {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new CraftError(
       'usage',

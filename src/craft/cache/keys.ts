@@ -11,7 +11,7 @@ import * as os from 'os';
 import { toolVersion } from '../stages/write';
 
 /** Bump when an entry's layout or the way a cached value is computed changes. */
-export const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 1;
 
 function packageVersion(name: string): string {
   try {

@@ -60,7 +60,7 @@ export function matchConcepts(cos: readonly (readonly number[])[]): ConceptMatch
 }
 
 /** The pair (a, b) of the set's classes compared, with how often the model confuses them. */
-export function comparePair(a: number, b: number, Wa: number[][], Wb: number[][], confusion: ClassSet['confusion']): ClassPair {
+function comparePair(a: number, b: number, Wa: number[][], Wb: number[][], confusion: ClassSet['confusion']): ClassPair {
   const cosine = conceptCosines(Wa, Wb);
   return { a, b, cosine, matches: matchConcepts(cosine), confused: confusion.counts[a][b] + confusion.counts[b][a] };
 }

@@ -14,7 +14,6 @@ export const PREPROCESS_PRESETS = {
 
 export type PresetName = keyof typeof PREPROCESS_PRESETS;
 export const PRESET_NAMES = Object.keys(PREPROCESS_PRESETS) as PresetName[];
-export const DEFAULT_PRESET: PresetName = '[0,1]';
 
 export const KERNELS: readonly PreprocessConfig['resize'][] = ['bilinear', 'bicubic', 'nearest', 'lanczos3'];
 export const LAYOUTS: readonly PreprocessConfig['layout'][] = ['NCHW', 'NHWC'];

@@ -86,18 +86,6 @@ export function frobeniusDot(a: Matrix, b: Matrix): number {
   return acc;
 }
 
-/** ‖A‖_F² */
-export function frobeniusSquared(a: Matrix): number {
-  return frobeniusDot(a, a);
-}
-
-/** Sum of all entries. */
-export function sumAll(a: Matrix): number {
-  let acc = 0;
-  for (let i = 0; i < a.data.length; i++) acc += a.data[i];
-  return acc;
-}
-
 export interface SymmetricEigen {
   /** eigenvalues, largest first */
   values: Float64Array;

@@ -39,7 +39,7 @@ export function refineLayers(info: ModelInfo, candidates: LayerCandidate[], pare
 }
 
 /** "a [64×14×14], b [32×14×14] (and 3 earlier)": the layers that work, latest first, for messages. */
-export function layersText(layers: LayerCandidate[]): string {
+function layersText(layers: LayerCandidate[]): string {
   const shown = layers
     .slice(-6)
     .reverse()

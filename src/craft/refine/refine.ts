@@ -27,10 +27,10 @@ import { conceptFromSpec, MIN_REFINE_CROPS, REFINE_PERCENTILE, selectCrops, type
 import type { PreprocessConfig, ProviderRequest, ResultsBundle } from '../../protocol';
 
 /** Sub-concepts when not asked: a handful, readable side by side, for a point set a tenth of the parent's. */
-export const DEFAULT_SUB_CONCEPTS = 5;
+const DEFAULT_SUB_CONCEPTS = 5;
 
 /** The folder of a refined run that holds its images (the parent's crops). */
-export const DATASET_FOLDER = 'dataset';
+const DATASET_FOLDER = 'dataset';
 
 export interface RefineOptions {
   /** The parent run folder. */
