@@ -10,6 +10,8 @@ const KEEP = 2000;
 export class Log implements vscode.Disposable {
   private readonly channel = vscode.window.createOutputChannel('CRAFT');
   private readonly recent: string[] = [];
+  /** After dispose() lines are only kept in memory: writing to a closed channel rejects. */
+  private disposed = false;
 
   info(line: string): void {
     this.append('info', line);
@@ -33,6 +35,7 @@ export class Log implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.disposed = true;
     this.channel.dispose();
   }
 
@@ -41,7 +44,7 @@ export class Log implements vscode.Disposable {
     for (const part of text.split(/\r?\n/)) {
       if (part.length === 0) continue;
       const line = `[${stamp}] [${level}] ${part}`;
-      this.channel.appendLine(line);
+      if (!this.disposed) this.channel.appendLine(line);
       this.recent.push(line);
     }
     if (this.recent.length > KEEP) this.recent.splice(0, this.recent.length - KEEP);

@@ -248,33 +248,35 @@ class ResultsPanel {
 
   /** Sends the page the run, with its set when it belongs to one. */
   private async show(): Promise<void> {
-    if (!this.bundle) return;
+    const bundle = this.bundle;
+    if (!bundle) return;
     const set = await classSetView(this.runDir, this.panel.webview).catch((e) => {
       this.log.warn(`Results panel: the set of ${this.runDir} cannot be read (${describeError(e)}); showing the run alone.`);
       return undefined;
     });
-    this.set = set && { dir: path.dirname(this.runDir), classes: set.index.classes.length, position: set.current };
     // The model is hashed again at every show: it may have been retrained since the run.
-    this.stale = await staleModel(this.bundle);
-    if (this.stale)
-      this.log.info(
-        `Results panel: the model of ${this.runDir} is ${this.stale === 'changed' ? 'changed' : 'gone'} since the run (${this.bundle.model.path}).`,
-      );
-    this.shown++;
-    this.names = readNames(this.runDir, this.bundle.concepts.length);
+    const stale = await staleModel(bundle);
+    if (stale) this.log.info(`Results panel: the model of ${this.runDir} is ${stale === 'changed' ? 'changed' : 'gone'} since the run (${bundle.model.path}).`);
     // The refined runs are found again in the run's folder each time the page loads (reopened, restored).
-    this.children = await listChildren(this.runDir);
+    const children = await listChildren(this.runDir);
+    const parentLabel = await this.parentLabel();
+    // What info() reports changes together with the post, so a caller that sees `shown` grow sees the rest.
+    this.set = set && { dir: path.dirname(this.runDir), classes: set.index.classes.length, position: set.current };
+    this.stale = stale;
+    this.children = children;
+    this.names = readNames(this.runDir, bundle.concepts.length);
+    this.shown++;
     this.post({
       type: 'show',
       view: {
-        bundle: this.bundle,
+        bundle,
         baseUrl: this.panel.webview.asWebviewUri(vscode.Uri.file(this.runDir)).toString(),
         runDir: this.runDir,
         names: this.names,
         set,
-        children: this.children,
-        parentLabel: await this.parentLabel(),
-        ...(this.stale ? { stale: this.stale } : {}),
+        children,
+        parentLabel,
+        ...(stale ? { stale } : {}),
       },
     });
   }
