@@ -4,7 +4,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ContentStore, decodeEntry } from '../../src/craft/cache/store';
+import { ContentStore, decodeEntry, type CacheKind } from '../../src/craft/cache/store';
 import { float32s, pack, unpack } from '../../src/craft/cache/entries';
 import { HOST } from '../../src/craft/bundle/partials';
 import { entryBytes, entryKey } from './cache-helpers';
@@ -41,7 +41,7 @@ test('cache store: a put entry is read back; an absent one is a miss; limit 0 re
   await off.put('images', entryKey(1), [Buffer.from('x')]);
   assert.equal(await off.get('images', entryKey(1)), undefined);
   assert.equal(fs.existsSync(off.dir), false, 'nothing created');
-  await assert.rejects(store.put('Images/..', entryKey(1), []), /bad entry name/);
+  await assert.rejects(store.put('Images/..' as CacheKind, entryKey(1), []), /bad entry name/);
 });
 
 test('cache store: a damaged entry (truncated, a flipped byte, garbage, another key, empty) is a miss, is removed, and never throws', async () => {
@@ -130,6 +130,26 @@ test('cache store: info and clear; a temporary file of a process that is gone is
   // Usable again after a clear.
   await store.put('images', entryKey(1), [entryBytes(1, 10)]);
   assert.ok(await store.get('images', entryKey(1)));
+});
+
+test('cache store: files that are not its entries are never counted, evicted or cleared (--out ~ makes the cache ~/.cache)', async () => {
+  const dir = path.join(tempDir('foreign'), '.cache');
+  // Another program's cache beside ours: its own folders, a file named like a key in one of our kinds, a loose file.
+  const foreign = [path.join('pip', 'http', 'a1'), path.join('images', entryKey(7)), path.join('runs', 'notes.txt'), 'README'];
+  for (const f of foreign) {
+    fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+    fs.writeFileSync(path.join(dir, f), 'not a CRAFT entry '.repeat(200));
+  }
+  const store = new ContentStore(dir, 12_000);
+  for (let k = 0; k < 6; k++) await store.put('images', entryKey(k), [entryBytes(k, 3000)]);
+  assert.ok(store.stats.evicted > 0, 'the limit made the store evict');
+  const info = await store.info();
+  assert.ok(info.entries > 0 && info.entries < 6, `${info.entries} entries`);
+  assert.ok(info.bytes <= 12_000, 'only entries count towards the limit');
+  for (const f of foreign) assert.ok(fs.existsSync(path.join(dir, f)), `${f} survives eviction`);
+  const cleared = await store.clear();
+  assert.equal(cleared.entries, info.entries);
+  assert.deepEqual(files(dir), [...foreign].sort(), 'clear removes the entries and nothing else');
 });
 
 test('cache store: a cache that cannot be written warns once and the caller goes on', async () => {

@@ -21,7 +21,9 @@ const TEMP_OWNER = /^\.tmp-([A-Za-z0-9-]+)-(\d+)-[0-9a-f]{8}$/;
 /** Eviction goes down to this share of the limit, so that it does not run again at the next write. */
 const LOW_WATER = 0.9;
 const KEY = /^[0-9a-f]{64}$/;
-const KIND = /^[a-z][a-z0-9-]*$/;
+/** The kinds of entries (run-cache.ts, reuse.ts): the only folders the store reads, evicts or clears. */
+export const CACHE_KINDS = ['images', 'fit', 'coefficients', 'runs'] as const;
+export type CacheKind = (typeof CACHE_KINDS)[number];
 
 export interface StoreStats {
   hits: number;
@@ -66,13 +68,13 @@ export class ContentStore {
     return this.limit > 0;
   }
 
-  private path(kind: string, key: string): string {
-    if (!KIND.test(kind) || !KEY.test(key)) throw new Error(`ContentStore: bad entry name ${kind}/${key}`);
+  private path(kind: CacheKind, key: string): string {
+    if (!CACHE_KINDS.includes(kind) || !KEY.test(key)) throw new Error(`ContentStore: bad entry name ${kind}/${key}`);
     return path.join(this.dir, kind, key);
   }
 
   /** The entry's payload, checked; undefined when absent, damaged or unreadable. */
-  async get(kind: string, key: string): Promise<Buffer | undefined> {
+  async get(kind: CacheKind, key: string): Promise<Buffer | undefined> {
     if (!this.enabled) return undefined;
     const file = this.path(kind, key);
     let data: Buffer;
@@ -98,7 +100,7 @@ export class ContentStore {
   }
 
   /** Stores an entry (its payload given in parts). Never throws: a cache that cannot be written is skipped. */
-  async put(kind: string, key: string, parts: readonly Uint8Array[]): Promise<void> {
+  async put(kind: CacheKind, key: string, parts: readonly Uint8Array[]): Promise<void> {
     if (!this.enabled) return;
     const file = this.path(kind, key);
     const bytes = encodeEntry(kind, key, parts);
@@ -164,25 +166,29 @@ export class ContentStore {
     return { dir: this.dir, limit: this.limit, entries: entries.length, bytes: entries.reduce((a, e) => a + e.bytes, 0), kinds };
   }
 
-  /** Removes every entry (and the folder). Returns what was there. */
+  /**
+   * Removes every entry, then the folders left empty. Returns what was there. Only files that are
+   * entries (by name and by their first bytes) go: `--out ~` makes the cache `~/.cache`, which other
+   * programs own too.
+   */
   async clear(): Promise<StoreInfo> {
     const before = await this.info();
-    await fs.promises.rm(this.dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
+    for (const e of await this.list()) await fs.promises.rm(e.file, { force: true }).catch(() => undefined);
+    // rmdir removes empty folders only: anything that is not ours stays, with its folder.
+    for (const kind of CACHE_KINDS) await fs.promises.rmdir(path.join(this.dir, kind)).catch(() => undefined);
+    await fs.promises.rmdir(this.dir).catch(() => undefined);
     this.total = 0;
     return before;
   }
 
-  /** The entries on disk; removes the temporary files of writers of this machine that are gone. */
+  /**
+   * The entries on disk: files of the kinds' folders named by a key that start with the entry magic
+   * (a foreign file is neither counted nor ever removed). Removes the temporary files of writers of
+   * this machine that are gone.
+   */
   private async list(): Promise<Listed[]> {
     const out: Listed[] = [];
-    let kinds: string[];
-    try {
-      kinds = await fs.promises.readdir(this.dir);
-    } catch {
-      return out;
-    }
-    for (const kind of kinds) {
-      if (!KIND.test(kind)) continue;
+    for (const kind of CACHE_KINDS) {
       let names: string[];
       try {
         names = await fs.promises.readdir(path.join(this.dir, kind));
@@ -198,8 +204,8 @@ export class ContentStore {
         }
         if (!KEY.test(name)) continue;
         try {
-          const st = await fs.promises.stat(file);
-          if (st.isFile()) out.push({ file, kind, bytes: st.size, used: st.mtimeMs });
+          const st = await fs.promises.lstat(file);
+          if (st.isFile() && (await startsWithMagic(file))) out.push({ file, kind, bytes: st.size, used: st.mtimeMs });
         } catch {
           // removed meanwhile
         }
@@ -253,6 +259,17 @@ export function decodeEntry(data: Buffer, kind: string, key: string): Buffer | u
   const payload = data.subarray(start + headerLength);
   if (header?.kind !== kind || header.key !== key || header.bytes !== payload.length) return undefined;
   return header.sha256 === sha256(payload) ? payload : undefined;
+}
+
+async function startsWithMagic(file: string): Promise<boolean> {
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const head = Buffer.alloc(MAGIC.length);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    return bytesRead === MAGIC.length && head.equals(MAGIC);
+  } finally {
+    await fh.close();
+  }
 }
 
 async function writeParts(file: string, parts: readonly Uint8Array[]): Promise<void> {
