@@ -596,7 +596,7 @@ type Entry = (typeof OPTIONS)[number];
 // type error here, naming the field.
 type Targets = Extract<Entry, { target: string }>['target'];
 type Untabled =
-  | Exclude<keyof ExplainOptions | keyof ClassSetOptions, Targets | 'signal' | 'onProgress' | 'log' | 'classes'>
+  | Exclude<keyof ExplainOptions | keyof ClassSetOptions, Targets | 'signal' | 'onProgress' | 'log' | 'classes' | 'cacheRoot'>
   | Exclude<`preprocess.${keyof PreprocessConfig}`, Targets>;
 export const EVERY_OPTION_IN_TABLE: [Untabled] extends [never] ? true : { missing: Untabled } = true;
 

@@ -53,6 +53,11 @@ export interface ExplainOptions {
    * default (2048). The cache is `<out>/.cache` (docs/method.md §13).
    */
   cacheSize?: number;
+  /**
+   * The folder whose `.cache` the run uses, when not `out`: the classes of a set are written inside
+   * the set's folder but share the cache of the results root the set is written to.
+   */
+  cacheRoot?: string;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
   /** One line per event worth keeping (notices, skipped files, timings). */

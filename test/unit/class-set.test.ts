@@ -216,6 +216,19 @@ test('clear errors: a class with no folder, an empty folder, no image predicted 
   );
 });
 
+test("the classes of a set share the results root's cache: a second set run takes every class's first pass from it", async () => {
+  const out = temp('cached');
+  const first = setOptions({ classes: ['ankle_boot', 'Sneaker'], maxImages: 6, cacheSize: 64, out });
+  const a = await explainClasses(first);
+  assert.ok(fs.existsSync(path.join(out, '.cache', 'images')), 'the cache is in the results root');
+  assert.ok(!fs.existsSync(path.join(a.dir, '.cache')), 'not inside the set folder');
+  const second = setOptions({ classes: ['ankle_boot', 'Sneaker'], maxImages: 6, cacheSize: 64, out });
+  const b = await explainClasses(second);
+  assert.equal(second.lines.filter((l) => /Activations from the cache: 6 of 6 images/.test(l)).length, 2, second.lines.join('\n'));
+  assert.ok(!second.lines.some((l) => /identical earlier run .* is gone/.test(l)), 'no whole-run entry to miss');
+  b.runs.forEach((r, k) => assert.deepEqual(r.bundle.importances, a.runs[k].bundle.importances, `class ${k}: the same importances`));
+});
+
 test('a cancelled run over several classes leaves nothing behind, even a class already done', async () => {
   const controller = new AbortController();
   const o = setOptions({ classes: ['ankle_boot', 'sneaker'], signal: controller.signal });

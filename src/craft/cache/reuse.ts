@@ -44,7 +44,7 @@ export async function reuseRun(run: Run, m: Model): Promise<{ dir: string; bundl
   const count = Math.min(m.files.length, o.maxImages ?? Infinity);
   await cache.begin(m, count, run.signal);
   throwIfCancelled(run.signal);
-  if (!cache.enabled) return undefined;
+  if (!cache.enabled || !cache.keepsRuns) return undefined;
   const files = m.files.slice(0, count);
   const hashes = await Promise.all(files.map((f) => cache.fileHash(f)));
   // An unreadable file: the run will say why; it is not worth a run entry.

@@ -82,6 +82,8 @@ export class RunCache {
   private readonly fileHashes = new Map<string, string | undefined>();
   private fitKey?: string;
   private shape?: { perImage: number; channels: number; pixels: number };
+  /** Whether finished runs are kept whole (reuse.ts). */
+  readonly keepsRuns: boolean;
   /** Images of the first pass taken from the cache and computed. */
   imagesFromCache = 0;
   imagesComputed = 0;
@@ -92,7 +94,9 @@ export class RunCache {
   ) {
     // Off unless the options say: the CLI and the extension pass the option table's default (2048 MB);
     // a library caller (and a test) that sets nothing gets the plain, uncached run.
-    this.store = storeFor(options.out, options.cacheSize ?? 0, (line) => log(`Warning: ${line}`));
+    this.store = storeFor(options.cacheRoot ?? options.out, options.cacheSize ?? 0, (line) => log(`Warning: ${line}`));
+    // A whole-run entry names a folder beside the cache; a run written elsewhere (a class of a set) has none.
+    this.keepsRuns = options.cacheRoot === undefined || path.resolve(options.cacheRoot) === path.resolve(options.out);
   }
 
   get enabled(): boolean {

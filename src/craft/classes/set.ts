@@ -155,6 +155,8 @@ export async function explainClasses(o: ClassSetOptions): Promise<ClassSetResult
         classId: plan.cls.index,
         images: plan.images,
         out: writer.tempDir,
+        // The set's classes share the results root's cache (not one inside the set, gone with its temporary name).
+        cacheRoot: o.out,
         // By prediction the cap was applied when the images were shared out (the first N of each class).
         maxImages: mode === 'folders' ? o.maxImages : undefined,
         onProgress: o.onProgress && ((p) => o.onProgress!({ ...p, part: { index: k, of: n, label: className(plan.cls) } })),
