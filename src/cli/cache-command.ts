@@ -1,7 +1,8 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import { checkCommand, value, type ParsedArgs } from './args';
 import { storeFor } from '../craft/cache/run-cache';
-import type { StoreInfo } from '../craft/cache/store';
+import { CACHE_FOLDER, type StoreInfo } from '../craft/cache/store';
 import { CraftError } from '../craft/errors';
 import { option } from '../craft/option-table';
 
@@ -21,8 +22,16 @@ export async function runCache(args: ParsedArgs): Promise<number> {
     throw new CraftError('usage', `Unknown cache action ${JSON.stringify(action)}.`, `Usage: ${CACHE_USAGE}`);
   }
   const out = path.resolve(value<string>(args, 'out') ?? (option('out').default as string));
+  await checkResultsRoot(out);
   const store = storeFor(out);
-  const info = action === 'info' ? await store.info() : await store.clear();
+  const info: StoreInfo & { failed?: number; error?: string } = action === 'info' ? await store.info() : await store.clear();
+  if (info.failed) {
+    throw new CraftError(
+      'io',
+      `Could not remove ${info.failed} of the ${info.entries} entries in ${info.dir} (${info.error}).`,
+      'Check that you may write to the cache folder, then clear it again.',
+    );
+  }
   if (args.given.has('json')) {
     process.stdout.write(JSON.stringify({ action, ...info }) + '\n');
     return 0;
@@ -33,6 +42,26 @@ export async function runCache(args: ParsedArgs): Promise<number> {
   }
   process.stdout.write(describe(info));
   return 0;
+}
+
+/** A mistyped --out must not read as an empty cache: the folder must exist, and its cache be a folder when present. */
+async function checkResultsRoot(out: string): Promise<void> {
+  const st = await fs.promises.stat(out).catch(() => undefined);
+  if (!st?.isDirectory()) {
+    throw new CraftError(
+      'input',
+      `${out} ${st ? 'is not a folder' : 'does not exist'}: no results folder there.`,
+      'Give the folder the runs are written to: --out DIR (default .craft in the current folder).',
+    );
+  }
+  const cache = await fs.promises.lstat(path.join(out, CACHE_FOLDER)).catch(() => undefined);
+  if (cache && !cache.isDirectory()) {
+    throw new CraftError(
+      'input',
+      `${path.join(out, CACHE_FOLDER)} is not a folder, so it is not a CRAFT cache.`,
+      'Move it away; the next run creates the cache.',
+    );
+  }
 }
 
 function describe(info: StoreInfo): string {

@@ -18,8 +18,12 @@ export async function clearCaches(roots: readonly string[], log: Log): Promise<C
   const cleared: ClearedCache[] = [];
   for (const root of roots) {
     const info = await storeFor(path.resolve(root)).clear();
-    cleared.push({ dir: info.dir, entries: info.entries, bytes: info.bytes });
+    cleared.push({ dir: info.dir, entries: info.entries - info.failed, bytes: info.bytes });
     log.info(`Cache cleared: ${info.dir} (${info.entries} entries, ${(info.bytes / 2 ** 20).toFixed(1)} MB).`);
+    if (info.failed > 0) {
+      log.warn(`Cache: ${info.failed} entries of ${info.dir} could not be removed (${info.error}).`);
+      void vscode.window.showWarningMessage(`CRAFT: ${info.failed} cache entries in ${info.dir} could not be removed (${info.error}).`);
+    }
   }
   const entries = cleared.reduce((a, c) => a + c.entries, 0);
   const mb = cleared.reduce((a, c) => a + c.bytes, 0) / 2 ** 20;

@@ -147,4 +147,15 @@ test('craft cache info | clear: what the cache holds, emptied; usage errors exit
   assert.match(bad.stderr, /Unknown cache action "purge"/);
   assert.equal(craft(['cache']).code, 2);
   assert.equal(craft(['cache', 'info', '--concepts', '3']).code, 2, 'a flag of another command');
+  // A mistyped --out is not an empty cache.
+  const missing = craft(['cache', 'clear', '--out', path.join(out, 'no-such-folder')]);
+  assert.equal(missing.code, 3, missing.stderr);
+  assert.match(missing.stderr, /no-such-folder does not exist: no results folder there/);
+  const file = path.join(out, 'latest.json');
+  assert.match(craft(['cache', 'info', '--out', file]).stderr, /is not a folder/);
+  const odd = temp('cache-file');
+  fs.writeFileSync(path.join(odd, '.cache'), 'not a cache');
+  const notFolder = craft(['cache', 'info', '--out', odd]);
+  assert.equal(notFolder.code, 3);
+  assert.match(notFolder.stderr, /\.cache is not a folder, so it is not a CRAFT cache/);
 });

@@ -169,16 +169,25 @@ export class ContentStore {
   /**
    * Removes every entry, then the folders left empty. Returns what was there. Only files that are
    * entries (by name and by their first bytes) go: `--out ~` makes the cache `~/.cache`, which other
-   * programs own too.
+   * programs own too. `failed`: entries that could not be removed (permissions), with the first error.
    */
-  async clear(): Promise<StoreInfo> {
+  async clear(): Promise<StoreInfo & { failed: number; error?: string }> {
     const before = await this.info();
-    for (const e of await this.list()) await fs.promises.rm(e.file, { force: true }).catch(() => undefined);
+    let failed = 0;
+    let error: string | undefined;
+    for (const e of await this.list()) {
+      try {
+        await fs.promises.rm(e.file, { force: true });
+      } catch (err) {
+        failed++;
+        error ??= (err as Error).message;
+      }
+    }
     // rmdir removes empty folders only: anything that is not ours stays, with its folder.
     for (const kind of CACHE_KINDS) await fs.promises.rmdir(path.join(this.dir, kind)).catch(() => undefined);
     await fs.promises.rmdir(this.dir).catch(() => undefined);
-    this.total = 0;
-    return before;
+    this.total = undefined;
+    return { ...before, failed, ...(error ? { error } : {}) };
   }
 
   /**
