@@ -214,6 +214,14 @@ test('clear errors: a class with no folder, an empty folder, no image predicted 
     /By prediction, the images of every class are in one folder/,
     'usage',
   );
+  await input(
+    setOptions({
+      classes: ['Ankle boot', 'Sneaker'],
+      images,
+      classFolders: { 'Ankle boot': path.join(images, 'ankle_boot'), Sneaker: path.join(images, 'ankle_boot') },
+    }),
+    /Ankle boot \(class 9\) and Sneaker \(class 7\) would both read .*ankle_boot: each class needs images of its own/,
+  );
 });
 
 test("the classes of a set share the results root's cache: a second set run takes every class's first pass from it", async () => {

@@ -139,7 +139,23 @@ export async function classFolders(classes: SetClass[], root: string | undefined
       `Name a sub-folder after each class (its label, e.g. "${example(missing[0])}", or its index), map the classes to folders with "classFolders" in the config file, or give one folder with --by-prediction.`,
     );
   }
+  // Two classes with the same label (a labels file that repeats one) would read the same images.
+  for (let j = 1; j < result.length; j++) {
+    const i = result.findIndex((f) => path.resolve(f) === path.resolve(result[j]));
+    if (i < j) {
+      throw new CraftError(
+        'input',
+        `${withIndex(classes[i])} and ${withIndex(classes[j])} would both read ${result[j]}: each class needs images of its own.`,
+        'Give the classes different labels (--labels), map each to its own folder with "classFolders" in the config file, or use --by-prediction.',
+      );
+    }
+  }
   return result;
+}
+
+/** "Sneaker (class 7)", or "class 7". */
+function withIndex(c: SetClass): string {
+  return c.label ? `${c.label} (class ${c.index})` : `class ${c.index}`;
 }
 
 /** A folder name that matches a class: "Ankle boot" → ankle_boot. */
