@@ -54,6 +54,14 @@ function sampleCopy(n: number): string {
 test('several classes by folder: one normal run per class in a set folder, the model prepared once, the same results as runs of their own', async () => {
   const o = setOptions({ classes: ['ankle_boot', 'Sneaker'] });
   const set = await explainClasses(o);
+  // The set folder is not a run: reading it as one (craft report, craft refine, the panel) says which folders are.
+  await assert.rejects(
+    readBundle(set.dir),
+    (e: CraftError) =>
+      e.kind === 'input' &&
+      /holds a run over several classes \(classes\.json\)/.test(e.message) &&
+      /one class inside it: ankle-boot, sneaker/.test(e.hint ?? ''),
+  );
 
   // The model was prepared once for both classes (a run of its own prepares it once too).
   assert.equal(o.lines.filter((l) => l.startsWith(MODEL_READY)).length, 1, o.lines.join('\n'));

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CraftError } from '../errors';
-import { firstRunOfSet } from '../classes/index-file';
+import { CLASS_SET_FILE, firstRunOfSet } from '../classes/index-file';
 import { partialName, removeStalePartials } from './partials';
 import { validateBundle } from './validate';
 import type { ResultsBundle } from '../../protocol';
@@ -209,6 +209,15 @@ export async function readBundle(dir: string): Promise<ResultsBundle> {
   try {
     value = JSON.parse(await fs.promises.readFile(file, 'utf8'));
   } catch (e) {
+    // The folder of a run over several classes holds one run folder per class, not a run.
+    if (fs.existsSync(path.join(dir, CLASS_SET_FILE))) {
+      const runs = (await fs.promises.readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name);
+      throw new CraftError(
+        'input',
+        `${dir} holds a run over several classes (${CLASS_SET_FILE}), one run folder per class, not a run itself.`,
+        `Choose the folder of one class inside it${runs.length ? `: ${runs.join(', ')}` : ''}.`,
+      );
+    }
     throw new CraftError('input', `${file} is missing or is not valid JSON: ${(e as Error).message}`, 'Choose a folder written by `craft explain`.');
   }
   const bundle = validateBundle(value, file);
