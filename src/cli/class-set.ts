@@ -49,7 +49,7 @@ export function printClassSet(result: ClassSetResult, json: boolean): string {
   }
   const first = runs[0].bundle;
   const lines = [
-    `CRAFT: ${index.classes.length} classes (${index.classes.map(name).join(', ')}) ${index.mode === 'folders' ? 'by folder' : 'by prediction'}, layer ${index.layer}, ${first.concepts.length} concepts each, provider ${first.provider.toUpperCase()}, ${formatSeconds(index.timings.total)}`,
+    `CRAFT: ${index.classes.length} class${index.classes.length === 1 ? '' : 'es'} (${index.classes.map(name).join(', ')}) ${index.mode === 'folders' ? 'by folder' : 'by prediction'}, layer ${index.layer}, ${first.concepts.length} concepts each, provider ${first.provider.toUpperCase()}, ${formatSeconds(index.timings.total)}`,
     ...index.classes.map((c, k) => `  ${name(c)} (class ${c.index}, ${c.images} images): ${topConcepts(runs[k].bundle)}`),
   ];
   if (pair) {

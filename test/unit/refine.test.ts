@@ -211,6 +211,13 @@ test('refine on the sample: the crops ≥ the 90th percentile become the refined
   );
   assert.deepEqual(b.class, parent.class);
   assert.equal(b.concepts.length, 5, 'the default number of sub-concepts');
+  // Crops predicted as another class are expected (parts of an image): said in the log, not a warning.
+  const others = b.images.filter((im) => im.predicted !== b.class.index).length;
+  assert.ok(!b.warnings?.some((w) => /predicted as another class/.test(w)), (b.warnings ?? []).join('\n'));
+  assert.equal(
+    lines.some((l) => l.startsWith(`${others} of ${b.images.length} crops, each enlarged to a whole input, are predicted as another class`)),
+    others > 0,
+  );
 
   // Sub-importances: Sobol through the rest of the model, finite, some > 0, mean of the per-crop ones.
   assert.ok(b.importances.every(Number.isFinite) && b.importances.some((v) => v > 0), `${b.importances}`);

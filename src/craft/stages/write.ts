@@ -61,7 +61,11 @@ export async function writeStage(
   run.stage('write');
   throwIfCancelled(run.signal);
   const others = predictions.filter((p) => p.predicted !== m.classIndex).length;
-  if (others >= OTHER_CLASS_NOTICE * predictions.length && others > 1) {
+  if (run.parent) {
+    // A refined run's images are crops enlarged to whole inputs: another class is expected, not a warning.
+    if (others > 0)
+      run.log(`${others} of ${predictions.length} crops, each enlarged to a whole input, are predicted as another class, as parts of an image often are.`);
+  } else if (others >= OTHER_CLASS_NOTICE * predictions.length && others > 1) {
     run.warn(`${others} of ${predictions.length} images are predicted as another class: the concepts explain the class score on them too.`);
   }
   const { global, perImage, ranking } = importance;
