@@ -217,6 +217,13 @@ test('clear errors: a class with no folder, an empty folder, no image predicted 
     setOptions({ classes: ['Ankle boot', 'Coat'], images, byPrediction: true }),
     /No image of .* is predicted as Coat\. Images per class \(by the model's prediction\): Ankle boot \d, Coat 0/,
   );
+  // A class whose every image is unreadable: the reasons are in the error itself (--quiet hides the log).
+  const broken = sampleCopy(4);
+  fs.rmSync(path.join(broken, 'sneaker'), { recursive: true });
+  fs.mkdirSync(path.join(broken, 'sneaker'));
+  fs.writeFileSync(path.join(broken, 'sneaker', 'broken.png'), '');
+  fs.writeFileSync(path.join(broken, 'sneaker', 'x.png'), 'not a picture');
+  await input(setOptions({ classes: ['Ankle boot', 'Sneaker'], images: broken }), /None of the 2 images could be read \(broken\.png: .+; x\.png: .+\)/);
   await input(
     setOptions({ classes: ['Ankle boot', 'Sneaker'], images, byPrediction: true, classFolders: { Sneaker: images } }),
     /By prediction, the images of every class are in one folder/,

@@ -3,6 +3,7 @@
  * grid crops go through g (the crop resize and the spatial mean run inside the same ONNX graph), and
  * the pooled crop activations form A (n × p), the matrix the NMF factorises (docs/method.md §2).
  */
+import * as path from 'path';
 import type * as ort from 'onnxruntime-node';
 import { cropGrid, extractCrop } from '../images/crops';
 import { CraftError, throwIfCancelled } from '../errors';
@@ -73,7 +74,16 @@ export async function activationsStage(run: Run, m: Model): Promise<Activations>
   );
   const n = acts.A.rows;
   const r = o.concepts;
-  if (nImages === 0) throw new CraftError('input', `None of the ${m.files.length} images could be read.`, 'See the skipped files above.');
+  if (nImages === 0) {
+    // The reasons in the error itself: --quiet hides the log's skipped lines.
+    const shown = acts.skipped.slice(0, 3).map((s) => `${path.basename(s.path)}: ${s.reason}`);
+    const more = acts.skipped.length > shown.length ? `; and ${acts.skipped.length - shown.length} more` : '';
+    throw new CraftError(
+      'input',
+      `None of the ${m.files.length} images could be read (${shown.join('; ')}${more}).`,
+      'Check the image files, or choose another folder.',
+    );
+  }
   if (acts.nonFinite > 0) throw nonFiniteActivations(m.layer, acts.nonFinite, acts.A.rows * m.channels, 'crop activations');
   if (acts.minActivation < 0) throw negativeActivations(m.layer, acts.minActivation, 'on some crops');
   if (n < r) {
