@@ -135,6 +135,14 @@ test('conceptFromSpec: an index, "#rank" or a name from names.json; anything els
     );
   }
   assert.throws(() => conceptFromSpec('sole', b, { '0': 'Sole', '1': 'sole' }), /Several concepts are named "sole"/);
+  // A name that reads as another concept's index or #rank is ambiguous; as its own concept's, or out of range, it is not.
+  assert.throws(() => conceptFromSpec('2', b, { '0': '2' }), /"2" is both concept 2 \(by index\) and the name of concept 0/);
+  assert.throws(() => conceptFromSpec('#1', b, { '0': '#1' }), /"#1" is both concept 2 \(by rank\) and the name of concept 0/);
+  assert.equal(conceptFromSpec('2', b, { '2': '2' }), 2);
+  assert.equal(conceptFromSpec('9', b, { '1': '9' }), 1);
+  assert.equal(conceptFromSpec(2, b, { '0': '2' }), 2, 'a number is an index');
+  assert.throws(() => conceptFromSpec(9, b, { '1': '9' }), /there is no concept 9/);
+  assert.throws(() => conceptFromSpec('99999999999999999999', b), /there is no concept 99999999999999999999\./, 'shown as given');
 });
 
 test('refineLayers: usable layers the parent’s is computed from; the default ends the previous resolution stage, never a Pad', () => {

@@ -23,19 +23,31 @@ export function conceptFromSpec(spec: string | number, bundle: Pick<ResultsBundl
   const named = Object.entries(names);
   const hint = `Give a concept index ${range}${named.length ? `, or one of the names ${named.map(([, n]) => JSON.stringify(n)).join(', ')}` : ''}.`;
   const text = typeof spec === 'number' ? String(spec) : spec.trim();
+  const wanted = text.toLowerCase();
+  const found = named.filter(([, n]) => n.toLowerCase() === wanted);
+  // A name that reads as an index or a #rank of another concept: the user must say which.
+  const byNumber = (c: number) => {
+    if (typeof spec === 'string' && found.length > 0 && found.some(([k]) => Number(k) !== c)) {
+      throw new CraftError(
+        'usage',
+        `${JSON.stringify(text)} is both concept ${c} (by ${text.startsWith('#') ? 'rank' : 'index'}) and the name of concept ${found.map(([k]) => k).join(', ')}.`,
+        'Give the other form (the index, or #rank as the panel shows it), or rename the concept in the panel.',
+      );
+    }
+    return c;
+  };
   if (/^\d+$/.test(text)) {
     const index = Number(text);
-    if (index < r) return index;
-    throw new CraftError('usage', `The run has ${r} concepts (0–${r - 1}); there is no concept ${index}.`, hint);
+    if (index < r) return byNumber(index);
+    if (found.length === 0 || typeof spec === 'number')
+      throw new CraftError('usage', `The run has ${r} concepts (0–${r - 1}); there is no concept ${text}.`, hint);
   }
   const rank = /^#\s*(\d+)$/.exec(text);
   if (rank) {
     const k = Number(rank[1]);
-    if (k >= 1 && k <= r && bundle.ranking[k - 1] !== undefined) return bundle.ranking[k - 1];
-    throw new CraftError('usage', `The run has ${r} concepts, ranked #1–#${r}; there is no concept #${k}.`, hint);
+    if (k >= 1 && k <= r && bundle.ranking[k - 1] !== undefined) return byNumber(bundle.ranking[k - 1]);
+    if (found.length === 0) throw new CraftError('usage', `The run has ${r} concepts, ranked #1–#${r}; there is no concept #${rank[1]}.`, hint);
   }
-  const wanted = text.toLowerCase();
-  const found = named.filter(([, n]) => n.toLowerCase() === wanted);
   if (found.length === 1) return Number(found[0][0]);
   if (found.length > 1)
     throw new CraftError(
