@@ -370,6 +370,12 @@ test('refine refuses what it cannot do, with the error kind the CLI maps to its 
   fs.writeFileSync(file, bytes);
   await rejectsWith(refine({ run: few, concept: 0, provider: 'cpu' }), 'input', /Only 1 crop of concept 0/);
   await rejectsWith(refine({ run: few, concept: 1, provider: 'cpu' }), 'input', /zero coefficient on every crop/);
+  // A damaged array (a NaN, a negative value) is named as such, not taken for a concept without crops.
+  for (const v of [NaN, -1]) {
+    bytes.writeFloatLE(v, (7 * r + 2) * 4);
+    fs.writeFileSync(file, bytes);
+    await rejectsWith(refine({ run: few, concept: 1, provider: 'cpu' }), 'input', /crop-coefficients\.f32 holds (NaN|-1) at row 7, column 2: .*damaged/s);
+  }
   // g and h given as two files: no earlier layer to split at.
   const split = copyRun('split');
   editResults(split, (b) => ((b.model as Record<string, unknown>).hPath = '/models/h.onnx'));

@@ -113,6 +113,15 @@ async function prepare(run: string, spec: string | number): Promise<Prepared> {
     );
   }
   const U = await readArray(dir, ref);
+  // NMF coefficients are finite and ≥ 0: anything else is a damaged file, not a concept without crops.
+  const bad = U.data.findIndex((v) => !(v >= 0 && Number.isFinite(v)));
+  if (bad >= 0) {
+    throw new CraftError(
+      'input',
+      `${ref.file} holds ${U.data[bad]} at row ${Math.floor(bad / U.cols)}, column ${bad % U.cols}: crop coefficients are finite and never negative.`,
+      'Re-run the explanation: this run folder is damaged.',
+    );
+  }
   return { dir, bundle, concept, grid, selection: selectCrops(U, concept, REFINE_PERCENTILE) };
 }
 
