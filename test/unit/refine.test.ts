@@ -356,6 +356,9 @@ test('refine refuses what it cannot do, with the error kind the CLI maps to its 
   await rejectsWith(refine({ run: parentRun, concept: 0, layer: LAYER, provider: 'cpu' }), 'usage', /earlier layer/);
   await rejectsWith(refine({ run: parentRun, concept: 0, layer: 'conv9', provider: 'cpu' }), 'usage', /no tensor named "conv9"/);
   await rejectsWith(refine({ run: parentRun, concept: 0, layer: '/g/c4/Conv_output_0', provider: 'cpu' }), 'model', /cannot be used/);
+  // --out among the run's own files (its refined/ folder is where refined runs go).
+  await rejectsWith(refine({ run: parentRun, concept: 0, provider: 'cpu', out: parentRun }), 'usage', /is inside the run being refined/);
+  await rejectsWith(refine({ run: parentRun, concept: 0, provider: 'cpu', out: path.join(parentRun, 'images') }), 'usage', /is inside the run being refined/);
   // More sub-concepts than crops.
   await rejectsWith(refine({ run: parentRun, concept: 0, concepts: 40, provider: 'cpu' }), 'input', /fewer than the 40 sub-concepts/);
   // Too few crops: a concept strong in one crop only, and one absent everywhere.

@@ -125,6 +125,26 @@ async function prepare(run: string, spec: string | number): Promise<Prepared> {
   return { dir, bundle, concept, grid, selection: selectCrops(U, concept, REFINE_PERCENTILE) };
 }
 
+/** `--out` may be the parent's refined/ folder (the default) or anywhere outside the parent run, not among its files. */
+function checkOut(out: string, parentDir: string): void {
+  const real = (d: string) => {
+    try {
+      return fs.realpathSync(d);
+    } catch {
+      return path.resolve(d);
+    }
+  };
+  const rel = path.relative(real(parentDir), real(out));
+  const inside = rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  if (inside && rel.split(path.sep)[0] !== REFINED_FOLDER) {
+    throw new CraftError(
+      'usage',
+      `--out ${out} is inside the run being refined (${parentDir}), among its own files.`,
+      `Leave --out out to write into its ${REFINED_FOLDER}/ folder, or give a folder outside the run.`,
+    );
+  }
+}
+
 /** The number of sub-concepts, checked against the crops kept. */
 function subConcepts(p: Prepared, asked: number | undefined): number {
   const n = p.selection.crops.length;
@@ -202,6 +222,7 @@ export async function refine(o: RefineOptions): Promise<RefineResult> {
   const progress = (done: number, total: number, unit: string) => o.onProgress?.({ stage: 'model', done, total, unit });
   progress(0, 1, 'steps');
   const p = await prepare(o.run, o.concept);
+  if (o.out) checkOut(o.out, p.dir);
   const parent = p.bundle;
   const r = subConcepts(p, o.concepts);
   const n = p.selection.crops.length;
