@@ -379,12 +379,22 @@ test('refine refuses what it cannot do, with the error kind the CLI maps to its 
     fs.writeFileSync(file, bytes);
     await rejectsWith(refine({ run: few, concept: 1, provider: 'cpu' }), 'input', /crop-coefficients\.f32 holds (NaN|-1) at row 7, column 2: .*damaged/s);
   }
+  // results.json edited by hand: values the refined run would take from it.
+  const edited = copyRun('edited');
+  editResults(edited, (b) => ((b.settings as { patchSize: number }).patchSize = 100_000));
+  await rejectsWith(refine({ run: edited, concept: 0, provider: 'cpu' }), 'input', /crops were 100000 px, larger than its 28×28 input.*damaged/s);
+  editResults(edited, (b) => {
+    (b.settings as { patchSize: number }).patchSize = 14;
+    (b.class as { index: number }).index = 99;
+  });
+  await rejectsWith(refine({ run: edited, concept: 0, provider: 'cpu' }), 'input', /names class 99, but its labels list 10 classes/);
   // g and h given as two files: no earlier layer to split at.
   const split = copyRun('split');
   editResults(split, (b) => ((b.model as Record<string, unknown>).hPath = '/models/h.onnx'));
   await rejectsWith(refine({ run: split, concept: 0, provider: 'cpu' }), 'model', /g and h given as two files/);
   // None of these left a refined run or a partial folder behind.
-  for (const dir of [old, few, split]) assert.ok(!fs.existsSync(path.join(dir, 'refined')) || fs.readdirSync(path.join(dir, 'refined')).length === 0, dir);
+  for (const dir of [old, few, split, edited])
+    assert.ok(!fs.existsSync(path.join(dir, 'refined')) || fs.readdirSync(path.join(dir, 'refined')).length === 0, dir);
   assert.equal((await listChildren(parentRun)).length, 1);
 });
 

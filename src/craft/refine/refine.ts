@@ -102,6 +102,17 @@ async function prepare(run: string, spec: string | number): Promise<Prepared> {
       'Refining is not available for non-square inputs yet.',
     );
   }
+  // Values the refined run takes from results.json: wrong ones are a damaged run (exit 3), not the user's options.
+  const labels = bundle.labels?.length;
+  if (bundle.settings.patchSize > H || (labels !== undefined && bundle.class.index >= labels)) {
+    throw new CraftError(
+      'input',
+      bundle.settings.patchSize > H
+        ? `${path.join(dir, 'results.json')} says the crops were ${bundle.settings.patchSize} px, larger than its ${H}×${W} input.`
+        : `${path.join(dir, 'results.json')} names class ${bundle.class.index}, but its labels list ${labels} classes.`,
+      'Re-run the explanation: this run folder is damaged.',
+    );
+  }
   const concept = conceptFromSpec(spec, bundle, readNames(dir, bundle.concepts.length));
   const grid = cropGrid(H, W, bundle.settings.patchSize);
   const ref = bundle.arrays.cropCoefficients;
