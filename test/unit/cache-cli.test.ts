@@ -47,6 +47,9 @@ const clipartArgs = (out: string, extra: string[] = []) => [
   '4',
   '--provider',
   'cpu',
+  // Four images a batch: the first pass writes its entries in six steps, so a kill at the first lands mid-pass.
+  '--batch',
+  '4',
   '--out',
   out,
   ...extra,
@@ -59,7 +62,7 @@ test('a run killed (SIGKILL) during its first pass resumes: the images cached be
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-  // Killed as soon as the first batch of images is in the cache (the first pass takes several batches).
+  // Killed as soon as the first batch of images is in the cache (the first pass takes six batches).
   const count = () => (fs.existsSync(imagesDir) ? fs.readdirSync(imagesDir).filter((n) => !n.startsWith('.')).length : 0);
   const t0 = Date.now();
   while (count() === 0 && child.exitCode === null && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 10));
