@@ -223,7 +223,9 @@ test('clear errors: a class with no folder, an empty folder, no image predicted 
   fs.mkdirSync(path.join(broken, 'sneaker'));
   fs.writeFileSync(path.join(broken, 'sneaker', 'broken.png'), '');
   fs.writeFileSync(path.join(broken, 'sneaker', 'x.png'), 'not a picture');
-  await input(setOptions({ classes: ['Ankle boot', 'Sneaker'], images: broken }), /None of the 2 images could be read \(broken\.png: .+; x\.png: .+\)/);
+  const brokenRun = setOptions({ classes: ['Ankle boot', 'Sneaker'], images: broken });
+  await input(brokenRun, /None of the 2 images of Sneaker \(.*sneaker\) could be read \(broken\.png: .+; x\.png: .+\)/);
+  assert.ok(!brokenRun.lines.some((l) => l.startsWith('Class 1/2')), 'found before any class is computed');
   await input(
     setOptions({ classes: ['Ankle boot', 'Sneaker'], images, byPrediction: true, classFolders: { Sneaker: images } }),
     /By prediction, the images of every class are in one folder/,

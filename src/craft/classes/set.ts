@@ -13,6 +13,7 @@ import { BundleWriter, LATEST_FILE, folderSlug, runName } from '../bundle/writer
 import { CraftError, throwIfCancelled } from '../errors';
 import { explain, samePlace } from '../explain';
 import { listImages } from '../images/list';
+import { firstReadable, unreadableText } from '../images/load';
 import { PixelStore } from '../images/pixel-store';
 import { findLabels } from '../labels';
 import { describeModel } from '../onnx/inspect';
@@ -84,6 +85,18 @@ export async function explainClasses(o: ClassSetOptions): Promise<ClassSetResult
           )}.`,
           'Put images of each class in its folder (PNG, JPEG, WebP, GIF or TIFF, sub-folders included).',
         );
+      }
+      // A class none of whose images can be read would fail only after the classes before it are computed.
+      for (const [k, l] of listed.entries()) {
+        throwIfCancelled(o.signal);
+        const { file, failures } = await firstReadable(l.files, { maxPixels: o.maxPixels });
+        if (!file) {
+          throw new CraftError(
+            'input',
+            `None of the ${l.files.length} images of ${className(classes[k])} (${l.folder}) could be read (${unreadableText(failures)}).`,
+            'Check the image files, or choose another folder for the class.',
+          );
+        }
       }
       plans = classes.map((cls, k) => ({
         cls,

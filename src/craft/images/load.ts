@@ -155,6 +155,26 @@ function failure(file: string, reason: string): LoadResult {
   return { ok: false, path: file, reason: `Cannot read image "${path.basename(file)}": ${reason}.` };
 }
 
+/** "a.png: why; b.jpg: why; and 4 more": the first few unreadable files, for an error message. */
+export function unreadableText(failures: readonly { path: string; reason: string }[], shown = 3): string {
+  const first = failures.slice(0, shown).map((f) => `${path.basename(f.path)}: ${f.reason}`);
+  return first.join('; ') + (failures.length > shown ? `; and ${failures.length - shown} more` : '');
+}
+
+/** The first of `files` that decodes, or the reasons none does (a quick check before long work). */
+export async function firstReadable(
+  files: readonly string[],
+  options: LoadOptions = {},
+): Promise<{ file?: string; failures: { path: string; reason: string }[] }> {
+  const failures: { path: string; reason: string }[] = [];
+  for (const file of files) {
+    const r = await decodeImage(file, options);
+    if (r.ok) return { file, failures };
+    failures.push(r);
+  }
+  return { failures };
+}
+
 export type DecodeResult = { ok: true; image: DecodedImage } | { ok: false; path: string; reason: string };
 
 /**

@@ -3,11 +3,10 @@
  * grid crops go through g (the crop resize and the spatial mean run inside the same ONNX graph), and
  * the pooled crop activations form A (n × p), the matrix the NMF factorises (docs/method.md §2).
  */
-import * as path from 'path';
 import type * as ort from 'onnxruntime-node';
 import { cropGrid, extractCrop } from '../images/crops';
 import { CraftError, throwIfCancelled } from '../errors';
-import { loadImages, type LoadedImage } from '../images/load';
+import { loadImages, unreadableText, type LoadedImage } from '../images/load';
 import type { CachedImage, ImageCache } from '../cache/run-cache';
 import { relativeImagePath } from '../images/list';
 import { writeThumbnails } from '../bundle/pictures';
@@ -76,11 +75,9 @@ export async function activationsStage(run: Run, m: Model): Promise<Activations>
   const r = o.concepts;
   if (nImages === 0) {
     // The reasons in the error itself: --quiet hides the log's skipped lines.
-    const shown = acts.skipped.slice(0, 3).map((s) => `${path.basename(s.path)}: ${s.reason}`);
-    const more = acts.skipped.length > shown.length ? `; and ${acts.skipped.length - shown.length} more` : '';
     throw new CraftError(
       'input',
-      `None of the ${m.files.length} images could be read (${shown.join('; ')}${more}).`,
+      `None of the ${m.files.length} images could be read (${unreadableText(acts.skipped)}).`,
       'Check the image files, or choose another folder.',
     );
   }
