@@ -20,7 +20,7 @@ import { refine } from '../craft/refine/refine';
 import { REFINE_PERCENTILE } from '../craft/refine/select';
 import { REFINED_FOLDER } from '../craft/refine/children';
 import { CACHE_USAGE, runCache } from './cache-command';
-import type { PreprocessConfig, ProviderRequest } from '../protocol';
+import type { PreprocessConfig, ProviderRequest, ResultsBundle } from '../protocol';
 
 const EXIT: Record<Exclude<ErrorKind, 'cancelled'>, number> = { usage: 2, input: 3, model: 4, provider: 5, io: 6 };
 
@@ -186,7 +186,30 @@ async function runExplain(args: ParsedArgs, printer: ProgressPrinter, signal: Ab
   const options = explainOptions(args);
   // A run over several classes names each class in its progress lines.
   if (!quiet && !isClassSet(options)) printer.label = classLabel(options);
-  stopping.cleanup = () => removePartialsOf(options.out, process.pid);
+  const { hooks, done } = runHooks(options.out, quiet, printer, signal, stopping);
+  if (isClassSet(options)) {
+    const result = await explainClasses({ ...options, ...hooks }).finally(done);
+    printer.endLine();
+    process.stdout.write(printClassSet(result, args.given.has('json')));
+    return 0;
+  }
+  const { dir, bundle } = await explain({ ...options, ...hooks }).finally(done);
+  printer.endLine();
+  if (args.given.has('json')) {
+    process.stdout.write(JSON.stringify(runJson(dir, bundle)) + '\n');
+    return 0;
+  }
+  const head = `CRAFT: class ${classText(bundle)}, layer ${bundle.layer.name}, ${bundle.images.length} images, ${bundle.concepts.length} concepts, provider ${bundle.provider.toUpperCase()}, ${formatSeconds(bundle.timings.total)}`;
+  process.stdout.write(summaryText(head, 'Concepts by importance (Sobol total order, share of total):', 'concept', dir, bundle));
+  return 0;
+}
+
+/**
+ * What a run's process hooks into the engine: cancellation, progress (none with --quiet), the log (only
+ * warnings with --quiet), and the partial results a stop removes. `done` when the run is over.
+ */
+function runHooks(partialRoot: string, quiet: boolean, printer: ProgressPrinter, signal: AbortSignal, stopping: Stopping) {
+  stopping.cleanup = () => removePartialsOf(partialRoot, process.pid);
   stopping.cancellable = true;
   const hooks = {
     signal,
@@ -199,39 +222,31 @@ async function runExplain(args: ParsedArgs, printer: ProgressPrinter, signal: Ab
     stopping.cancellable = false;
     stopping.cleanup = undefined;
   };
-  if (isClassSet(options)) {
-    const result = await explainClasses({ ...options, ...hooks }).finally(done);
-    printer.endLine();
-    process.stdout.write(printClassSet(result, args.given.has('json')));
-    return 0;
-  }
-  const { dir, bundle } = await explain({ ...options, ...hooks }).finally(done);
-  printer.endLine();
-  if (args.given.has('json')) {
-    process.stdout.write(
-      JSON.stringify({
-        dir,
-        provider: bundle.provider,
-        importances: bundle.importances,
-        ranking: bundle.ranking,
-        timings: bundle.timings,
-        warnings: bundle.warnings,
-      }) + '\n',
-    );
-    return 0;
-  }
-  const cls = bundle.class.label ? `${bundle.class.index} (${bundle.class.label})` : String(bundle.class.index);
+  return { hooks, done };
+}
+
+/** "9 (Ankle boot)", or "9". */
+function classText(bundle: ResultsBundle): string {
+  return bundle.class.label ? `${bundle.class.index} (${bundle.class.label})` : String(bundle.class.index);
+}
+
+/** What --json prints of every run. */
+function runJson(dir: string, bundle: ResultsBundle) {
+  return { dir, provider: bundle.provider, importances: bundle.importances, ranking: bundle.ranking, timings: bundle.timings, warnings: bundle.warnings };
+}
+
+/** The summary after a run: its head line, the concepts by importance (`noun` 1: …), its warnings, its folder. */
+function summaryText(head: string, title: string, noun: string, dir: string, bundle: ResultsBundle): string {
   const lines = [
-    `CRAFT: class ${cls}, layer ${bundle.layer.name}, ${bundle.images.length} images, ${bundle.concepts.length} concepts, provider ${bundle.provider.toUpperCase()}, ${formatSeconds(bundle.timings.total)}`,
-    'Concepts by importance (Sobol total order, share of total):',
+    head,
+    title,
     ...bundle.ranking.map(
-      (c, k) => `  ${String(k + 1).padStart(2)}. concept ${c}: ${bundle.importances[c].toFixed(4)} (${(100 * bundle.concepts[c].share).toFixed(1)}%)`,
+      (c, k) => `  ${String(k + 1).padStart(2)}. ${noun} ${c}: ${bundle.importances[c].toFixed(4)} (${(100 * bundle.concepts[c].share).toFixed(1)}%)`,
     ),
     ...(bundle.warnings.length ? ['Warnings:', ...bundle.warnings.map((w) => `  - ${w}`)] : []),
     `Results: ${dir}`,
   ];
-  process.stdout.write(lines.join('\n') + '\n');
-  return 0;
+  return lines.join('\n') + '\n';
 }
 
 async function runLayers(args: ParsedArgs): Promise<number> {
@@ -284,8 +299,7 @@ async function runRefine(args: ParsedArgs, printer: ProgressPrinter, signal: Abo
   const runDir = path.resolve(args.positional[0]);
   if (!quiet) printer.label = refineLabel(runDir, concept);
   const partialRoot = out === undefined ? path.join(runDir, REFINED_FOLDER) : path.resolve(out);
-  stopping.cleanup = () => removePartialsOf(partialRoot, process.pid);
-  stopping.cancellable = true;
+  const { hooks, done } = runHooks(partialRoot, quiet, printer, signal, stopping);
   const result = await refine({
     run: runDir,
     concept,
@@ -297,50 +311,31 @@ async function runRefine(args: ParsedArgs, printer: ProgressPrinter, signal: Abo
     out: out === undefined ? undefined : path.resolve(out),
     threads: value<number>(args, 'threads'),
     topCrops: value<number>(args, 'topCrops'),
-    signal,
-    onProgress: quiet ? undefined : (p) => printer.update(p),
-    log: (line) => {
-      if (!quiet || isWarning(line)) printer.log(line);
-    },
-  }).finally(() => {
-    stopping.cancellable = false;
-    stopping.cleanup = undefined;
-  });
+    ...hooks,
+  }).finally(done);
   printer.endLine();
   const { dir, bundle } = result;
   const link = bundle.parent!;
   if (args.given.has('json')) {
-    process.stdout.write(
-      JSON.stringify({
-        dir,
-        parent: result.parentDir,
-        concept: result.concept,
-        layer: bundle.layer.name,
-        percentile: link.percentile,
-        threshold: link.threshold,
-        crops: link.crops.length,
-        provider: bundle.provider,
-        importances: bundle.importances,
-        ranking: bundle.ranking,
-        timings: bundle.timings,
-        warnings: bundle.warnings,
-      }) + '\n',
-    );
+    const json = {
+      ...runJson(dir, bundle),
+      parent: result.parentDir,
+      concept: result.concept,
+      layer: bundle.layer.name,
+      percentile: link.percentile,
+      threshold: link.threshold,
+      crops: link.crops.length,
+    };
+    process.stdout.write(JSON.stringify(json) + '\n');
     return 0;
   }
   const p = result.parent;
-  const cls = p.class.label ? `${p.class.index} (${p.class.label})` : String(p.class.index);
-  const lines = [
-    `CRAFT refine: concept ${result.concept} of class ${cls} at ${p.layer.name}: ${link.crops.length} crops with a coefficient ≥ ${link.threshold.toPrecision(4)} (its ${REFINE_PERCENTILE}th percentile), ` +
-      `factorised at ${bundle.layer.name} into ${bundle.concepts.length} sub-concepts, provider ${bundle.provider.toUpperCase()}, ${formatSeconds(bundle.timings.total)}`,
-    'Sub-concepts by importance (Sobol total order through the rest of the model, share of total):',
-    ...bundle.ranking.map(
-      (c, k) => `  ${String(k + 1).padStart(2)}. sub-concept ${c}: ${bundle.importances[c].toFixed(4)} (${(100 * bundle.concepts[c].share).toFixed(1)}%)`,
-    ),
-    ...(bundle.warnings.length ? ['Warnings:', ...bundle.warnings.map((w) => `  - ${w}`)] : []),
-    `Results: ${dir}`,
-  ];
-  process.stdout.write(lines.join('\n') + '\n');
+  const head =
+    `CRAFT refine: concept ${result.concept} of class ${classText(p)} at ${p.layer.name}: ${link.crops.length} crops with a coefficient ≥ ${link.threshold.toPrecision(4)} (its ${REFINE_PERCENTILE}th percentile), ` +
+    `factorised at ${bundle.layer.name} into ${bundle.concepts.length} sub-concepts, provider ${bundle.provider.toUpperCase()}, ${formatSeconds(bundle.timings.total)}`;
+  process.stdout.write(
+    summaryText(head, 'Sub-concepts by importance (Sobol total order through the rest of the model, share of total):', 'sub-concept', dir, bundle),
+  );
   return 0;
 }
 
