@@ -12,7 +12,7 @@ import { explain } from '../../src/craft/explain';
 import { DEFAULTS, type ClassSetOptions, type ExplainOptions } from '../../src/craft/options';
 import { MODEL_READY } from '../../src/craft/stages/model';
 import { listRuns } from '../../src/extension/history';
-import { quickExplainArgs, runCraft } from './sample-cli';
+import { quickExplainArgs, runCraft, sampleImages } from './sample-cli';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const SAMPLE = path.join(ROOT, 'sample');
@@ -45,8 +45,7 @@ function sampleCopy(n: number): string {
   const dir = temp('images');
   for (const cls of ['ankle_boot', 'sneaker']) {
     fs.mkdirSync(path.join(dir, cls));
-    const src = path.join(SAMPLE, 'images', cls);
-    for (const f of fs.readdirSync(src).sort().slice(0, n)) fs.copyFileSync(path.join(src, f), path.join(dir, cls, f));
+    sampleImages(n, cls, path.join(dir, cls));
   }
   return dir;
 }

@@ -11,18 +11,13 @@ import { explain } from '../../src/craft/explain';
 import { DEFAULTS } from '../../src/craft/options';
 import { CraftError } from '../../src/craft/errors';
 import { ProgressPrinter } from '../../src/cli/progress';
-import { CRAFT_BIN, ROOT, SAMPLE_MODEL as MODEL, quickExplainArgs, runCraft } from './sample-cli';
+import { CRAFT_BIN, ROOT, SAMPLE_MODEL as MODEL, quickExplainArgs, runCraft, sampleImages } from './sample-cli';
 
 const SAMPLE = path.join(ROOT, 'sample');
 
 const craft = (args: string[], cwd = ROOT) => runCraft(args, { cwd });
 
-function images(n: number): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-cli-'));
-  const src = path.join(SAMPLE, 'images/sneaker');
-  for (const f of fs.readdirSync(src).sort().slice(0, n)) fs.copyFileSync(path.join(src, f), path.join(dir, f));
-  return dir;
-}
+const images = (n: number) => sampleImages(n, 'sneaker');
 
 test('craft --help prints the usage and exits 0; no command exits 2', () => {
   const help = craft(['--help']);

@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { ResultsBundle } from '../../src/protocol';
-import { ROOT, runCraft } from './sample-cli';
+import { ROOT, runCraft, sampleImages } from './sample-cli';
 
 const SAMPLE = path.join(ROOT, 'sample');
 
@@ -18,8 +18,7 @@ before(() => {
   temp = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-refine-cli-'));
   const images = path.join(temp, 'images');
   fs.mkdirSync(images);
-  const src = path.join(SAMPLE, 'images/ankle_boot');
-  for (const f of fs.readdirSync(src).sort().slice(0, 30)) fs.copyFileSync(path.join(src, f), path.join(images, f));
+  sampleImages(30, 'ankle_boot', images);
   const r = craft([
     'explain',
     '--config',

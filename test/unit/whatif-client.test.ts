@@ -5,29 +5,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { explain } from '../../src/craft/explain';
-import { DEFAULTS } from '../../src/craft/options';
 import { WhatIfClient } from '../../src/extension/whatif';
 import { parseFromWebview } from '../../src/protocol';
-
-const ROOT = path.resolve(__dirname, '../../..');
+import { quickExplainOptions, sampleImages } from './sample-cli';
 
 test('one process answers many questions; a bad question is an error answer; a run without coefficients fails to open', async () => {
-  const images = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-whatif-client-'));
-  const src = path.join(ROOT, 'sample/images/ankle_boot');
-  for (const f of fs.readdirSync(src).sort().slice(0, 8)) fs.copyFileSync(path.join(src, f), path.join(images, f));
-  const { dir } = await explain({
-    ...DEFAULTS,
-    model: path.join(ROOT, 'sample/model/fmnist_cnn.onnx'),
-    images,
-    classId: 9,
-    layer: '/g/MaxPool_1_output_0',
-    size: [28, 28],
-    concepts: 3,
-    patch: 14,
-    designs: 4,
-    provider: 'cpu',
-    out: fs.mkdtempSync(path.join(os.tmpdir(), 'craft-whatif-client-out-')),
-  });
+  const { dir } = await explain(quickExplainOptions(sampleImages(8), { concepts: 3, designs: 4 }));
   const client = new WhatIfClient(dir);
   try {
     const own = await client.ask(0, [1, 1, 1]);

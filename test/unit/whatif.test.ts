@@ -5,32 +5,16 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { explain } from '../../src/craft/explain';
-import { DEFAULTS } from '../../src/craft/options';
 import { CraftError } from '../../src/craft/errors';
 import { WhatIf, MAX_SCALE } from '../../src/craft/whatif';
 import type { ResultsBundle } from '../../src/protocol';
+import { quickExplainOptions, sampleImages } from './sample-cli';
 
-const ROOT = path.resolve(__dirname, '../../..');
 let run: { dir: string; bundle: ResultsBundle };
 let whatIf: WhatIf;
 
 before(async () => {
-  const images = fs.mkdtempSync(path.join(os.tmpdir(), 'craft-whatif-images-'));
-  const src = path.join(ROOT, 'sample/images/ankle_boot');
-  for (const f of fs.readdirSync(src).sort().slice(0, 16)) fs.copyFileSync(path.join(src, f), path.join(images, f));
-  run = await explain({
-    ...DEFAULTS,
-    model: path.join(ROOT, 'sample/model/fmnist_cnn.onnx'),
-    images,
-    classId: 9,
-    layer: '/g/MaxPool_1_output_0',
-    size: [28, 28],
-    concepts: 4,
-    patch: 14,
-    designs: 8,
-    provider: 'cpu',
-    out: fs.mkdtempSync(path.join(os.tmpdir(), 'craft-whatif-out-')),
-  });
+  run = await explain(quickExplainOptions(sampleImages(16), { concepts: 4, designs: 8 }));
   whatIf = await WhatIf.open(run.dir);
 });
 
