@@ -5,10 +5,11 @@ import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
 import { pathToFileURL } from 'url';
 import type { ResultsBundle } from '../../src/protocol';
-import { brokenImages, js, openPage, posted, type Opened, type OpenOptions } from './browser-harness';
+import { brokenImages, js, posted } from './browser-harness';
+import { withPage } from './with-page';
 import { HOSTILE_HTML, HOSTILE_QUOTES, HOSTILE_SCRIPT, withManyConcepts, type Fixture } from './fixture';
 import type { ClassSetFixture } from './class-set-cases';
-import type { Host, Theme } from './host';
+import type { Host } from './host';
 import type { RefinedFixture } from './refine-cases';
 
 export interface Ctx {
@@ -44,28 +45,6 @@ function num(x: number): string {
 function expectedPercent(share: number): string {
   if (!(share > 0)) return '0%';
   return share * 100 < 0.1 ? '<0.1%' : `${(share * 100).toFixed(1)}%`;
-}
-
-/** Opens the webview page from the stand-in host, or `url` (the report) as it is. */
-async function withPage(
-  ctx: Ctx,
-  o: OpenOptions & { theme?: Theme; bundle?: string; url?: string; stale?: 'changed' | 'missing' },
-  body: (p: Opened) => Promise<void>,
-): Promise<void> {
-  const host = o.url === undefined ? { initScript: ctx.host.vscodeApi({ theme: o.theme, bundle: o.bundle, stale: o.stale }) } : {};
-  const opened = await openPage(ctx.browser, o.url ?? ctx.host.pageUrl(), { ...o, ...host });
-  try {
-    await body(opened);
-    await assertClean(opened);
-  } finally {
-    await opened.close();
-  }
-}
-
-async function assertClean(p: Opened): Promise<void> {
-  assert.deepEqual(await p.violations(), [], 'CSP violations');
-  assert.deepEqual(p.errors, [], 'page errors');
-  assert.deepEqual(p.dialogs, [], 'dialogs (an injected script ran)');
 }
 
 const cardOrder = (page: Page) => js<number[]>(page, `[...document.querySelectorAll('.concept-card')].map((c) => Number(c.dataset.concept))`);

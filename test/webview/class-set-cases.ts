@@ -12,7 +12,8 @@ import { pathToFileURL } from 'url';
 import { explainClasses } from '../../src/craft/classes/set';
 import { DEFAULTS } from '../../src/craft/options';
 import type { ClassSet, ResultsBundle } from '../../src/protocol';
-import { brokenImages, js, openPage, posted, type Opened } from './browser-harness';
+import { brokenImages, js, posted, type Opened } from './browser-harness';
+import { withPage } from './with-page';
 import type { Case, Ctx } from './cases';
 import { repoRoot } from './fixture';
 
@@ -57,17 +58,6 @@ export async function makeClassSetFixture(): Promise<ClassSetFixture> {
   return { temp, dir: set.dir, index: set.index, runs: set.runs, cleanup: () => fs.rmSync(temp, { recursive: true, force: true }) };
 }
 
-async function withSet(ctx: Ctx, position: number, body: (p: Opened) => Promise<void>): Promise<void> {
-  const opened = await openPage(ctx.browser, ctx.host.pageUrl(), { initScript: ctx.host.vscodeApi({ set: 'set', position }) });
-  try {
-    await body(opened);
-    assert.deepEqual(await opened.violations(), [], 'CSP violations');
-    assert.deepEqual(opened.errors, [], 'page errors');
-  } finally {
-    await opened.close();
-  }
-}
-
 interface Row {
   a: number;
   b: number;
@@ -99,7 +89,7 @@ export const classSetCases: Case[] = [
     name: "class set: the header's selector lists the classes and switches the panel to another class in place",
     async run(ctx) {
       const set = need(ctx);
-      await withSet(ctx, 0, async (o) => {
+      await withPage(ctx, { set: 'set', position: 0 }, async (o) => {
         const { page } = o;
         const options = await js<string[]>(page, `[...document.querySelectorAll('#class-select option')].map((x) => x.textContent)`);
         assert.deepEqual(
@@ -134,7 +124,7 @@ export const classSetCases: Case[] = [
       const mc = set.index.mostConfused!;
       // The fixture's point: the pair confused most is not the first pair.
       assert.deepEqual([mc.a, mc.b], [1, 2], `most confused: ${JSON.stringify(set.index.confusion)}`);
-      await withSet(ctx, 0, async (o) => {
+      await withPage(ctx, { set: 'set', position: 0 }, async (o) => {
         const { page } = o;
         assert.deepEqual([await js(page, `document.querySelector('#pair-a').value`), await js(page, `document.querySelector('#pair-b').value`)], ['1', '2']);
         let shown = await rows(o);
@@ -200,12 +190,9 @@ export const classSetCases: Case[] = [
     name: 'class set: a run of its own shows neither the selector nor shared concepts, and neither does the report',
     async run(ctx) {
       for (const url of [undefined, pathToFileURL(ctx.reportFile).href]) {
-        const opened = await openPage(ctx.browser, url ?? ctx.host.pageUrl(), url ? {} : { initScript: ctx.host.vscodeApi() });
-        try {
+        await withPage(ctx, { url }, async (opened) => {
           assert.equal(await js(opened.page, `document.querySelectorAll('#class-select, .section-shared, .shared-pair').length`), 0, url ?? 'webview');
-        } finally {
-          await opened.close();
-        }
+        });
       }
     },
   },

@@ -10,8 +10,9 @@ import { pathToFileURL } from 'url';
 import { listChildren } from '../../src/craft/refine/children';
 import { refine, type RefineResult } from '../../src/craft/refine/refine';
 import type { RefinedRun } from '../../src/protocol';
-import { brokenImages, js, openPage, posted, type Opened } from './browser-harness';
-import type { Case, Ctx } from './cases';
+import { brokenImages, js, posted } from './browser-harness';
+import { withPage } from './with-page';
+import type { Case } from './cases';
 import type { Fixture } from './fixture';
 
 export interface RefinedFixture {
@@ -31,23 +32,6 @@ const send = (page: Page, data: unknown) => js(page, `window.dispatchEvent(new M
 function percent(share: number): string {
   if (!(share > 0)) return '0%';
   return share * 100 < 0.1 ? '<0.1%' : `${(share * 100).toFixed(1)}%`;
-}
-
-async function withPage(
-  ctx: Ctx,
-  o: { bundle?: string; children?: RefinedRun[]; parentLabel?: string; url?: string },
-  body: (p: Opened) => Promise<void>,
-): Promise<void> {
-  const host = o.url === undefined ? { initScript: ctx.host.vscodeApi({ bundle: o.bundle, children: o.children, parentLabel: o.parentLabel }) } : {};
-  const opened = await openPage(ctx.browser, o.url ?? ctx.host.pageUrl(), host);
-  try {
-    await body(opened);
-    assert.deepEqual(await opened.violations(), [], 'CSP violations');
-    assert.deepEqual(opened.errors, [], 'page errors');
-    assert.deepEqual(opened.dialogs, [], 'dialogs');
-  } finally {
-    await opened.close();
-  }
 }
 
 /** What a card shows of its refined runs. */

@@ -10,27 +10,10 @@ import type { Page } from 'playwright-core';
 import { pathToFileURL } from 'url';
 import { writeReport } from '../../src/craft/bundle/report';
 import type { ResultsBundle } from '../../src/protocol';
-import { brokenImages, js, openPage, posted, type Opened, type OpenOptions } from './browser-harness';
-import type { Case, Ctx } from './cases';
+import { brokenImages, js, posted } from './browser-harness';
+import { withPage } from './with-page';
+import type { Case } from './cases';
 import { asOldBundle } from './fixture';
-import type { Theme } from './host';
-
-async function withPage(
-  ctx: Ctx,
-  o: OpenOptions & { theme?: Theme; bundle?: string; names?: Record<string, string>; url?: string },
-  body: (p: Opened) => Promise<void>,
-): Promise<void> {
-  const host = o.url === undefined ? { initScript: ctx.host.vscodeApi({ theme: o.theme, bundle: o.bundle, names: o.names }) } : {};
-  const opened = await openPage(ctx.browser, o.url ?? ctx.host.pageUrl(), { ...o, ...host });
-  try {
-    await body(opened);
-    assert.deepEqual(await opened.violations(), [], 'CSP violations');
-    assert.deepEqual(opened.errors, [], 'page errors');
-    assert.deepEqual(opened.dialogs, [], 'dialogs');
-  } finally {
-    await opened.close();
-  }
-}
 
 /** Polls the page's posted messages from here: a page-side wait would evaluate a string, which its CSP forbids. */
 async function postedAtLeast(page: Page, n: number, ms = 5000): Promise<void> {
