@@ -368,6 +368,16 @@ export interface ClassSetView {
 /** Concept index (as a string key) → the name the user gave it. */
 export type ConceptNames = Record<string, string>;
 
+/** The explained class's label: the run's own, else from its labels; undefined when it has none. */
+export function runClassLabel(b: Pick<ResultsBundle, 'class' | 'labels'>): string | undefined {
+  return b.class.label ?? b.labels?.[b.class.index];
+}
+
+/** The explained class in words: its label, or "class 9". */
+export function runClassName(b: Pick<ResultsBundle, 'class' | 'labels'>): string {
+  return runClassLabel(b) ?? `class ${b.class.index}`;
+}
+
 /** Longest concept name accepted (characters, after trimming). */
 export const MAX_CONCEPT_NAME = 60;
 

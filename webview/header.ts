@@ -2,13 +2,13 @@
 import { button } from './components';
 import { h } from './dom';
 import { basename, num, percent, plural, seconds } from './format';
-import type { ResultsBundle } from '../src/protocol';
+import { runClassLabel, type ResultsBundle } from '../src/protocol';
 import type { ViewModel } from './view-model';
 
 /** `classSwitch`: the class selector of a run that belongs to a set. */
 export function renderHeader(vm: ViewModel, classSwitch?: HTMLElement | null): HTMLElement {
   const b = vm.bundle;
-  const label = b.class.label ?? b.labels?.[b.class.index];
+  const label = runClassLabel(b);
   const title = label ? `${label}` : `Class ${b.class.index}`;
 
   const actions = vm.post

@@ -5,7 +5,7 @@
  * - the standalone HTML report (`window.__CRAFT_REPORT__` holds the BundleView and the PNGs as data:
  *   URIs): render once, no host actions.
  */
-import type { BundleView, FromWebview, ToWebview, WebviewState } from '../src/protocol';
+import { runClassName, type BundleView, type FromWebview, type ToWebview, type WebviewState } from '../src/protocol';
 import { barList } from './bars';
 import { ImageBrowser, initialBrowserState, type BrowserState } from './browser';
 import { classSelector, initialPair, renderSharedConcepts } from './class-set';
@@ -86,7 +86,7 @@ function show(root: HTMLElement, view: ReportData, mode: Mode, store: StateStore
 function render(root: HTMLElement, view: ReportData, mode: Mode, store: StateStore, post?: (m: FromWebview) => void): ViewModel {
   const vm = makeViewModel(view, mode, post);
   const b = vm.bundle;
-  const label = b.class.label ?? b.labels?.[b.class.index] ?? `class ${b.class.index}`;
+  const label = runClassName(b);
   document.title = `CRAFT · ${label}`;
 
   const saved = store.get();

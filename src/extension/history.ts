@@ -7,7 +7,7 @@ import * as path from 'path';
 import { RESULTS_FILE, latestRun } from '../craft/bundle/writer';
 import { readClassSet } from '../craft/classes/index-file';
 import { stripBom } from '../craft/text';
-import type { ResultsBundle } from '../protocol';
+import { runClassLabel, type ResultsBundle } from '../protocol';
 
 export interface RunEntry {
   dir: string;
@@ -56,7 +56,7 @@ export async function readEntry(dir: string): Promise<RunEntry | undefined> {
     return {
       dir,
       classIndex: b.class.index,
-      classLabel: b.class.label ?? b.labels?.[b.class.index],
+      classLabel: runClassLabel(b),
       layer: b.layer?.name ?? '?',
       images: b.images.length,
       concepts: Array.isArray(b.concepts) ? b.concepts.length : 0,

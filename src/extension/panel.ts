@@ -12,7 +12,16 @@ import { CLASS_SET_FILE } from '../craft/classes/index-file';
 import { readNames, writeConceptName } from '../craft/bundle/names';
 import { listChildren, parentDir } from '../craft/refine/children';
 import { staleModel } from '../craft/bundle/stale';
-import { parseFromWebview, type ConceptNames, type FromWebview, type RefinedRun, type ResultsBundle, type ToWebview, type WebviewState } from '../protocol';
+import {
+  parseFromWebview,
+  runClassName,
+  type ConceptNames,
+  type FromWebview,
+  type RefinedRun,
+  type ResultsBundle,
+  type ToWebview,
+  type WebviewState,
+} from '../protocol';
 import { classSetView, runOfSet } from './class-set';
 import type { Log } from './log';
 import { resultsHtml } from './webviewHtml';
@@ -69,7 +78,7 @@ function resourceRoot(runDir: string): string {
 
 /** "Ankle boot · ankle_boot (200)": the class, the image folder and how many images; runs differ by these first. */
 export function runHeadline(bundle: ResultsBundle): string {
-  const label = bundle.class.label ?? bundle.labels?.[bundle.class.index] ?? `class ${bundle.class.index}`;
+  const label = runClassName(bundle);
   // A refined run's images are crops of its parent's concept (docs/method.md §8), kept in its own folder.
   if (bundle.parent) return `${label} › concept ${bundle.parent.concept} at ${bundle.layer.name} (${bundle.images.length} crops)`;
   return `${label} · ${path.basename(bundle.datasetRoot)} (${bundle.images.length})`;

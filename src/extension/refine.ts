@@ -13,7 +13,7 @@ import { readBundle, RESULTS_FILE } from '../craft/bundle/writer';
 import { fromJson, option, suggest, type OptionName } from '../craft/option-table';
 import { conceptFromSpec } from '../craft/refine/select';
 import type { WorkerRefineOptions } from '../craft/worker';
-import type { ProviderRequest, ResultsBundle } from '../protocol';
+import { runClassName, type ProviderRequest, type ResultsBundle } from '../protocol';
 import type { Log } from './log';
 import type { PanelManager } from './panel';
 import type { Runs } from './progress';
@@ -126,7 +126,7 @@ export class Refiner {
       provider: args.provider ?? settings.provider,
     };
     this.log.info(`Refine: ${label} (concept ${concept}) of ${runDir}${layer ? ` at ${layer}` : ' at the default layer'}.`);
-    const classLabel = bundle.class.label ?? bundle.labels?.[bundle.class.index] ?? `class ${bundle.class.index}`;
+    const classLabel = runClassName(bundle);
     this.panels.refining(runDir, concept, true);
     this.status.setRunning(true);
     let outcome;

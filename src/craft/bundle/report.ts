@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { CraftError } from '../errors';
 import { readNames } from './names';
 import { readBundle } from './writer';
-import type { BundleView, ResultsBundle } from '../../protocol';
+import { runClassLabel, type BundleView, type ResultsBundle } from '../../protocol';
 
 export const REPORT_FILE = 'report.html';
 
@@ -278,7 +278,7 @@ function withoutLocalPaths(bundle: ResultsBundle, dir: string): ResultsBundle {
 // from <meta property="csp-nonce">; without the tag that probe is a CSP violation.
 function reportHtml(o: { bundle: ResultsBundle; view: BundleView; js: string; css: string; nonce: string }): string {
   const b = o.bundle;
-  const label = b.class.label ?? b.labels?.[b.class.index];
+  const label = runClassLabel(b);
   const title = `CRAFT · ${label ? `${label} (class ${b.class.index})` : `class ${b.class.index}`} · ${path.basename(b.model.path)}`;
   const csp = [
     "default-src 'none'",

@@ -24,7 +24,7 @@ import { parentLinkPath, REFINED_FOLDER } from './children';
 import { cropFileName, cutParentCrops, type CutCrop } from './crops';
 import { checkRefineLayer, refineLayers, type RefineLayers } from './layers';
 import { conceptFromSpec, MIN_REFINE_CROPS, REFINE_PERCENTILE, selectCrops, type CropSelection } from './select';
-import type { PreprocessConfig, ProviderRequest, ResultsBundle } from '../../protocol';
+import { runClassName, type PreprocessConfig, type ProviderRequest, type ResultsBundle } from '../../protocol';
 
 /** Sub-concepts when not asked: a handful, readable side by side, for a point set a tenth of the parent's. */
 const DEFAULT_SUB_CONCEPTS = 5;
@@ -270,7 +270,7 @@ export async function refine(o: RefineOptions): Promise<RefineResult> {
   throwIfCancelled(o.signal);
 
   const out = path.resolve(o.out ?? path.join(p.dir, REFINED_FOLDER));
-  const label = parent.class.label ?? parent.labels?.[parent.class.index] ?? `class ${parent.class.index}`;
+  const label = runClassName(parent);
   const writer = await BundleWriter.begin(out, runName(`${label} concept ${p.concept}`));
   let run: Run;
   try {
