@@ -132,6 +132,14 @@ test('results.json records the model SHA-256; the stale check says changed, miss
   const { bundle } = await run(options(dataset(4), temp('cache-out'), { model, cacheSize: 0 }));
   assert.equal(bundle.model.sha256, crypto.createHash('sha256').update(fs.readFileSync(MODEL)).digest('hex'));
   assert.equal(await staleModel(bundle), undefined, 'unchanged');
+  assert.equal(await staleModel(bundle), undefined, 'unchanged (the hash kept for the same size and time)');
+  // The same size, other bytes, a new modification time: hashed again.
+  const bytes = fs.readFileSync(model);
+  bytes[bytes.length - 1] ^= 0xff;
+  fs.writeFileSync(model, bytes);
+  fs.utimesSync(model, new Date(), new Date(Date.now() + 5000));
+  assert.equal(await staleModel(bundle), 'changed', 'rewritten in place');
+  fs.copyFileSync(MODEL, model);
   fs.appendFileSync(model, Buffer.from([0]));
   assert.equal(await staleModel(bundle), 'changed');
   fs.rmSync(model);
