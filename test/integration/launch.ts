@@ -24,7 +24,7 @@ import * as http from 'http';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { Browser, Frame, Page, chromium } from 'playwright-core';
+import { Browser, Frame, Page } from 'playwright-core';
 import { CspWatch } from './csp-watch';
 import type { SuiteResult } from './index';
 import { severalClassesFromThePrompt } from './class-set-ui';
@@ -33,8 +33,8 @@ import { postAsPage, received, recordWebviewMessages, type Received } from './we
 
 export const CODE_SERVER_VERSION = '4.100.3';
 // One set of Chromium flags for every browser test (see test/integration/README.md).
-export { CHROMIUM, CHROMIUM_ARGS } from '../webview/browser-harness';
-import { CHROMIUM, CHROMIUM_ARGS } from '../webview/browser-harness';
+export { CHROMIUM, launchChromium } from '../webview/browser-harness';
+import { CHROMIUM, launchChromium } from '../webview/browser-harness';
 
 export const repoRoot = path.resolve(__dirname, '../../..');
 
@@ -647,15 +647,7 @@ async function main(): Promise<number> {
         log(`VS Code server ${CODE_SERVER_VERSION} listening on ${base} (log: ${serverLog})`);
 
         run.checkpoint();
-        // handle*: false, or playwright's own signal handlers exit before cleanup() runs.
-        const browser = await chromium.launch({
-          executablePath: CHROMIUM,
-          headless: true,
-          args: CHROMIUM_ARGS,
-          handleSIGINT: false,
-          handleSIGTERM: false,
-          handleSIGHUP: false,
-        });
+        const browser = await launchChromium();
         try {
           run.checkpoint();
         } catch (e) {

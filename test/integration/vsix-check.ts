@@ -13,8 +13,7 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, Run, copySample, ensureSetup, freePort, log, repoRoot, serverArgs, waitForServer } from './launch';
+import { Run, copySample, launchChromium, ensureSetup, freePort, log, repoRoot, serverArgs, waitForServer } from './launch';
 import { conceptCards, openWorkbench, runFromPalette, waitForRun } from './ui';
 import { VSIX_TARGETS, VsixTarget, checkVsix, vsixPath } from './vsix-contents';
 
@@ -142,14 +141,7 @@ async function main(): Promise<number> {
     fs.closeSync(logFd);
     const base = `http://127.0.0.1:${port}`;
     await waitForServer(`${base}/version`, run.server, 60_000);
-    run.browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      handleSIGINT: false,
-      handleSIGTERM: false,
-      handleSIGHUP: false,
-    });
+    run.browser = await launchChromium();
     // No extensionDevelopmentPath: only the installed VSIX can provide the command.
     const { page } = await openWorkbench(run.browser, base, port, workspace);
     await check('the installed extension runs "CRAFT: Explain class" from the palette and shows the concept cards', async () => {

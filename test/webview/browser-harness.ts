@@ -1,5 +1,5 @@
 /** Opening pages in headless Chromium with CSP violations, page errors and dialogs recorded. */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -12,6 +12,14 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
   '--disable-quic',
 ];
+
+/**
+ * Chromium for a run that cleans up after itself: with Playwright's own signal handlers
+ * (handleSIG*), the process would exit on Ctrl-C before the run's cleanup.
+ */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
+}
 
 export interface Opened {
   context: BrowserContext;
