@@ -18,7 +18,7 @@ import { findLabels, resolveClass } from '../craft/labels';
 import { toolVersion } from '../craft/stages/write';
 import { refine } from '../craft/refine/refine';
 import { REFINE_PERCENTILE } from '../craft/refine/select';
-import { REFINED_FOLDER } from '../craft/refine/children';
+import { refinedRoot } from '../craft/refine/children';
 import { CACHE_USAGE, runCache } from './cache-command';
 import type { PreprocessConfig, ProviderRequest, ResultsBundle } from '../protocol';
 
@@ -298,7 +298,7 @@ async function runRefine(args: ParsedArgs, printer: ProgressPrinter, signal: Abo
   const out = value<string>(args, 'out');
   const runDir = path.resolve(args.positional[0]);
   if (!quiet) printer.label = refineLabel(runDir, concept);
-  const partialRoot = out === undefined ? path.join(runDir, REFINED_FOLDER) : path.resolve(out);
+  const partialRoot = refinedRoot(runDir, out);
   const { hooks, done } = runHooks(partialRoot, quiet, printer, signal, stopping);
   const result = await refine({
     run: runDir,

@@ -3,13 +3,12 @@
  * (its title names the class; the message the run's percentage, the stage with done/total and the time
  * left; an incremental bar), a window-progress for the quick queries of the prompts.
  */
-import * as path from 'path';
 import * as vscode from 'vscode';
 import type { LayerListing } from '../craft/layers';
 import type { Progress } from '../craft/options';
 import { RunEta, formatSeconds, overallPercent } from '../craft/progress';
 import type { LayersRequest, ModelSummary, RunSummary, ToWorker, WorkerClassSetOptions, WorkerExplainOptions, WorkerRefineOptions } from '../craft/worker';
-import { REFINED_FOLDER } from '../craft/refine/children';
+import { refinedRoot } from '../craft/refine/children';
 import type { RefineLayerChoice } from '../craft/refine/refine';
 import type { Log } from './log';
 import { CancelledError } from '../craft/errors';
@@ -70,7 +69,7 @@ export class Runs {
 
   /** Refines a concept of a run into sub-concepts (a new run) under the same notification. Never rejects. */
   refine(options: WorkerRefineOptions, title: string): Thenable<RunOutcome> {
-    return this.track({ type: 'refine', options }, options.out ?? path.join(options.run, REFINED_FOLDER), title);
+    return this.track({ type: 'refine', options }, refinedRoot(options.run, options.out), title);
   }
 
   /** A task that writes a run (explain, a set, refine), under a cancellable progress notification. `out`: its results root. */

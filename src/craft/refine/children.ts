@@ -12,6 +12,11 @@ import type { ParentLink, RefinedRun, ResultsBundle } from '../../protocol';
 /** The folder of a run that holds its refined runs. */
 export const REFINED_FOLDER = 'refined';
 
+/** Where a refinement of the run in `run` writes: `out` when given, else the run's refined/ folder. */
+export function refinedRoot(run: string, out?: string): string {
+  return path.resolve(out ?? path.join(run, REFINED_FOLDER));
+}
+
 /** Top crops of each sub-concept sent to the parent's page. */
 const SUB_CROPS = 4;
 

@@ -20,7 +20,7 @@ import { SessionFactory } from '../onnx/sessions';
 import { checkEngineOptions } from '../option-table';
 import { DEFAULTS, type ExplainOptions, type Progress } from '../options';
 import { effectiveBatch, Run } from '../run';
-import { parentLinkPath, REFINED_FOLDER } from './children';
+import { parentLinkPath, REFINED_FOLDER, refinedRoot } from './children';
 import { cropFileName, cutParentCrops, type CutCrop } from './crops';
 import { checkRefineLayer, refineLayers, type RefineLayers } from './layers';
 import { conceptFromSpec, MIN_REFINE_CROPS, REFINE_PERCENTILE, selectCrops, type CropSelection } from './select';
@@ -269,7 +269,7 @@ export async function refine(o: RefineOptions): Promise<RefineResult> {
   }
   throwIfCancelled(o.signal);
 
-  const out = path.resolve(o.out ?? path.join(p.dir, REFINED_FOLDER));
+  const out = refinedRoot(p.dir, o.out);
   const label = runClassName(parent);
   const writer = await BundleWriter.begin(out, runName(`${label} concept ${p.concept}`));
   let run: Run;
