@@ -302,9 +302,13 @@ class ResultsPanel {
     this.whatIf?.dispose();
     this.whatIf = undefined;
     this.panel.title = panelTitle(bundle);
-    this.hooks.moved(from);
     this.log.info(`Results panel: class ${bundle.class.label ?? bundle.class.index} of the set ${path.dirname(target.dir)}.`);
-    await this.show();
+    try {
+      await this.show();
+    } finally {
+      // Filed under its new run once that run is shown: whoever finds the panel there sees it complete.
+      this.hooks.moved(from);
+    }
   }
 
   /**
