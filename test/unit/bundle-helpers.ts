@@ -1,5 +1,5 @@
 /** Shared by the results-bundle tests and their child processes (not a test file itself). */
-import { spawn, type SpawnOptions } from 'child_process';
+import { spawn, spawnSync, type SpawnOptions } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -115,4 +115,13 @@ export function partials(root: string): string[] {
         .filter((n) => n.startsWith('.partial-'))
         .sort()
     : [];
+}
+
+/**
+ * Whether the user 'nobody' can read `file` (a compiled module of this checkout): the tests that run a
+ * process as another user need the checkout readable by it, which a private folder (mktemp -d) is not.
+ */
+export function nobodyCanRead(file: string): boolean {
+  const check = `require('fs').accessSync(${JSON.stringify(file)}, require('fs').constants.R_OK)`;
+  return spawnSync(process.execPath, ['-e', check], { uid: 65534, gid: 65534, stdio: 'ignore' }).status === 0;
 }
