@@ -257,9 +257,18 @@ export async function refineFromCard(page: Page, runDir: string, concepts: numbe
   if (String(bundle.parent?.concept) !== (await card.getAttribute('data-concept'))) throw new Error("the refined run is not of the card's concept");
   const shown = await subs.count();
   if (shown !== Math.min(8, bundle.concepts.length)) throw new Error(`${shown} sub-concepts in the card for ${bundle.concepts.length}`);
-  const broken = await card
-    .locator('img.sub-crop')
-    .evaluateAll((imgs) => imgs.filter((i) => !((i as unknown as { naturalWidth: number }).naturalWidth > 0)).length);
+  // The pictures were just inserted (lazily loaded): bring each unfinished one into view and wait until
+  // every one has loaded or failed before judging.
+  const crops = card.locator('img.sub-crop');
+  const loadEnd = Date.now() + 15_000;
+  const loading = () =>
+    crops.evaluateAll((imgs) => {
+      const pending = imgs.find((i) => !(i as unknown as { complete: boolean }).complete);
+      pending?.scrollIntoView({ block: 'center' });
+      return pending !== undefined;
+    });
+  while (Date.now() < loadEnd && (await loading())) await page.waitForTimeout(100);
+  const broken = await crops.evaluateAll((imgs) => imgs.filter((i) => !((i as unknown as { naturalWidth: number }).naturalWidth > 0)).length);
   if (broken > 0) throw new Error(`${broken} sub-concept crops did not load`);
   if (screenshotDir) await card.screenshot({ path: path.join(screenshotDir, 'ui-refined-card.png') });
   await card.locator('.open-child').click();
